@@ -1,0 +1,286 @@
+import { Annotations, Duration, Names, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { Colour } from './contract';
+import { FleetColour } from './fleet-colour';
+import { BlueGreenFleetProps } from './fleet-props';
+import { DEFAULTS, validateFleetProps } from './validation';
+
+/**
+ * Priority of the catch-all rules that own forwarding on both listeners. The highest
+ * number ALB allows, so rules users add to the listeners are evaluated first.
+ */
+export const CATCH_ALL_RULE_PRIORITY = 50000;
+
+/** Thrown when a {@link BlueGreenFleet} is given props that cannot work. */
+export class BlueGreenFleetPropsError extends Error {
+  constructor(path: string, public readonly problems: string[]) {
+    super(`Invalid BlueGreenFleet props at ${path}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'BlueGreenFleetPropsError';
+  }
+}
+
+/**
+ * Twin Auto Scaling groups (blue and green) behind an Application Load Balancer, ready
+ * for zero-downtime blue/green releases.
+ *
+ * Forwarding is owned by two catch-all listener rules (production and test) whose template
+ * properties never change, and group sizes are only applied by CloudFormation when they
+ * change in the template, so a `cdk deploy` never undoes a cutover.
+ */
+export class BlueGreenFleet extends Construct {
+  /** The blue colour: serves traffic after the first deploy. */
+  public readonly blue: FleetColour;
+  /** The green colour: empty after the first deploy. */
+  public readonly green: FleetColour;
+  /** The load balancer both listeners are on. */
+  public readonly loadBalancer: elbv2.IApplicationLoadBalancer;
+  /** The production listener. Its default action is a 503 that only answers if the catch-all rule is removed. */
+  public readonly productionListener: elbv2.ApplicationListener;
+  /** The test listener, forwarding to the idle colour for smoke tests. */
+  public readonly testListener: elbv2.ApplicationListener;
+  /** The production catch-all rule: which colour it forwards to is which colour is live. */
+  public readonly productionRule: elbv2.ApplicationListenerRule;
+  /** The test catch-all rule: forwards to the idle colour. */
+  public readonly testRule: elbv2.ApplicationListenerRule;
+  /** Security group of both colours' instances. */
+  public readonly instanceSecurityGroup: ec2.SecurityGroup;
+  /** Role of both colours' instances. */
+  public readonly instanceRole: iam.Role;
+  /** Prefix of the fleet's SSM parameter names. */
+  public readonly parameterPrefix: string;
+  /** Listener protocol (HTTP or HTTPS). */
+  public readonly protocol: elbv2.ApplicationProtocol;
+  /** Port of the production listener. */
+  public readonly productionPort: number;
+  /** Port of the test listener. */
+  public readonly testPort: number;
+
+  private readonly userRollbackAlarms: cloudwatch.IAlarm[] = [];
+
+  constructor(scope: Construct, id: string, props: BlueGreenFleetProps) {
+    super(scope, id);
+
+    const { errors, warnings } = validateFleetProps(props);
+    if (errors.length > 0) throw new BlueGreenFleetPropsError(this.node.path, errors);
+    for (const w of warnings) Annotations.of(this).addWarningV2(w.id, w.message);
+
+    const certificates = props.certificates ?? [];
+    this.protocol = props.protocol ?? (certificates.length > 0 ? elbv2.ApplicationProtocol.HTTPS : elbv2.ApplicationProtocol.HTTP);
+    const https = this.protocol === elbv2.ApplicationProtocol.HTTPS;
+    this.productionPort = props.productionPort ?? (https ? DEFAULTS.httpsPort : DEFAULTS.httpPort);
+    this.testPort = props.testPort ?? (https ? DEFAULTS.httpsTestPort : DEFAULTS.httpTestPort);
+    const internetFacing = props.internetFacing ?? true;
+    const minCapacity = props.capacity?.minCapacity ?? DEFAULTS.minCapacity;
+    const maxCapacity = props.capacity?.maxCapacity ?? Math.max(minCapacity, DEFAULTS.maxCapacityFloor);
+    const instancePort = props.instancePort ?? DEFAULTS.instancePort;
+    this.parameterPrefix = props.parameterPrefix ?? `/blue-green/${Names.uniqueId(this)}`;
+    const image = props.machineImage.getImage(this);
+
+    this.instanceSecurityGroup = new ec2.SecurityGroup(this, 'InstanceSecurityGroup', {
+      vpc: props.vpc,
+      description: 'Blue/green fleet instances: traffic from the load balancer only',
+      allowAllOutbound: true,
+    });
+    this.instanceRole = new iam.Role(this, 'InstanceRole', {
+      assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
+      description: 'Role of the blue/green fleet instances',
+    });
+
+    this.loadBalancer = props.loadBalancer ?? new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
+      vpc: props.vpc,
+      internetFacing,
+      vpcSubnets: { subnetType: internetFacing ? ec2.SubnetType.PUBLIC : ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      dropInvalidHeaderFields: true,
+    });
+
+    // Default actions are a fixed 503: CloudFormation re-applies a listener's default action
+    // whenever anything on the listener changes (a certificate, a port), so it must not name a
+    // colour. The catch-all rules below carry the forwarding and never change in the template.
+    const noColour = elbv2.ListenerAction.fixedResponse(503, {
+      contentType: 'text/plain',
+      messageBody: 'No colour is serving: the blue/green catch-all rule is missing.',
+    });
+    this.productionListener = this.loadBalancer.addListener('ProductionListener', {
+      port: this.productionPort,
+      protocol: this.protocol,
+      certificates: https ? certificates : undefined,
+      sslPolicy: https ? (props.sslPolicy ?? elbv2.SslPolicy.RECOMMENDED_TLS) : undefined,
+      open: false,
+      defaultAction: noColour,
+    });
+    this.testListener = this.loadBalancer.addListener('TestListener', {
+      port: this.testPort,
+      protocol: this.protocol,
+      certificates: https ? certificates : undefined,
+      sslPolicy: https ? (props.sslPolicy ?? elbv2.SslPolicy.RECOMMENDED_TLS) : undefined,
+      open: false,
+      defaultAction: noColour,
+    });
+    const vpcPeer = ec2.Peer.ipv4(props.vpc.vpcCidrBlock);
+    for (const peer of props.productionPeers ?? [internetFacing ? ec2.Peer.anyIpv4() : vpcPeer]) {
+      this.productionListener.connections.allowDefaultPortFrom(peer, 'Production traffic');
+    }
+    for (const peer of props.testPeers ?? [vpcPeer]) {
+      this.testListener.connections.allowDefaultPortFrom(peer, 'Smoke tests against the idle colour');
+    }
+    if (props.httpRedirect) {
+      const redirect = this.loadBalancer.addListener('HttpRedirectListener', {
+        port: DEFAULTS.httpPort,
+        protocol: elbv2.ApplicationProtocol.HTTP,
+        open: false,
+        defaultAction: elbv2.ListenerAction.redirect({ protocol: 'HTTPS', port: String(this.productionPort), permanent: true }),
+      });
+      for (const peer of props.productionPeers ?? [internetFacing ? ec2.Peer.anyIpv4() : vpcPeer]) {
+        redirect.connections.allowDefaultPortFrom(peer, 'HTTP to HTTPS redirect');
+      }
+    }
+
+    const hc = props.healthCheck ?? {};
+    const colourProps = (colour: Colour) => ({
+      colour,
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      instanceType: props.instanceType,
+      osType: image.osType,
+      userData: props.userData,
+      securityGroup: this.instanceSecurityGroup,
+      role: this.instanceRole,
+      minCapacity,
+      maxCapacity,
+      healthCheckGracePeriod: props.healthCheckGracePeriod ?? DEFAULTS.healthCheckGracePeriod,
+      parameterPrefix: this.parameterPrefix,
+      initialImageId: image.imageId,
+      initialVersion: props.initialVersion ?? DEFAULTS.initialVersion,
+      alarms: props.alarms ?? {},
+      notificationTopic: props.notificationTopic,
+      targetGroupProps: {
+        vpc: props.vpc,
+        port: instancePort,
+        protocol: elbv2.ApplicationProtocol.HTTP,
+        targetType: elbv2.TargetType.INSTANCE,
+        deregistrationDelay: props.deregistrationDelay ?? DEFAULTS.deregistrationDelay,
+        healthCheck: {
+          enabled: true,
+          path: hc.path ?? DEFAULTS.healthCheckPath,
+          port: hc.port !== undefined ? String(hc.port) : 'traffic-port',
+          protocol: hc.protocol ?? elbv2.Protocol.HTTP,
+          interval: hc.interval ?? DEFAULTS.healthCheckInterval,
+          timeout: hc.timeout ?? DEFAULTS.healthCheckTimeout,
+          healthyThresholdCount: hc.healthyThresholdCount ?? DEFAULTS.healthyThresholdCount,
+          unhealthyThresholdCount: hc.unhealthyThresholdCount ?? DEFAULTS.unhealthyThresholdCount,
+          healthyHttpCodes: hc.healthyHttpCodes ?? DEFAULTS.healthyHttpCodes,
+        },
+      } satisfies elbv2.ApplicationTargetGroupProps,
+    });
+    this.blue = new FleetColour(this, 'Blue', colourProps(Colour.BLUE));
+    this.green = new FleetColour(this, 'Green', colourProps(Colour.GREEN));
+
+    // Each rule forwards to both target groups with fixed weights; the workflow moves the
+    // weights at run time with ModifyRule. Keeping both groups in the rule keeps them both
+    // attached to the load balancer, so the idle colour is health-checked before it serves.
+    const forward = (blueWeight: number) => elbv2.ListenerAction.weightedForward([
+      { targetGroup: this.blue.targetGroup, weight: blueWeight },
+      { targetGroup: this.green.targetGroup, weight: 100 - blueWeight },
+    ]);
+    const everything = [elbv2.ListenerCondition.pathPatterns(['/*'])];
+    this.productionRule = new elbv2.ApplicationListenerRule(this, 'ProductionRule', {
+      listener: this.productionListener,
+      priority: CATCH_ALL_RULE_PRIORITY,
+      conditions: everything,
+      action: forward(100),
+    });
+    this.testRule = new elbv2.ApplicationListenerRule(this, 'TestRule', {
+      listener: this.testListener,
+      priority: CATCH_ALL_RULE_PRIORITY,
+      conditions: everything,
+      action: forward(0),
+    });
+    if (hc.port !== undefined && hc.port !== instancePort) {
+      for (const c of [this.blue, this.green]) {
+        c.autoScalingGroup.connections.allowFrom(this.loadBalancer, ec2.Port.tcp(hc.port), 'Load balancer health checks');
+      }
+    }
+
+    // Instances may read their own colour's parameters (user data reads the version).
+    this.instanceRole.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['ssm:GetParameter'],
+      resources: [...this.blue.parameterArns, ...this.green.parameterArns],
+    }));
+
+    this.blue._createAlarms(props.alarms ?? {});
+    this.green._createAlarms(props.alarms ?? {});
+
+    this.acknowledgeDeliberateChoices(props);
+  }
+
+  /** Both colours, blue first. */
+  public get colours(): FleetColour[] {
+    return [this.blue, this.green];
+  }
+
+  /** The colour named `colour`. */
+  public colour(colour: Colour): FleetColour {
+    return colour === Colour.BLUE ? this.blue : this.green;
+  }
+
+  /**
+   * Adds an alarm of your own that rolls a cutover back while it is in ALARM during the
+   * traffic shift and the bake. Can be called after construction.
+   */
+  public addRollbackAlarm(alarm: cloudwatch.IAlarm): void {
+    if (this.userRollbackAlarms.some((a) => a === alarm || (!Token.isUnresolved(a.alarmArn) && a.alarmArn === alarm.alarmArn))) {
+      throw new Error(`addRollbackAlarm: alarm ${alarm.node.path} is already a rollback alarm of ${this.node.path}; add each alarm once.`);
+    }
+    this.userRollbackAlarms.push(alarm);
+  }
+
+  /** The alarms added with {@link addRollbackAlarm}. */
+  public get rollbackAlarms(): cloudwatch.IAlarm[] {
+    return [...this.userRollbackAlarms];
+  }
+
+  /** `HTTPCode_ELB_5XX_Count` of the load balancer (Sum per minute): errors no colour answered. */
+  public metricLoadBalancerErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.loadBalancer.metrics.httpCodeElb(elbv2.HttpCodeElb.ELB_5XX_COUNT, { statistic: 'Sum', period: Duration.minutes(1), ...props });
+  }
+
+  private acknowledgeDeliberateChoices(props: BlueGreenFleetProps): void {
+    const stack = Stack.of(this);
+    // The parameter writer is CDK's singleton AwsCustomResource function.
+    const provider = stack.node.tryFindChild('AWS679f53fac002430cb0da5b7982bd2287');
+    if (provider) {
+      Validations.of(provider).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason: 'CDK AwsCustomResource provider: AWSLambdaBasicExecutionRole only lets it write its own logs.',
+      });
+      Validations.of(provider).acknowledge({
+        id: 'AwsSolutions-L1',
+        reason: 'CDK AwsCustomResource provider: its runtime is chosen by aws-cdk-lib.',
+      });
+    }
+    for (const c of this.colours) {
+      if (!props.notificationTopic) {
+        Validations.of(c.autoScalingGroup).acknowledge({
+          id: 'AwsSolutions-AS3',
+          reason: 'Scaling notifications are optional (notificationTopic); the cutover workflow records every scaling it does.',
+        });
+      }
+    }
+    if (!props.loadBalancer) {
+      Validations.of(this.loadBalancer).acknowledge({
+        id: 'AwsSolutions-ELB2',
+        reason: 'Access logs need a bucket the user owns; pass a load balancer with access logs enabled to have them.',
+      });
+      if ((props.internetFacing ?? true) && props.productionPeers === undefined) {
+        Validations.of(this.loadBalancer).acknowledge({
+          id: 'AwsSolutions-EC23',
+          reason: 'An internet-facing load balancer accepts the production port from anywhere by design; the test port is limited to the VPC.',
+        });
+      }
+    }
+  }
+}

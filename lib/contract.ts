@@ -1,0 +1,297 @@
+/**
+ * The contract shared by the constructs (lib/) and the Lambda handlers (lambda/):
+ * colours, parameter names, environment variable names, state input/output shapes
+ * and error names. Types and constants only: nothing here talks to AWS.
+ */
+
+/** The two colours of a fleet. */
+export enum Colour {
+  BLUE = 'blue',
+  GREEN = 'green',
+}
+
+/** Both colours, in a fixed order. */
+export const COLOURS: readonly Colour[] = [Colour.BLUE, Colour.GREEN];
+
+/** The colour that is not `colour`. */
+export function otherColour(colour: Colour): Colour {
+  return colour === Colour.BLUE ? Colour.GREEN : Colour.BLUE;
+}
+
+/**
+ * Name of the SSM parameter that holds a colour's machine image id.
+ * Launch templates resolve it at launch (`resolve:ssm:`), so the image never sits
+ * in a template property that CloudFormation would re-apply.
+ */
+export function imageParameterName(prefix: string, colour: Colour): string {
+  return `${prefix}/${colour}/image-id`;
+}
+
+/** Name of the SSM parameter that holds a colour's application version (read by user data). */
+export function versionParameterName(prefix: string, colour: Colour): string {
+  return `${prefix}/${colour}/version`;
+}
+
+/** Tag put on each Auto Scaling group (and propagated to its instances) naming its colour. */
+export const COLOUR_TAG_KEY = 'blue-green:colour';
+
+/** Patterns the construct and the workflow both enforce on release inputs. */
+export const IMAGE_ID_PATTERN = /^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+export const VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
+
+// ---------------------------------------------------------------------------
+// The cutover workflow.
+// ---------------------------------------------------------------------------
+
+/** Name of the environment variable that carries {@link FleetConfig} (JSON) to every handler. */
+export const FLEET_CONFIG_ENV = 'BLUE_GREEN_FLEET_CONFIG';
+
+/** Error names the state machine catches by name. Stable: operators and pipelines match on them. */
+export enum CutoverErrorName {
+  /** The execution input is malformed. Nothing was changed. */
+  INVALID_INPUT = 'InvalidInput',
+  /** Another cutover of this fleet holds the lock. Nothing was changed. */
+  CUTOVER_IN_PROGRESS = 'CutoverInProgress',
+  /** The idle colour did not become healthy in time. It was scaled back to zero; the live colour was untouched. */
+  IDLE_NOT_HEALTHY = 'IdleNotHealthy',
+  /** A smoke test or the pre-traffic hook failed. The idle colour was scaled back to zero; the live colour was untouched. */
+  SMOKE_TEST_FAILED = 'SmokeTestFailed',
+  /** Traffic had moved and was moved back (alarm or failure). The failed colour was scaled to zero. */
+  ROLLED_BACK = 'RolledBack',
+  /** `{"action":"rollback"}` found no warm previous colour to move traffic back to. */
+  NOTHING_TO_ROLL_BACK = 'NothingToRollBack',
+  /** The fleet is not in a state the workflow can reason about (e.g. traffic split by hand). Nothing was changed. */
+  FLEET_STATE_CONFLICT = 'FleetStateConflict',
+  /** An alarm entered ALARM during the shift or bake (caught internally, surfaces as RolledBack). */
+  ALARM_FIRED = 'AlarmFired',
+}
+
+/** Throttling errors retried by the state machine (with backoff and jitter). */
+export const THROTTLING_ERRORS = [
+  'Lambda.TooManyRequestsException',
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'ProvisionedThroughputExceededException',
+  'PriorRequestNotComplete',
+];
+
+/** One HTTP check run against the idle colour through the test listener. */
+export interface SmokeCheckConfig {
+  readonly path: string;
+  readonly expectedStatus: number;
+  /** The body must contain this text. */
+  readonly bodyContains?: string;
+  /** A dotted path into the JSON body, such as `version` or `build.commit`. */
+  readonly jsonField?: string;
+  /** The value `jsonField` must have, compared as text. `${version}` is replaced by the release's version. */
+  readonly jsonValue?: string;
+  /** Headers the response must carry (lower-case names), with the value they must have; '' = any value. */
+  readonly headers?: Record<string, string>;
+  /** Headers sent with the request. */
+  readonly requestHeaders?: Record<string, string>;
+  readonly latencyBudgetMs: number;
+}
+
+/** Everything the handlers need to know about the fleet, rendered into {@link FLEET_CONFIG_ENV}. */
+export interface FleetConfig {
+  /** A stable name of the fleet (the lock key). */
+  readonly fleetId: string;
+  readonly productionRuleArn: string;
+  readonly testRuleArn: string;
+  /** Test listener port and protocol, used by the smoke tests. */
+  readonly testPort: number;
+  readonly testProtocol: 'HTTP' | 'HTTPS';
+  /** DNS name of the load balancer. */
+  readonly loadBalancerDnsName: string;
+  /** `app/<name>/<id>` of the load balancer, used to find its private addresses. */
+  readonly loadBalancerFullName: string;
+  readonly colours: Record<Colour, ColourConfig>;
+  /** Names of the user's rollback alarms (fleet-wide). */
+  readonly rollbackAlarmNames: string[];
+  readonly lockTableName: string;
+  /** How long a lock lives without being released (the state machine's timeout plus a margin). */
+  readonly lockLeaseSeconds: number;
+  readonly healthyTimeoutSeconds: number;
+  readonly smokeChecks: SmokeCheckConfig[];
+  readonly smokeRounds: number;
+  readonly bakeSeconds: number;
+  readonly warmSeconds: number;
+}
+
+/** One colour's resources, as the handlers see them. */
+export interface ColourConfig {
+  readonly autoScalingGroupName: string;
+  readonly targetGroupArn: string;
+  readonly imageParameterName: string;
+  readonly versionParameterName: string;
+  /** Names of the colour's built-in alarms. */
+  readonly alarmNames: string[];
+}
+
+/** The execution input an operator types. Every field is optional; unknown fields are errors. */
+export interface CutoverInput {
+  /** An AMI id to deploy into the idle colour. */
+  readonly imageId?: string;
+  /** An application version to deploy into the idle colour. */
+  readonly version?: string;
+  /** `deploy` (the default) or `rollback`. */
+  readonly action?: 'deploy' | 'rollback';
+}
+
+/** What one colour runs. */
+export interface ColourRelease {
+  readonly imageId: string;
+  readonly version: string;
+}
+
+/** Capacity of an Auto Scaling group. */
+export interface GroupCapacity {
+  readonly min: number;
+  readonly max: number;
+  readonly desired: number;
+}
+
+/** Start and end of one stage, ISO 8601. */
+export interface StageTiming {
+  readonly stage: string;
+  readonly startedAt: string;
+  readonly endedAt: string;
+}
+
+/**
+ * The state passed from task to task. Each handler receives it whole and returns it with
+ * its own fields filled in; the state machine keeps it at `$`.
+ */
+export interface CutoverState {
+  /** The raw execution input, kept for the record. */
+  readonly input: unknown;
+  /** The execution's ARN (`$$.Execution.Id`): the lock owner. */
+  readonly executionId: string;
+  readonly action?: 'deploy' | 'rollback';
+  /** The release requested (after validation). */
+  readonly release?: Partial<ColourRelease>;
+  /** Colour serving when the execution started. */
+  readonly live?: Colour;
+  /** Colour being deployed to (deploy) or moved back to (rollback). */
+  readonly target?: Colour;
+  readonly liveCapacity?: GroupCapacity;
+  readonly liveRelease?: ColourRelease;
+  readonly targetRelease?: ColourRelease;
+  /** Whether production traffic has moved to the target (the rollback boundary). */
+  readonly trafficMoved?: boolean;
+  /** Current weight (percent) of the target in the production rule. */
+  readonly targetWeight?: number;
+  /** Health-wait bookkeeping. */
+  readonly health?: { readonly healthy: boolean; readonly deadline: string; readonly inService: number; readonly healthyTargets: number; readonly desired: number; readonly detail: string };
+  /** Bake bookkeeping. */
+  readonly bake?: { readonly until: string; readonly polls: number; readonly done: boolean };
+  /** Set when an alarm fired: name and when it was first seen in ALARM. */
+  readonly alarm?: { readonly name: string; readonly detectedAt: string };
+  /** Rollback bookkeeping. */
+  readonly rollback?: {
+    readonly reason: string;
+    readonly decidedAt: string;
+    readonly trafficRestoredAt?: string;
+    /** How long the listener rule change took, in milliseconds; absent when traffic was already back. */
+    readonly revertCallMs?: number;
+  };
+  /** Stage timings, in order. */
+  readonly stages?: StageTiming[];
+  /** Set by a caught error: `{ Error, Cause }` as Step Functions gives it. */
+  readonly error?: { readonly Error: string; readonly Cause: string };
+  /** When the previous colour stops being kept warm (set by keep-warm), ISO 8601. */
+  readonly warmUntil?: string;
+  /** Colours this execution scaled to zero, in order. */
+  readonly scaledToZero?: Colour[];
+  /**
+   * Set by retire-previous when another execution (a rollback) took the lock over while the
+   * previous colour was kept warm: this execution changed nothing more and leaves the fleet to it.
+   */
+  readonly superseded?: boolean;
+  /** The error and cause the state machine's Fail states report, built by release-lock. */
+  readonly failure?: { readonly error: string; readonly cause: string };
+}
+
+// ---------------------------------------------------------------------------
+// Payloads of the handlers that take more than the state.
+// ---------------------------------------------------------------------------
+
+/** How a cutover execution ended, recorded by release-lock. */
+export type CutoverOutcome = 'succeeded' | 'rolled-back' | 'failed';
+
+/** When check-alarms runs: between shift steps, or during the bake. */
+export type AlarmWatchPhase = 'shift' | 'bake';
+
+/** Which colour of the state a handler acts on: `state.target` or `state.live`. */
+export type ColourRole = 'target' | 'live';
+
+/** Payload of the shift handler: the target's new percentage of production traffic. */
+export interface ShiftPayload {
+  readonly state: CutoverState;
+  /** 0-100; 100 moves all traffic at once. */
+  readonly weight: number;
+}
+
+/** Payload of the check-alarms handler. */
+export interface CheckAlarmsPayload {
+  readonly state: CutoverState;
+  readonly phase: AlarmWatchPhase;
+}
+
+/** Payload of the scale-to-zero handler. */
+export interface ScaleToZeroPayload {
+  readonly state: CutoverState;
+  readonly colour: ColourRole;
+}
+
+/** Payload of the release-lock handler. */
+export interface ReleaseLockPayload {
+  readonly state: CutoverState;
+  readonly outcome: CutoverOutcome;
+}
+
+// ---------------------------------------------------------------------------
+// The lock table.
+// ---------------------------------------------------------------------------
+
+/** Partition key attribute of the lock table (string). The lock item's key is the fleet id. */
+export const LOCK_PARTITION_KEY = 'pk';
+
+/** Attribute holding the lock's lease expiry, epoch seconds (usable as the table's TTL attribute). */
+export const LOCK_EXPIRY_ATTRIBUTE = 'expiresAt';
+
+/** Suffix of the key of the item recording a fleet's last cutover result: `<fleetId>#last`. */
+export const RESULT_RECORD_KEY_SUFFIX = '#last';
+
+/** What the lock holder is doing. */
+export enum LockPhase {
+  /** A deploy execution holds the lock. */
+  CUTOVER = 'Cutover',
+  /** A rollback execution holds the lock. */
+  ROLLING_BACK = 'RollingBack',
+  /** A finished cutover keeps its previous colour warm; a rollback execution may take the lock over. */
+  KEEPING_WARM = 'KeepingWarm',
+  /** The previous colour is being scaled to zero. */
+  RETIRING = 'Retiring',
+}
+
+/**
+ * Environment variable that, when set, replaces the test listener address the smoke tests
+ * call (a base URL such as `http://127.0.0.1:4567`). Used by the local lab.
+ */
+export const SMOKE_TEST_ENDPOINT_ENV = 'BLUE_GREEN_TEST_ENDPOINT';
+
+/** The success output of a cutover execution. */
+export interface CutoverSummary {
+  readonly action: 'deploy' | 'rollback';
+  readonly live: Colour;
+  readonly previous: Colour;
+  readonly liveRelease: ColourRelease;
+  readonly previousRelease: ColourRelease;
+  readonly stages: StageTiming[];
+}

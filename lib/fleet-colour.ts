@@ -1,0 +1,217 @@
+import { Arn, Duration, Stack, Tags } from 'aws-cdk-lib';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { Construct } from 'constructs';
+import { Colour, COLOUR_TAG_KEY, imageParameterName, versionParameterName } from './contract';
+import { CountAlarmOptions, FleetAlarmOptions, LatencyAlarmOptions } from './fleet-props';
+import { ALARM_DEFAULTS } from './validation';
+
+/** What a {@link FleetColour} is built from: the fleet's resolved settings. */
+export interface FleetColourProps {
+  readonly colour: Colour;
+  readonly vpc: ec2.IVpc;
+  readonly vpcSubnets: ec2.SubnetSelection;
+  readonly instanceType: ec2.InstanceType;
+  readonly osType: ec2.OperatingSystemType;
+  readonly userData?: ec2.UserData;
+  readonly securityGroup: ec2.ISecurityGroup;
+  readonly role: iam.IRole;
+  readonly minCapacity: number;
+  readonly maxCapacity: number;
+  readonly healthCheckGracePeriod: Duration;
+  readonly targetGroupProps: elbv2.ApplicationTargetGroupProps;
+  readonly parameterPrefix: string;
+  readonly initialImageId: string;
+  readonly initialVersion: string;
+  readonly alarms: FleetAlarmOptions;
+  readonly notificationTopic?: sns.ITopic;
+}
+
+/**
+ * One colour of a {@link BlueGreenFleet}: its launch template, Auto Scaling group,
+ * target group, version parameters and built-in alarms.
+ */
+export class FleetColour extends Construct {
+  /** Which colour this is. */
+  public readonly colour: Colour;
+  /** The colour's launch template (its image resolves from `imageParameterName` at launch). */
+  public readonly launchTemplate: ec2.LaunchTemplate;
+  /** The colour's Auto Scaling group. Its desired capacity is owned by the cutover workflow. */
+  public readonly autoScalingGroup: autoscaling.AutoScalingGroup;
+  /** The colour's target group. */
+  public readonly targetGroup: elbv2.ApplicationTargetGroup;
+  /** Name of the SSM parameter holding the image id this colour launches. */
+  public readonly imageParameterName: string;
+  /** Name of the SSM parameter holding the application version this colour runs. */
+  public readonly versionParameterName: string;
+  /** ARNs of the two parameters above. */
+  public readonly parameterArns: string[];
+  /** The built-in alarms of this colour (those enabled). */
+  public readonly alarms: cloudwatch.Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: FleetColourProps) {
+    super(scope, id);
+    this.colour = props.colour;
+    const stack = Stack.of(this);
+    this.imageParameterName = imageParameterName(props.parameterPrefix, props.colour);
+    this.versionParameterName = versionParameterName(props.parameterPrefix, props.colour);
+    this.parameterArns = [this.imageParameterName, this.versionParameterName].map((name) => Arn.format({
+      service: 'ssm',
+      resource: 'parameter',
+      resourceName: name.substring(1),
+    }, stack));
+
+    // The parameters are written once, when the fleet is created; afterwards only the
+    // cutover workflow writes them. A template property holding the version would be
+    // re-applied by CloudFormation and silently change what the next launch runs.
+    const parameters = [
+      { id: 'ImageParameter', name: this.imageParameterName, value: props.initialImageId, arn: this.parameterArns[0] },
+      { id: 'VersionParameter', name: this.versionParameterName, value: props.initialVersion, arn: this.parameterArns[1] },
+    ].map((p) => new cr.AwsCustomResource(this, p.id, {
+      resourceType: 'Custom::BlueGreenParameter',
+      installLatestAwsSdk: false,
+      onCreate: {
+        service: 'SSM',
+        action: 'putParameter',
+        parameters: { Name: p.name, Value: p.value, Type: 'String', Overwrite: true, Description: `${p.id === 'ImageParameter' ? 'Image id' : 'Application version'} of the ${props.colour} colour; written by the cutover workflow.` },
+        physicalResourceId: cr.PhysicalResourceId.of(p.name),
+      },
+      onDelete: {
+        service: 'SSM',
+        action: 'deleteParameter',
+        parameters: { Name: p.name },
+        ignoreErrorCodesMatching: 'ParameterNotFound',
+      },
+      policy: cr.AwsCustomResourcePolicy.fromSdkCalls({ resources: [p.arn] }),
+    }));
+
+    this.launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
+      instanceType: props.instanceType,
+      machineImage: ec2.MachineImage.resolveSsmParameterAtLaunch(this.imageParameterName, { os: props.osType }),
+      userData: colourUserData(props),
+      securityGroup: props.securityGroup,
+      role: props.role,
+      requireImdsv2: true,
+      httpPutResponseHopLimit: 1,
+      instanceMetadataTags: true,
+      blockDevices: [{
+        deviceName: props.osType === ec2.OperatingSystemType.WINDOWS ? '/dev/sda1' : '/dev/xvda',
+        volume: ec2.BlockDeviceVolume.ebs(props.osType === ec2.OperatingSystemType.WINDOWS ? 50 : 20, {
+          encrypted: true,
+          volumeType: ec2.EbsDeviceVolumeType.GP3,
+          deleteOnTermination: true,
+        }),
+      }],
+    });
+
+    this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Group', {
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets,
+      launchTemplate: this.launchTemplate,
+      minCapacity: props.colour === Colour.BLUE ? props.minCapacity : 0,
+      maxCapacity: props.maxCapacity,
+      healthChecks: autoscaling.HealthChecks.withAdditionalChecks({
+        additionalTypes: [autoscaling.AdditionalHealthCheckType.ELB],
+        gracePeriod: props.healthCheckGracePeriod,
+      }),
+      notifications: props.notificationTopic ? [{ topic: props.notificationTopic }] : undefined,
+    });
+    for (const p of parameters) this.autoScalingGroup.node.addDependency(p);
+    // Without DesiredCapacity, CloudFormation would still re-apply MinSize and MaxSize on every
+    // update of the group, resizing a colour the workflow has scaled. This policy makes it
+    // apply them only when they change in the template.
+    const cfnGroup = this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup;
+    cfnGroup.cfnOptions.updatePolicy = {
+      ...cfnGroup.cfnOptions.updatePolicy,
+      autoScalingScheduledAction: { ignoreUnmodifiedGroupSizeProperties: true },
+    };
+    Tags.of(this.autoScalingGroup).add(COLOUR_TAG_KEY, props.colour, { applyToLaunchedInstances: true });
+
+    this.targetGroup = new elbv2.ApplicationTargetGroup(this, 'TargetGroup', props.targetGroupProps);
+    this.autoScalingGroup.attachToApplicationTargetGroup(this.targetGroup);
+  }
+
+  /** `UnhealthyHostCount` of this colour's target group (Maximum per minute). */
+  public metricUnhealthyHostCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.targetGroup.metrics.unhealthyHostCount({ statistic: 'Maximum', period: Duration.minutes(1), ...props });
+  }
+
+  /** `HTTPCode_Target_5XX_Count` of this colour's target group (Sum per minute). */
+  public metricServerErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.targetGroup.metrics.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, { statistic: 'Sum', period: Duration.minutes(1), ...props });
+  }
+
+  /** `TargetResponseTime` of this colour's target group (p99 per minute, in seconds). */
+  public metricTargetResponseTime(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.targetGroup.metrics.targetResponseTime({ statistic: 'p99', period: Duration.minutes(1), ...props });
+  }
+
+  /** `RequestCount` of this colour's target group (Sum per minute). */
+  public metricRequestCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.targetGroup.metrics.requestCount({ statistic: 'Sum', period: Duration.minutes(1), ...props });
+  }
+
+  /**
+   * Creates the built-in alarms. Called by the fleet once the target group is attached to a
+   * listener: target group metrics need the load balancer dimension.
+   * @internal
+   */
+  public _createAlarms(alarms: FleetAlarmOptions): void {
+    const count = (id: string, options: CountAlarmOptions | undefined, defaults: { threshold: number; evaluationPeriods: number },
+      metric: (p: cloudwatch.MetricOptions) => cloudwatch.Metric, description: string) => {
+      if (options?.enabled === false) return;
+      const evaluationPeriods = options?.evaluationPeriods ?? defaults.evaluationPeriods;
+      this.alarms.push(new cloudwatch.Alarm(this, id, {
+        metric: metric({ period: options?.period ?? ALARM_DEFAULTS.period }),
+        threshold: options?.threshold ?? defaults.threshold,
+        evaluationPeriods,
+        datapointsToAlarm: options?.datapointsToAlarm ?? evaluationPeriods,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: `${description} on the ${this.colour} colour. Rolls a cutover back while it is in ALARM.`,
+      }));
+    };
+    count('UnhealthyHostsAlarm', alarms.unhealthyHosts, ALARM_DEFAULTS.unhealthyHosts, (p) => this.metricUnhealthyHostCount(p), 'Unhealthy targets');
+    count('ServerErrorsAlarm', alarms.serverErrors, ALARM_DEFAULTS.serverErrors, (p) => this.metricServerErrors(p), 'HTTP 5XX responses from targets');
+    this.createLatencyAlarm(alarms.latencyP99);
+  }
+
+  private createLatencyAlarm(options: LatencyAlarmOptions | undefined): void {
+    if (options?.enabled === false) return;
+    const evaluationPeriods = options?.evaluationPeriods ?? ALARM_DEFAULTS.latencyP99.evaluationPeriods;
+    const threshold = options?.threshold ?? ALARM_DEFAULTS.latencyP99.threshold;
+    this.alarms.push(new cloudwatch.Alarm(this, 'LatencyP99Alarm', {
+      metric: this.metricTargetResponseTime({ period: options?.period ?? ALARM_DEFAULTS.period }),
+      threshold: threshold.toMilliseconds() / 1000,
+      evaluationPeriods,
+      datapointsToAlarm: options?.datapointsToAlarm ?? Math.min(ALARM_DEFAULTS.latencyP99.datapointsToAlarm, evaluationPeriods),
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: `p99 target response time at or above ${threshold.toHumanString()} on the ${this.colour} colour. Rolls a cutover back while it is in ALARM.`,
+    }));
+  }
+}
+
+/**
+ * The colour's user data: on Linux, exports naming the colour and its parameters, then the
+ * user's commands. Other systems get the user's user data unchanged.
+ */
+function colourUserData(props: FleetColourProps): ec2.UserData | undefined {
+  if (props.osType !== ec2.OperatingSystemType.LINUX) return props.userData;
+  const userData = ec2.UserData.forLinux();
+  userData.addCommands(
+    `export BLUE_GREEN_COLOUR=${props.colour}`,
+    `export BLUE_GREEN_VERSION_PARAMETER=${versionParameterName(props.parameterPrefix, props.colour)}`,
+    `export BLUE_GREEN_IMAGE_PARAMETER=${imageParameterName(props.parameterPrefix, props.colour)}`,
+  );
+  if (props.userData) {
+    // render() starts with the shebang; the rest are the user's commands.
+    userData.addCommands(...props.userData.render().split('\n').filter((line, i) => !(i === 0 && line.startsWith('#!'))));
+  }
+  return userData;
+}

@@ -1,0 +1,307 @@
+import { Duration } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as sns from 'aws-cdk-lib/aws-sns';
+
+/** How many instances the live colour runs. */
+export interface FleetCapacity {
+  /**
+   * Lowest number of instances of the live colour. Blue starts at this size on the
+   * first deploy; green starts empty.
+   * @default 2
+   */
+  readonly minCapacity?: number;
+
+  /**
+   * Highest number of instances of either colour.
+   * @default - the larger of `minCapacity` and 4
+   */
+  readonly maxCapacity?: number;
+}
+
+/** The target groups' health check, the gate every instance must pass before it takes traffic. */
+export interface FleetHealthCheck {
+  /**
+   * HTTP path the load balancer requests.
+   * @default '/'
+   */
+  readonly path?: string;
+
+  /**
+   * Port the load balancer checks.
+   * @default - the instance port
+   */
+  readonly port?: number;
+
+  /**
+   * Protocol of the check.
+   * @default - the instance protocol (HTTP)
+   */
+  readonly protocol?: elbv2.Protocol;
+
+  /**
+   * Time between two checks of one target (5-300 seconds).
+   * @default Duration.seconds(10)
+   */
+  readonly interval?: Duration;
+
+  /**
+   * Time without a response that fails a check (2-120 seconds, shorter than `interval`).
+   * @default Duration.seconds(5)
+   */
+  readonly timeout?: Duration;
+
+  /**
+   * Consecutive successes before an unhealthy target is healthy (2-10).
+   * @default 2
+   */
+  readonly healthyThresholdCount?: number;
+
+  /**
+   * Consecutive failures before a healthy target is unhealthy (2-10).
+   * @default 2
+   */
+  readonly unhealthyThresholdCount?: number;
+
+  /**
+   * HTTP codes that count as healthy: a code, a list ("200,204") or a range ("200-299"),
+   * between 200 and 499.
+   * @default '200'
+   */
+  readonly healthyHttpCodes?: string;
+}
+
+/** Settings of one built-in per-colour alarm whose threshold is a count. */
+export interface CountAlarmOptions {
+  /**
+   * Whether to create the alarm (and use it to roll back).
+   * @default true
+   */
+  readonly enabled?: boolean;
+
+  /**
+   * The alarm fires when the metric is greater than or equal to this value.
+   * @default - 1 for unhealthy hosts, 5 for 5XX responses
+   */
+  readonly threshold?: number;
+
+  /**
+   * Length of one evaluation period (a whole number of minutes: ALB metrics are per minute).
+   * @default Duration.minutes(1)
+   */
+  readonly period?: Duration;
+
+  /**
+   * Number of periods evaluated.
+   * @default - 2 for unhealthy hosts, 1 for 5XX responses
+   */
+  readonly evaluationPeriods?: number;
+
+  /**
+   * Number of breaching periods, among `evaluationPeriods`, that fire the alarm.
+   * @default - `evaluationPeriods`
+   */
+  readonly datapointsToAlarm?: number;
+}
+
+/** Settings of the built-in per-colour p99 response time alarm. */
+export interface LatencyAlarmOptions {
+  /**
+   * Whether to create the alarm (and use it to roll back).
+   * @default true
+   */
+  readonly enabled?: boolean;
+
+  /**
+   * The alarm fires when the p99 target response time reaches this value.
+   * @default Duration.seconds(2)
+   */
+  readonly threshold?: Duration;
+
+  /**
+   * Length of one evaluation period (a whole number of minutes).
+   * @default Duration.minutes(1)
+   */
+  readonly period?: Duration;
+
+  /**
+   * Number of periods evaluated.
+   * @default 3
+   */
+  readonly evaluationPeriods?: number;
+
+  /**
+   * Number of breaching periods, among `evaluationPeriods`, that fire the alarm.
+   * @default 2
+   */
+  readonly datapointsToAlarm?: number;
+}
+
+/** The built-in alarms created for each colour. Each one rolls a cutover back when it fires. */
+export interface FleetAlarmOptions {
+  /**
+   * `UnhealthyHostCount` (Maximum) of the colour's target group.
+   * @default - enabled, threshold 1, 2 of 2 one-minute periods
+   */
+  readonly unhealthyHosts?: CountAlarmOptions;
+
+  /**
+   * `HTTPCode_Target_5XX_Count` (Sum) of the colour's target group.
+   * @default - enabled, threshold 5, 1 of 1 one-minute period
+   */
+  readonly serverErrors?: CountAlarmOptions;
+
+  /**
+   * `TargetResponseTime` (p99) of the colour's target group.
+   * @default - enabled, threshold 2 seconds, 2 of 3 one-minute periods
+   */
+  readonly latencyP99?: LatencyAlarmOptions;
+}
+
+/** Properties of a {@link BlueGreenFleet}. */
+export interface BlueGreenFleetProps {
+  /** The VPC the fleet and (unless one is passed in) its load balancer live in. */
+  readonly vpc: ec2.IVpc;
+
+  /** Instance type of both colours. */
+  readonly instanceType: ec2.InstanceType;
+
+  /**
+   * Image of the first release, written to both colours' image parameters on the first
+   * deploy only. Later releases pass `imageId` to the cutover workflow; changing this prop
+   * after the first deploy changes nothing live (see the README).
+   */
+  readonly machineImage: ec2.IMachineImage;
+
+  /**
+   * Commands that start the application on an instance. On Linux the construct prepends
+   * `export` lines for `BLUE_GREEN_COLOUR`, `BLUE_GREEN_VERSION_PARAMETER` and
+   * `BLUE_GREEN_IMAGE_PARAMETER`.
+   * @default - no commands beyond those exports
+   */
+  readonly userData?: ec2.UserData;
+
+  /**
+   * Application version of the first release, written to both colours' version
+   * parameters on the first deploy only.
+   * @default 'initial'
+   */
+  readonly initialVersion?: string;
+
+  /**
+   * Capacity of the live colour.
+   * @default - minCapacity 2, maxCapacity 4
+   */
+  readonly capacity?: FleetCapacity;
+
+  /**
+   * Subnets the instances are placed in.
+   * @default - the VPC's private subnets
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+
+  /**
+   * Port the application listens on, on each instance.
+   * @default 80
+   */
+  readonly instancePort?: number;
+
+  /**
+   * Health check of both target groups.
+   * @default - GET / every 10 seconds, 5 second timeout, 2 to become healthy, 2 to fail, 200
+   */
+  readonly healthCheck?: FleetHealthCheck;
+
+  /**
+   * How long the load balancer lets in-flight requests finish on a deregistered target (0-3600 seconds).
+   * @default Duration.seconds(30)
+   */
+  readonly deregistrationDelay?: Duration;
+
+  /**
+   * How long after launch an instance's failing ELB health check is ignored by Auto Scaling.
+   * @default Duration.seconds(120)
+   */
+  readonly healthCheckGracePeriod?: Duration;
+
+  /**
+   * An existing Application Load Balancer to add the listeners to.
+   * @default - a new load balancer in the VPC's public subnets (internal: private subnets)
+   */
+  readonly loadBalancer?: elbv2.IApplicationLoadBalancer;
+
+  /**
+   * Whether the load balancer is internet-facing. For one passed in, this describes it and
+   * decides who may reach the production listener by default.
+   * @default true
+   */
+  readonly internetFacing?: boolean;
+
+  /**
+   * Protocol of the production and test listeners.
+   * @default - HTTPS when `certificates` are given, otherwise HTTP
+   */
+  readonly protocol?: elbv2.ApplicationProtocol;
+
+  /**
+   * Certificates of the HTTPS listeners.
+   * @default - none (HTTP)
+   */
+  readonly certificates?: elbv2.IListenerCertificate[];
+
+  /**
+   * TLS policy of the HTTPS listeners.
+   * @default elbv2.SslPolicy.RECOMMENDED_TLS
+   */
+  readonly sslPolicy?: elbv2.SslPolicy;
+
+  /**
+   * Also listen on port 80 and redirect to the HTTPS production port. Requires HTTPS.
+   * @default false
+   */
+  readonly httpRedirect?: boolean;
+
+  /**
+   * Port of the production listener.
+   * @default - 443 for HTTPS, 80 for HTTP
+   */
+  readonly productionPort?: number;
+
+  /**
+   * Port of the test listener, which forwards to the idle colour for smoke tests.
+   * @default 8443 for HTTPS, 8080 for HTTP
+   */
+  readonly testPort?: number;
+
+  /**
+   * Who may reach the production listener.
+   * @default - anyone (IPv4) when internet-facing, otherwise the VPC's CIDR block
+   */
+  readonly productionPeers?: ec2.IPeer[];
+
+  /**
+   * Who may reach the test listener. Keep it away from the internet: it serves the
+   * release before it has passed its smoke tests.
+   * @default - the VPC's CIDR block
+   */
+  readonly testPeers?: ec2.IPeer[];
+
+  /**
+   * Built-in per-colour alarms.
+   * @default - all three enabled with their default thresholds
+   */
+  readonly alarms?: FleetAlarmOptions;
+
+  /**
+   * Prefix of the fleet's SSM parameter names, such as `/web/prod`.
+   * @default - '/blue-green/' followed by the construct's unique id
+   */
+  readonly parameterPrefix?: string;
+
+  /**
+   * SNS topic notified of both groups' launches, terminations and failures.
+   * @default - no notifications
+   */
+  readonly notificationTopic?: sns.ITopic;
+}
+

@@ -1,0 +1,109 @@
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { ExampleStack } from '../../bin/example-stack';
+
+/**
+ * Static checks on the example app's synthesized template: cfn-lint and cdk-nag. Each check is
+ * first shown to fail on a template that breaks its rules, so a pass means something.
+ */
+
+function synthWithNag(build: (app: App) => void): { outdir: string; app: App; error?: Error } {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'bgf-nag-'));
+  // Any attempt to bundle with Docker during synth fails loudly.
+  const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
+  build(app);
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  try {
+    app.synth();
+    return { outdir, app };
+  } catch (e) {
+    return { outdir, app, error: e as Error };
+  }
+}
+
+interface CfnLintMatch { Level: string; Rule: { Id: string }; Message: string }
+
+function cfnLint(templateFile: string): CfnLintMatch[] {
+  const run = spawnSync('cfn-lint', ['--format', 'json', '--', templateFile], { encoding: 'utf8' });
+  if (run.error) throw new Error(`cfn-lint could not run (install it with pip install cfn-lint): ${run.error.message}`);
+  return JSON.parse(run.stdout || '[]');
+}
+
+describe('the example app', () => {
+  const docker = process.env.CDK_DOCKER;
+  beforeAll(() => { process.env.CDK_DOCKER = '/bin/false'; });
+  afterAll(() => { if (docker === undefined) delete process.env.CDK_DOCKER; else process.env.CDK_DOCKER = docker; });
+
+  const synth = synthWithNag((app) => new ExampleStack(app, 'BlueGreenExample'));
+  const templateFile = path.join(synth.outdir, 'BlueGreenExample.template.json');
+
+  test('synthesizes with cdk-nag AwsSolutions checks and no unacknowledged finding', () => {
+    expect(synth.error).toBeUndefined();
+    const report = JSON.parse(fs.readFileSync(path.join(synth.outdir, 'validation-report.json'), 'utf8'));
+    const findings = (report.pluginReports ?? []).filter((r: any) => r.pluginName !== 'CloudFormation Validate')
+      .flatMap((r: any) => r.violations ?? []);
+    expect(findings).toEqual([]);
+  });
+
+  test('every acknowledged cdk-nag rule carries a reason', () => {
+    const acks = synth.app.node.findAll()
+      .flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY))
+      .flatMap((m) => Object.entries(m.data as Record<string, string>).map(([id, reason]) => ({ id: id.replace(/^Annotation::/, ''), reason })))
+      .filter((a) => a.id.startsWith('AwsSolutions-'));
+    expect(acks.map((a) => a.id).sort()).toEqual(expect.arrayContaining(['AwsSolutions-AS3', 'AwsSolutions-ELB2', 'AwsSolutions-EC23']));
+    for (const a of acks) expect(a.reason.length).toBeGreaterThan(30);
+  });
+
+  test('cfn-lint reports no errors', () => {
+    const matches = cfnLint(templateFile);
+    const errors = matches.filter((m) => m.Level === 'Error');
+    expect(errors.map((e) => `${e.Rule.Id}: ${e.Message}`)).toEqual([]);
+  });
+
+  test('has exactly two groups without DesiredCapacity, two target groups, two listeners, six alarms and four parameters', () => {
+    const t = JSON.parse(fs.readFileSync(templateFile, 'utf8'));
+    const count = (type: string) => Object.values(t.Resources).filter((r: any) => r.Type === type).length;
+    expect(count('AWS::AutoScaling::AutoScalingGroup')).toBe(2);
+    expect(Object.values(t.Resources).filter((r: any) => r.Type === 'AWS::AutoScaling::AutoScalingGroup' && 'DesiredCapacity' in r.Properties)).toEqual([]);
+    expect(count('AWS::ElasticLoadBalancingV2::TargetGroup')).toBe(2);
+    expect(count('AWS::ElasticLoadBalancingV2::Listener')).toBe(2);
+    expect(count('AWS::CloudWatch::Alarm')).toBe(6);
+    expect(count('Custom::BlueGreenParameter')).toBe(4);
+  });
+
+  test('matches the committed snapshot', () => {
+    const app = new App();
+    const stack = new ExampleStack(app, 'BlueGreenExample');
+    expect(Template.fromStack(stack).toJSON()).toMatchSnapshot();
+  });
+});
+
+describe('the static checks can fail', () => {
+  test('cdk-nag rejects a security group open to the world', () => {
+    const synth = synthWithNag((app) => {
+      const stack = new Stack(app, 'Bad');
+      const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 1, natGateways: 0, flowLogs: { All: {} } });
+      const sg = new ec2.SecurityGroup(stack, 'Open', { vpc });
+      sg.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(22));
+    });
+    expect(synth.error).toBeDefined();
+    const report = JSON.parse(fs.readFileSync(path.join(synth.outdir, 'validation-report.json'), 'utf8'));
+    const rules = report.pluginReports.flatMap((r: any) => r.violations).map((v: any) => v.ruleName);
+    expect(rules).toContain('AwsSolutions-EC23');
+  });
+
+  test('cfn-lint reports an error for a group without MinSize', () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bgf-lint-')), 'bad.json');
+    fs.writeFileSync(file, JSON.stringify({
+      Resources: { G: { Type: 'AWS::AutoScaling::AutoScalingGroup', Properties: { MaxSize: '1', AvailabilityZones: ['us-east-1a'] } } },
+    }));
+    expect(cfnLint(file).filter((m) => m.Level === 'Error').map((m) => m.Rule.Id)).toContain('E3003');
+  });
+});
+
