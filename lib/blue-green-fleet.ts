@@ -3,8 +3,10 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { Colour } from './contract';
+import { CutoverWorkflow } from './cutover-workflow';
 import { FleetColour } from './fleet-colour';
 import { BlueGreenFleetProps } from './fleet-props';
 import { DEFAULTS, validateFleetProps } from './validation';
@@ -58,6 +60,9 @@ export class BlueGreenFleet extends Construct {
   public readonly productionPort: number;
   /** Port of the test listener. */
   public readonly testPort: number;
+
+  /** The cutover workflow: its state machine, handlers and lock table. */
+  public readonly cutover: CutoverWorkflow;
 
   private readonly userRollbackAlarms: cloudwatch.IAlarm[] = [];
 
@@ -214,7 +219,31 @@ export class BlueGreenFleet extends Construct {
     this.blue._createAlarms(props.alarms ?? {});
     this.green._createAlarms(props.alarms ?? {});
 
+    this.cutover = new CutoverWorkflow(this, 'Cutover', {
+      ...props.cutover,
+      fleetId: Names.uniqueId(this),
+      vpc: props.vpc,
+      loadBalancer: this.loadBalancer,
+      loadBalancerSecurityGroups: this.loadBalancer,
+      productionRule: this.productionRule,
+      testRule: this.testRule,
+      testPort: this.testPort,
+      testProtocol: this.protocol,
+      colours: this.colours,
+      rollbackAlarms: () => this.rollbackAlarms,
+    });
+
     this.acknowledgeDeliberateChoices(props);
+  }
+
+  /** The state machine that runs cutovers. Start it with `{}`, `{"imageId":...}`, `{"version":...}` or `{"action":"rollback"}`. */
+  public get stateMachine(): sfn.IStateMachine {
+    return this.cutover.stateMachine;
+  }
+
+  /** Lets `grantee` (a pipeline role, an operator group) start cutovers and read their executions. */
+  public grantStartCutover(grantee: iam.IGrantable): iam.Grant {
+    return this.cutover.grantStartCutover(grantee);
   }
 
   /** Both colours, blue first. */

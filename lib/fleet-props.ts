@@ -2,6 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import { CutoverOptions } from './cutover-options';
 
 /** How many instances the live colour runs. */
 export interface FleetCapacity {
@@ -303,5 +304,11 @@ export interface BlueGreenFleetProps {
    * @default - no notifications
    */
   readonly notificationTopic?: sns.ITopic;
-}
 
+  /**
+   * Settings of the cutover workflow (the state machine that releases into the idle colour).
+   * @default - poll every 10 s, 10 minute health timeout, no smoke checks, all at once,
+   * 5 minute bake, previous colour kept warm for 10 minutes
+   */
+  readonly cutover?: CutoverOptions;
+}

@@ -2,4 +2,6 @@ export * from './contract';
 export * from './fleet-props';
 export * from './fleet-colour';
 export * from './blue-green-fleet';
+export * from './cutover-options';
+export * from './cutover-workflow';
 export { WARNING_IDS } from './validation';

@@ -1,0 +1,494 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { Arn, ArnFormat, Duration, Lazy, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { Colour, CutoverErrorName, FLEET_CONFIG_ENV, FleetConfig, THROTTLING_ERRORS } from './contract';
+import { CutoverOptions, TrafficShift } from './cutover-options';
+import { FleetColour } from './fleet-colour';
+
+/** Names of the states operators see in the console. Part of the public contract. */
+export const STATE_NAMES = {
+  start: 'Validate input and take the lock',
+  rejected: 'Rejected',
+  startFailed: 'Start failed',
+  findLive: 'Find the live colour',
+  whichAction: 'Deploy or roll back?',
+  prepare: 'Prepare the idle colour',
+  checkHealth: 'Check the idle colour health',
+  healthy: 'Idle colour healthy?',
+  waitHealth: 'Wait for the idle colour',
+  smoke: 'Run smoke tests',
+  hook: 'Run the pre-traffic hook',
+  hookFailed: 'Pre-traffic hook failed',
+  shift: (weight: number) => (weight === 100 ? 'Shift all traffic' : `Shift ${weight}% of traffic`),
+  watch: (weight: number) => `Watch alarms at ${weight}%`,
+  watchVerdict: (weight: number) => `Alarm at ${weight}%?`,
+  waitWatch: (weight: number) => `Wait at ${weight}%`,
+  bake: 'Watch alarms during bake',
+  bakeVerdict: 'Alarm or bake done?',
+  waitBake: 'Wait before the next alarm check',
+  keepWarm: 'Keep the previous colour warm',
+  waitWarm: 'Wait while the previous colour stays warm',
+  retire: 'Scale the previous colour to zero',
+  release: 'Release the lock',
+  summarize: 'Summarize',
+  succeeded: 'Cutover succeeded',
+  rollbackShift: 'Move traffic to the previous colour',
+  rollbackRetire: 'Scale the colour we left to zero',
+  scaleIdleDown: 'Scale the idle colour back to zero',
+  releaseAfterFailure: 'Release the lock after failure',
+  failed: 'Cutover failed',
+  rollBack: 'Move traffic back',
+  scaleFailedDown: 'Scale the failed colour to zero',
+  releaseAfterRollback: 'Release the lock after rollback',
+  rolledBack: 'Rolled back',
+} as const;
+
+/** The handlers of the workflow, one Lambda function each (folder names under lambda/). */
+export const HANDLERS = [
+  'start', 'find-live', 'prepare', 'check-health', 'smoke-test', 'shift', 'check-alarms',
+  'roll-back', 'scale-to-zero', 'keep-warm', 'retire-previous', 'release-lock',
+] as const;
+export type HandlerName = typeof HANDLERS[number];
+
+/** What the workflow is built from. */
+export interface CutoverWorkflowProps extends CutoverOptions {
+  readonly fleetId: string;
+  readonly vpc: ec2.IVpc;
+  readonly loadBalancer: elbv2.IApplicationLoadBalancer;
+  readonly productionRule: elbv2.ApplicationListenerRule;
+  readonly testRule: elbv2.ApplicationListenerRule;
+  readonly testPort: number;
+  readonly testProtocol: elbv2.ApplicationProtocol;
+  readonly loadBalancerSecurityGroups: ec2.IConnectable;
+  readonly colours: FleetColour[];
+  /** The user's rollback alarms, read lazily so alarms added after construction count. */
+  readonly rollbackAlarms: () => cloudwatch.IAlarm[];
+}
+
+/** Directory of a handler's pre-built bundle (built by `npm run build`, shipped in the package). */
+function bundleDir(name: string): string {
+  const candidates = [
+    path.join(__dirname, '..', 'lambda-bundles', name),
+    path.join(__dirname, '..', 'dist', 'lambda-bundles', name),
+  ];
+  const found = candidates.find((c) => fs.existsSync(path.join(c, 'index.js')));
+  if (!found) {
+    throw new Error(`The bundled cutover handler '${name}' is missing (looked in ${candidates.join(', ')}). Run 'npm run build' to bundle the handlers.`);
+  }
+  return found;
+}
+
+/**
+ * The cutover workflow: a Step Functions Standard state machine of small Lambda handlers that
+ * takes one release from "one colour serves" to "the other colour serves", or back.
+ */
+export class CutoverWorkflow extends Construct {
+  /** The state machine operators and pipelines start. */
+  public readonly stateMachine: sfn.StateMachine;
+  /** The lock table (one item per fleet, plus the last result). */
+  public readonly lockTable: dynamodb.Table;
+  /** The handler functions, by name. */
+  public readonly functions: Record<HandlerName, lambda.Function>;
+  /** The options in force, defaults applied. */
+  public readonly pollInterval: Duration;
+  public readonly healthyTimeout: Duration;
+  public readonly bakeTime: Duration;
+  public readonly keepPreviousWarm: Duration;
+  public readonly trafficShift: TrafficShift;
+
+  constructor(scope: Construct, id: string, props: CutoverWorkflowProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    this.pollInterval = props.pollInterval ?? Duration.seconds(10);
+    this.healthyTimeout = props.healthyTimeout ?? Duration.minutes(10);
+    this.bakeTime = props.bakeTime ?? Duration.minutes(5);
+    this.keepPreviousWarm = props.keepPreviousWarm ?? Duration.minutes(10);
+    this.trafficShift = props.trafficShift ?? TrafficShift.allAtOnce();
+    const smokeChecks = (props.smokeChecks ?? []).map((c) => c._render());
+    const smokeRounds = props.smokeRounds ?? 3;
+
+    // The state machine may not outlive the lock's lease: a lock is only ever left behind by an
+    // execution that was stopped from outside, and then it expires on its own.
+    const smokeBudget = smokeChecks.reduce((s, c) => s + Math.max(2 * c.latencyBudgetMs, 1000), 0) * smokeRounds / 1000;
+    const shiftSeconds = this.trafficShift.steps.length * this.trafficShift.stepBake.toSeconds();
+    const timeoutSeconds = this.healthyTimeout.toSeconds() + smokeBudget + shiftSeconds + this.bakeTime.toSeconds()
+      + this.keepPreviousWarm.toSeconds() + 15 * 60;
+    const stateMachineTimeout = Duration.seconds(Math.ceil(timeoutSeconds));
+    const leaseSeconds = Math.ceil(timeoutSeconds) + 5 * 60;
+
+    this.lockTable = new dynamodb.Table(this, 'LockTable', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    const colourConfig = (c: FleetColour) => ({
+      autoScalingGroupName: c.autoScalingGroup.autoScalingGroupName,
+      targetGroupArn: c.targetGroup.targetGroupArn,
+      imageParameterName: c.imageParameterName,
+      versionParameterName: c.versionParameterName,
+      alarmNames: c.alarms.map((a) => a.alarmName),
+    });
+    const [blue, green] = props.colours;
+    const config = (withSmokeChecks: boolean): FleetConfig => ({
+      fleetId: props.fleetId,
+      productionRuleArn: props.productionRule.listenerRuleArn,
+      testRuleArn: props.testRule.listenerRuleArn,
+      testPort: props.testPort,
+      testProtocol: props.testProtocol === elbv2.ApplicationProtocol.HTTPS ? 'HTTPS' : 'HTTP',
+      loadBalancerDnsName: props.loadBalancer.loadBalancerDnsName,
+      loadBalancerFullName: loadBalancerFullName(props.loadBalancer),
+      colours: { [Colour.BLUE]: colourConfig(blue), [Colour.GREEN]: colourConfig(green) },
+      rollbackAlarmNames: Lazy.list({ produce: () => props.rollbackAlarms().map((a) => a.alarmName) }) as string[],
+      lockTableName: this.lockTable.tableName,
+      lockLeaseSeconds: leaseSeconds,
+      healthyTimeoutSeconds: this.healthyTimeout.toSeconds(),
+      smokeChecks: withSmokeChecks ? smokeChecks : [],
+      smokeRounds,
+      bakeSeconds: this.bakeTime.toSeconds(),
+      warmSeconds: this.keepPreviousWarm.toSeconds(),
+    });
+
+    // One function and one role per handler, each role scoped to what that handler does.
+    const smokeSecurityGroup = new ec2.SecurityGroup(this, 'SmokeTestSecurityGroup', {
+      vpc: props.vpc,
+      description: 'Smoke tests: reach the test listener from inside the VPC',
+      allowAllOutbound: false,
+    });
+    smokeSecurityGroup.connections.allowTo(props.loadBalancerSecurityGroups, ec2.Port.tcp(props.testPort), 'Smoke tests to the test listener');
+    smokeSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'AWS APIs (EC2 DescribeNetworkInterfaces)');
+
+    const fns = {} as Record<HandlerName, lambda.Function>;
+    for (const name of HANDLERS) {
+      const logGroup = new logs.LogGroup(this, `${pascal(name)}Logs`, {
+        retention: logs.RetentionDays.ONE_MONTH,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      const role = new iam.Role(this, `${pascal(name)}Role`, {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description: `Cutover handler '${name}' of ${props.fleetId}`,
+      });
+      const inVpc = name === 'smoke-test';
+      fns[name] = new lambda.Function(this, pascal(name), {
+        runtime: lambda.Runtime.NODEJS_24_X,
+        architecture: lambda.Architecture.ARM_64,
+        handler: 'index.handler',
+        code: lambda.Code.fromAsset(bundleDir(name)),
+        memorySize: 256,
+        timeout: inVpc ? Duration.seconds(Math.min(900, Math.ceil(smokeBudget) + 60)) : Duration.seconds(60),
+        role,
+        logGroup,
+        description: `Blue/green cutover: ${name}`,
+        environment: {
+          [FLEET_CONFIG_ENV]: stack.toJsonString(config(inVpc)),
+          POWERTOOLS_SERVICE_NAME: 'blue-green-cutover',
+        },
+        ...(inVpc ? { vpc: props.vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }, securityGroups: [smokeSecurityGroup] } : {}),
+      });
+      Validations.of(role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::<' + stack.getLogicalId(logGroup.node.defaultChild as logs.CfnLogGroup) + '.Arn>:*]',
+        reason: 'Writes log streams of its own log group only; stream names are not known in advance.',
+      });
+    }
+    this.functions = fns;
+    this.grantHandlerPermissions(props);
+
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromChainable(this.definition(props)),
+      timeout: stateMachineTimeout,
+      tracingEnabled: true,
+      logs: {
+        destination: new logs.LogGroup(this, 'StateMachineLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
+        level: sfn.LogLevel.ALL,
+        includeExecutionData: true,
+      },
+      comment: `Blue/green cutover of ${props.fleetId}. Input: {} | {"imageId":"ami-..."} | {"version":"1.4.2"} | {"action":"rollback"}`,
+    });
+    // CDK grants lambda:InvokeFunction on each function ARN and on its versions (ARN:*).
+    const invoked = [...Object.values(this.functions), ...(props.preTrafficHook ? [props.preTrafficHook] : [])];
+    for (const fn of invoked) {
+      Validations.of(this.stateMachine).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${nagResource(stack, fn.functionArn)}:*]`,
+        reason: 'Invokes this function and its published versions (ARN:*), nothing else.',
+      });
+    }
+    Validations.of(this.stateMachine).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'X-Ray tracing and log delivery actions support no resource-level permissions.',
+    });
+  }
+
+  private grantHandlerPermissions(props: CutoverWorkflowProps): void {
+    const f = this.functions;
+    const stack = Stack.of(this);
+    const groupArns = props.colours.map((c) => Arn.format({
+      service: 'autoscaling',
+      resource: 'autoScalingGroup',
+      resourceName: `*:autoScalingGroupName/${c.autoScalingGroup.autoScalingGroupName}`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    }, stack));
+    const parameterArns = props.colours.flatMap((c) => c.parameterArns);
+    const allow = (fn: lambda.Function, actions: string[], resources: string[]) => fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
+    // Auto Scaling group ARNs carry a generated id before the name: only that part is a wildcard.
+    const allowScaling = (fn: lambda.Function) => {
+      allow(fn, ['autoscaling:UpdateAutoScalingGroup'], groupArns);
+      for (const arn of groupArns) {
+        Validations.of(fn.role!).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::${nagResource(stack, arn)}]`,
+          reason: "Auto Scaling group ARNs start with a generated id; the wildcard stands for that id only, the group name is this fleet's.",
+        });
+      }
+    };
+    // Describe/read calls without resource-level permissions.
+    const describe = (fn: lambda.Function, actions: string[]) => {
+      allow(fn, actions, ['*']);
+      Validations.of(fn.role!).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: `${actions.join(', ')} support no resource-level permissions; every mutating action of this role is scoped to the fleet's own ARNs.`,
+      });
+    };
+
+    allow(f.start, ['dynamodb:PutItem'], [this.lockTable.tableArn]);
+
+    describe(f['find-live'], ['elasticloadbalancing:DescribeRules', 'elasticloadbalancing:DescribeTargetHealth', 'autoscaling:DescribeAutoScalingGroups']);
+    allow(f['find-live'], ['ssm:GetParameters', 'ssm:GetParameter'], parameterArns);
+
+    describe(f.prepare, ['elasticloadbalancing:DescribeRules', 'autoscaling:DescribeAutoScalingGroups']);
+    allow(f.prepare, ['ssm:GetParameters', 'ssm:GetParameter', 'ssm:PutParameter'], parameterArns);
+    allow(f.prepare, ['elasticloadbalancing:ModifyRule'], [props.testRule.listenerRuleArn]);
+    allowScaling(f.prepare);
+
+    describe(f['check-health'], ['elasticloadbalancing:DescribeTargetHealth', 'autoscaling:DescribeAutoScalingGroups']);
+    allowScaling(f['check-health']);
+
+    describe(f['smoke-test'], ['ec2:DescribeNetworkInterfaces']);
+    // Lambda in a VPC manages its own network interfaces: scoped to this account and region.
+    const ec2Resources = Arn.format({ service: 'ec2', resource: '*', resourceName: '*' }, stack);
+    allow(f['smoke-test'], ['ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'], [ec2Resources]);
+
+    for (const fn of [f.shift, f['roll-back']]) {
+      describe(fn, ['elasticloadbalancing:DescribeRules']);
+      allow(fn, ['elasticloadbalancing:ModifyRule'], [props.productionRule.listenerRuleArn]);
+    }
+
+    describe(f['check-alarms'], ['cloudwatch:DescribeAlarms']);
+
+    for (const fn of [f['scale-to-zero'], f['retire-previous']]) {
+      describe(fn, ['elasticloadbalancing:DescribeRules', 'autoscaling:DescribeAutoScalingGroups']);
+      allowScaling(fn);
+    }
+    allow(f['keep-warm'], ['dynamodb:UpdateItem'], [this.lockTable.tableArn]);
+    allow(f['retire-previous'], ['dynamodb:UpdateItem'], [this.lockTable.tableArn]);
+    allow(f['release-lock'], ['dynamodb:DeleteItem', 'dynamodb:PutItem'], [this.lockTable.tableArn]);
+
+    Validations.of(f['smoke-test'].role!).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagResource(stack, ec2Resources)}]`,
+      reason: 'A Lambda function in a VPC creates and deletes its own network interfaces, whose ids are not known in advance; it mutates nothing of the fleet.',
+    });
+  }
+
+  /**
+   * A handler task. The handler gets the whole state (`$`), or `{ state, ...args }` when it
+   * takes arguments, and its result replaces the state.
+   */
+  private task(name: string, fn: HandlerName, args?: Record<string, unknown>, input?: sfn.TaskInput): tasks.LambdaInvoke {
+    const task = new tasks.LambdaInvoke(this, name, {
+      stateName: name,
+      lambdaFunction: this.functions[fn],
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: false,
+      payload: input ?? (args ? sfn.TaskInput.fromObject({ 'state.$': '$', ...args }) : sfn.TaskInput.fromJsonPathAt('$')),
+    });
+    task.addRetry({
+      errors: THROTTLING_ERRORS,
+      interval: Duration.seconds(1),
+      backoffRate: 2,
+      maxAttempts: 6,
+      maxDelay: Duration.seconds(20),
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+    return task;
+  }
+
+  private definition(props: CutoverWorkflowProps): sfn.IChainable {
+    const N = STATE_NAMES;
+    const errorAt = { resultPath: '$.error' };
+
+    // Terminal paths.
+    const rejected = new sfn.Fail(this, N.rejected, { stateName: N.rejected, errorPath: '$.error.Error', causePath: '$.error.Cause' });
+    const failed = new sfn.Fail(this, N.failed, { stateName: N.failed, errorPath: '$.failure.error', causePath: '$.failure.cause' });
+    const rolledBack = new sfn.Fail(this, N.rolledBack, { stateName: N.rolledBack, errorPath: '$.failure.error', causePath: '$.failure.cause' });
+    const succeeded = new sfn.Pass(this, N.summarize, {
+      stateName: N.summarize,
+      parameters: {
+        'action.$': '$.action',
+        'live.$': '$.target',
+        'previous.$': '$.live',
+        'liveRelease.$': '$.targetRelease',
+        'previousRelease.$': '$.liveRelease',
+        'stages.$': '$.stages',
+      },
+    }).next(new sfn.Succeed(this, N.succeeded, { stateName: N.succeeded }));
+
+    // Before traffic moved: the idle colour goes back to zero, the live colour is untouched.
+    const releaseAfterFailure = this.task(N.releaseAfterFailure, 'release-lock', { outcome: 'failed' });
+    releaseAfterFailure.addCatch(failed, { resultPath: '$.releaseError' });
+    releaseAfterFailure.next(failed);
+    const scaleIdleDown = this.task(N.scaleIdleDown, 'scale-to-zero', { colour: 'target' });
+    scaleIdleDown.addCatch(releaseAfterFailure, { resultPath: '$.cleanupError' });
+    scaleIdleDown.next(releaseAfterFailure);
+
+    // After traffic moved: traffic back first (one call), then the failed colour to zero.
+    const releaseAfterRollback = this.task(N.releaseAfterRollback, 'release-lock', { outcome: 'rolled-back' });
+    releaseAfterRollback.addCatch(rolledBack, { resultPath: '$.releaseError' });
+    releaseAfterRollback.next(rolledBack);
+    const scaleFailedDown = this.task(N.scaleFailedDown, 'scale-to-zero', { colour: 'target' });
+    scaleFailedDown.addCatch(releaseAfterRollback, { resultPath: '$.cleanupError' });
+    scaleFailedDown.next(releaseAfterRollback);
+    const rollBack = this.task(N.rollBack, 'roll-back');
+    rollBack.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 3, jitterStrategy: sfn.JitterType.FULL });
+    rollBack.addCatch(releaseAfterRollback, { resultPath: '$.rollbackError' });
+    rollBack.next(scaleFailedDown);
+
+    // The start handler gets the operator's input and the execution id (the lock owner).
+    const start = this.task(N.start, 'start', undefined, sfn.TaskInput.fromObject({ 'input.$': '$', 'executionId.$': '$$.Execution.Id' }));
+    start.addCatch(rejected, { errors: [CutoverErrorName.INVALID_INPUT, CutoverErrorName.CUTOVER_IN_PROGRESS], ...errorAt });
+    // Any other failure may come after the lock was taken: release it (only if it is ours).
+    start.addCatch(new sfn.Pass(this, N.startFailed, {
+      stateName: N.startFailed,
+      parameters: { 'executionId.$': '$$.Execution.Id', 'error.$': '$.error' },
+    }).next(releaseAfterFailure), errorAt);
+
+    const findLive = this.task(N.findLive, 'find-live');
+    findLive.addCatch(releaseAfterFailure, errorAt);
+
+    const prepare = this.task(N.prepare, 'prepare');
+    const checkHealth = this.task(N.checkHealth, 'check-health');
+    const smoke = this.task(N.smoke, 'smoke-test');
+    for (const t of [prepare, checkHealth, smoke]) t.addCatch(scaleIdleDown, errorAt);
+
+    // The shift: one or more weight steps, alarms watched between steps.
+    const bake = this.task(N.bake, 'check-alarms', { phase: 'bake' });
+    bake.addCatch(rollBack, errorAt);
+    const keepWarm = this.task(N.keepWarm, 'keep-warm');
+    keepWarm.addCatch(rollBack, errorAt);
+    const retire = this.task(N.retire, 'retire-previous');
+    const release = this.task(N.release, 'release-lock', { outcome: 'succeeded' });
+    // After the bake the new colour has proven itself; a failure while retiring the previous
+    // colour must not send traffic back to a colour that is being scaled down.
+    retire.addCatch(releaseAfterFailure, errorAt);
+    release.addCatch(failed, { resultPath: '$.releaseError' });
+
+    const waitWarm = new sfn.Wait(this, N.waitWarm, { stateName: N.waitWarm, time: sfn.WaitTime.duration(this.keepPreviousWarm) });
+    keepWarm.next(waitWarm).next(retire).next(release).next(succeeded);
+
+    const waitBake = new sfn.Wait(this, N.waitBake, { stateName: N.waitBake, time: sfn.WaitTime.duration(this.pollInterval) });
+    bake.next(new sfn.Choice(this, N.bakeVerdict, { stateName: N.bakeVerdict })
+      .when(sfn.Condition.isPresent('$.alarm'), rollBack)
+      .when(sfn.Condition.booleanEquals('$.bake.done', true), keepWarm)
+      .otherwise(waitBake.next(bake)));
+
+    let shiftChain: sfn.INextable & sfn.IChainable = bake;
+    const steps = this.trafficShift.steps;
+    for (let i = steps.length - 1; i >= 0; i--) {
+      const weight = steps[i];
+      const shift = this.task(N.shift(weight), 'shift', { weight });
+      shift.addCatch(rollBack, errorAt);
+      if (i === steps.length - 1) {
+        shift.next(shiftChain);
+      } else {
+        const watch = this.task(N.watch(weight), 'check-alarms', { phase: 'shift' });
+        watch.addCatch(rollBack, errorAt);
+        const wait = new sfn.Wait(this, N.waitWatch(weight), { stateName: N.waitWatch(weight), time: sfn.WaitTime.duration(this.trafficShift.stepBake) });
+        shift.next(wait).next(watch).next(new sfn.Choice(this, N.watchVerdict(weight), { stateName: N.watchVerdict(weight) })
+          .when(sfn.Condition.isPresent('$.alarm'), rollBack)
+          .otherwise(shiftChain));
+      }
+      shiftChain = shift;
+    }
+    const firstShift = shiftChain;
+
+    // Smoke tests, then the optional user hook.
+    if (props.preTrafficHook) {
+      const hookFailed = new sfn.Pass(this, N.hookFailed, {
+        stateName: N.hookFailed,
+        parameters: { Error: CutoverErrorName.SMOKE_TEST_FAILED, 'Cause.$': "States.Format('The pre-traffic hook failed: {}', $.error.Cause)" },
+        resultPath: '$.error',
+      }).next(scaleIdleDown);
+      const hook = new tasks.LambdaInvoke(this, N.hook, {
+        stateName: N.hook,
+        lambdaFunction: props.preTrafficHook,
+        payload: sfn.TaskInput.fromObject({
+          fleetId: props.fleetId,
+          'colour.$': '$.target',
+          'release.$': '$.targetRelease',
+          testListenerPort: props.testPort,
+        }),
+        resultPath: sfn.JsonPath.DISCARD,
+        retryOnServiceExceptions: true,
+      });
+      hook.addCatch(hookFailed, errorAt);
+      smoke.next(hook).next(firstShift);
+    } else {
+      smoke.next(firstShift);
+    }
+
+    const waitHealth = new sfn.Wait(this, N.waitHealth, { stateName: N.waitHealth, time: sfn.WaitTime.duration(this.pollInterval) });
+    prepare.next(checkHealth).next(new sfn.Choice(this, N.healthy, { stateName: N.healthy })
+      .when(sfn.Condition.booleanEquals('$.health.healthy', true), smoke)
+      .otherwise(waitHealth.next(checkHealth)));
+
+    // {"action":"rollback"}: traffic to the warm previous colour, then the colour we left to zero.
+    const rollbackShift = this.task(N.rollbackShift, 'shift', { weight: 100 });
+    const rollbackRetire = this.task(N.rollbackRetire, 'scale-to-zero', { colour: 'live' });
+    rollbackShift.addCatch(rollBack, errorAt);
+    rollbackRetire.addCatch(releaseAfterFailure, errorAt);
+    rollbackShift.next(rollbackRetire).next(release);
+
+    return start.next(findLive).next(new sfn.Choice(this, N.whichAction, { stateName: N.whichAction })
+      .when(sfn.Condition.stringEquals('$.action', 'rollback'), rollbackShift)
+      .otherwise(prepare));
+  }
+
+  /** Lets `grantee` start cutovers and read their executions. */
+  public grantStartCutover(grantee: iam.IGrantable): iam.Grant {
+    const startGrant = this.stateMachine.grantStartExecution(grantee);
+    this.stateMachine.grantRead(grantee);
+    return startGrant;
+  }
+}
+
+/** `app/<name>/<id>` of a load balancer, from its ARN. */
+function loadBalancerFullName(lb: elbv2.IApplicationLoadBalancer): string {
+  const lbConcrete = lb as elbv2.ApplicationLoadBalancer;
+  if (lbConcrete.loadBalancerFullName) return lbConcrete.loadBalancerFullName;
+  return Arn.split(lb.loadBalancerArn, ArnFormat.SLASH_RESOURCE_NAME).resourceName!;
+}
+
+/** A resource as cdk-nag names it in a finding id: references as `<LogicalId>` / `<LogicalId.Attr>`. */
+export function nagResource(stack: Stack, value: string): string {
+  const render = (v: any): string => {
+    if (typeof v === 'string') return v;
+    if (v.Ref) return `<${v.Ref}>`;
+    if (v['Fn::GetAtt']) return `<${v['Fn::GetAtt'].join('.')}>`;
+    if (v['Fn::Join']) return v['Fn::Join'][1].map(render).join(v['Fn::Join'][0]);
+    throw new Error(`cannot name ${JSON.stringify(v)} for cdk-nag`);
+  };
+  return render(stack.resolve(value));
+}
+
+function pascal(name: string): string {
+  return name.split('-').map((p) => p[0].toUpperCase() + p.slice(1)).join('');
+}

@@ -1,0 +1,98 @@
+import { Duration } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { FLEET_CONFIG_ENV, HANDLERS, SmokeCheck, STATE_NAMES } from '../../lib';
+import { fleetStack } from './fleet-fixture';
+
+/** The state machine definition with every token replaced by a placeholder. */
+function definitionOf(template: Template): any {
+  const [sm] = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
+  const join = sm.Properties.DefinitionString['Fn::Join'];
+  return JSON.parse(join[1].map((p: any) => (typeof p === 'string' ? p : 'TOKEN')).join(join[0]));
+}
+
+const READ_ONLY = /^[a-z0-9-]+:(Describe|Get|List|BatchGet|Query|Scan)/;
+
+describe('the cutover workflow', () => {
+  const { stack, fleet } = fleetStack({
+    cutover: { smokeChecks: [SmokeCheck.http({ path: '/health', jsonField: 'version', jsonValue: '${version}' })], bakeTime: Duration.minutes(2) },
+  });
+  const userAlarm = new cloudwatch.Alarm(stack, 'Orders', { metric: new cloudwatch.Metric({ namespace: 'Shop', metricName: 'FailedOrders' }), threshold: 1, evaluationPeriods: 1 });
+  fleet.addRollbackAlarm(userAlarm);
+  const pipeline = new iam.Role(stack, 'Pipeline', { assumedBy: new iam.AccountRootPrincipal() });
+  fleet.grantStartCutover(pipeline);
+  const template = Template.fromStack(stack);
+  const definition = definitionOf(template);
+
+  test('is a Standard state machine written in JSONPath (no JSONata anywhere)', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineType: 'STANDARD', TracingConfiguration: { Enabled: true } });
+    const text = JSON.stringify(definition);
+    expect(definition.QueryLanguage ?? 'JSONPath').toBe('JSONPath');
+    expect(text).not.toMatch(/JSONata|\{%/);
+    for (const state of Object.values<any>(definition.States)) expect(state.QueryLanguage ?? 'JSONPath').toBe('JSONPath');
+  });
+
+  test('names its states so the console tells the story', () => {
+    const names = Object.keys(definition.States);
+    for (const n of [STATE_NAMES.start, STATE_NAMES.findLive, STATE_NAMES.prepare, STATE_NAMES.checkHealth, STATE_NAMES.smoke,
+      STATE_NAMES.shift(100), STATE_NAMES.bake, STATE_NAMES.keepWarm, STATE_NAMES.retire, STATE_NAMES.release, STATE_NAMES.succeeded,
+      STATE_NAMES.rollBack, STATE_NAMES.scaleFailedDown, STATE_NAMES.rolledBack, STATE_NAMES.scaleIdleDown, STATE_NAMES.failed]) {
+      expect(names).toContain(n);
+    }
+    expect(definition.StartAt).toBe(STATE_NAMES.start);
+  });
+
+  test('every failure after the shift goes to the rollback, every failure before it to the idle scale-down', () => {
+    const catchTargets = (name: string) => (definition.States[name].Catch ?? []).map((c: any) => c.Next);
+    expect(catchTargets(STATE_NAMES.shift(100))).toEqual([STATE_NAMES.rollBack]);
+    expect(catchTargets(STATE_NAMES.bake)).toEqual([STATE_NAMES.rollBack]);
+    for (const n of [STATE_NAMES.prepare, STATE_NAMES.checkHealth, STATE_NAMES.smoke]) expect(catchTargets(n)).toEqual([STATE_NAMES.scaleIdleDown]);
+    expect(definition.States[STATE_NAMES.rollBack].Next).toBe(STATE_NAMES.scaleFailedDown);
+  });
+
+  test('retries throttling with backoff and jitter on every handler task', () => {
+    const tasks = Object.entries<any>(definition.States).filter(([, s]) => s.Type === 'Task');
+    expect(tasks.length).toBeGreaterThanOrEqual(HANDLERS.length);
+    for (const [, t] of tasks) {
+      expect(t.Retry[0]).toMatchObject({ ErrorEquals: expect.arrayContaining(['Lambda.TooManyRequestsException', 'ThrottlingException']), BackoffRate: 2, JitterStrategy: 'FULL' });
+    }
+  });
+
+  test('one function and one role per handler', () => {
+    const fns = Object.values(template.findResources('AWS::Lambda::Function')).filter((f) => String(f.Properties.Description).startsWith('Blue/green cutover'));
+    expect(fns).toHaveLength(HANDLERS.length);
+    expect(new Set(fns.map((f) => JSON.stringify(f.Properties.Role))).size).toBe(HANDLERS.length);
+    for (const f of fns) expect(f.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler' });
+  });
+
+  test('no mutating IAM statement has Resource "*"', () => {
+    for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
+      for (const st of policy.Properties.PolicyDocument.Statement) {
+        const actions: string[] = [].concat(st.Action);
+        const resources = [].concat(st.Resource);
+        if (resources.includes('*' as never)) {
+          expect(actions.filter((a) => !READ_ONLY.test(a) && !a.startsWith('xray:') && !a.startsWith('logs:'))).toEqual([]);
+        }
+      }
+    }
+  });
+
+  test('handlers get the fleet config, including rollback alarms added after construction and the smoke checks', () => {
+    const fns = Object.values(template.findResources('AWS::Lambda::Function')).filter((f) => f.Properties.Environment?.Variables?.[FLEET_CONFIG_ENV]);
+    expect(fns).toHaveLength(HANDLERS.length);
+    const texts = fns.map((f) => JSON.stringify(f.Properties.Environment.Variables[FLEET_CONFIG_ENV]));
+    for (const t of texts) expect(t).toContain(stack.getLogicalId(userAlarm.node.defaultChild as cloudwatch.CfnAlarm));
+    expect(texts.filter((t) => t.includes('/health'))).toHaveLength(1);
+  });
+
+  test('grantStartCutover lets a role start executions of this state machine only', () => {
+    const [policy] = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => p.Properties.Roles[0].Ref === stack.getLogicalId(pipeline.node.defaultChild as iam.CfnRole));
+    const start = policy.Properties.PolicyDocument.Statement.find((s: any) => s.Action === 'states:StartExecution');
+    expect(start.Resource).toEqual({ Ref: expect.stringMatching(/CutoverStateMachine/) });
+  });
+
+  test('the lock table is keyed by fleet and billed per request', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', { KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }], BillingMode: 'PAY_PER_REQUEST' });
+  });
+});
