@@ -64,6 +64,11 @@ export enum CutoverErrorName {
   FLEET_STATE_CONFLICT = 'FleetStateConflict',
   /** An alarm entered ALARM during the shift or bake (caught internally, surfaces as RolledBack). */
   ALARM_FIRED = 'AlarmFired',
+  /**
+   * Traffic had moved and moving it back failed: the production rule may still send traffic to
+   * the new colour. Reported by the final Fail state; set the weights by hand.
+   */
+  ROLLBACK_FAILED = 'RollbackFailed',
 }
 
 /** Throttling errors retried by the state machine (with backoff and jitter). */
@@ -215,6 +220,10 @@ export interface CutoverState {
   readonly superseded?: boolean;
   /** The error and cause the state machine's Fail states report, built by release-lock. */
   readonly failure?: { readonly error: string; readonly cause: string };
+  /** Set by the state machine when "Move traffic back" itself failed: `{ Error, Cause }`. */
+  readonly rollbackError?: { readonly Error: string; readonly Cause: string };
+  /** Set by the state machine when scaling a colour to zero after a failure failed: `{ Error, Cause }`. */
+  readonly cleanupError?: { readonly Error: string; readonly Cause: string };
 }
 
 // ---------------------------------------------------------------------------

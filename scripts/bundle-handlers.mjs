@@ -21,7 +21,7 @@ await Promise.all(handlers.map((name) => build({
   outfile: join(outRoot, name, 'index.js'),
   bundle: true,
   platform: 'node',
-  target: 'node22',
+  target: 'node20',
   format: 'cjs',
   minify: true,
   sourcemap: false,

@@ -1,0 +1,111 @@
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { AlarmWatchPhase, CheckAlarmsPayload, CutoverState } from '../../lib/contract';
+import { BaseDeps } from '../common/deps';
+import { AlarmFired } from '../common/errors';
+import { appendStage, colours, isoPlusSeconds } from '../common/fleet';
+import { logger, setLogContext } from '../common/logger';
+
+/** The console name of the stage: the bake, or the watch after a shift step at the target's weight. */
+export function stageName(state: CutoverState, phase: AlarmWatchPhase): string | undefined {
+  if (phase === 'bake') return 'Watch alarms during bake';
+  if (phase === 'shift') return `Watch alarms at ${state.targetWeight ?? 0}%`;
+  return undefined;
+}
+
+/** `{ state, phase }` with phase 'shift' (between shift steps) or 'bake'. */
+export type CheckAlarmsRequest = CheckAlarmsPayload;
+/** The state; `alarm` set when an alarm is in ALARM; for the bake, `bake` updated. */
+export type CheckAlarmsResponse = CutoverState;
+
+export interface CheckAlarmsDeps extends BaseDeps {
+  readonly cloudWatch: CloudWatchClient;
+}
+
+/** One alarm as seen. */
+export interface AlarmSeen {
+  readonly name: string;
+  readonly state: string;
+  readonly reason?: string;
+}
+
+/**
+ * Looks at the rollback alarms (the target's built-in ones and the fleet's own) once.
+ * An alarm in ALARM does not throw: the state comes back with `alarm` set, so the state
+ * machine can branch to the rollback with everything it knows.
+ */
+export async function checkAlarms(request: CheckAlarmsRequest, deps: CheckAlarmsDeps): Promise<CheckAlarmsResponse> {
+  const { state, phase } = request;
+  const { config } = deps;
+  const startedAt = deps.now();
+  const stage = stageName(state, phase);
+  if (!stage) throw new RangeError(`check-alarms: phase must be 'shift' or 'bake', got ${JSON.stringify(phase)}.`);
+  setLogContext(state, config, stage);
+  const { target } = colours(state);
+
+  const names = [...new Set([...config.colours[target].alarmNames, ...config.rollbackAlarmNames])];
+  const seen = await describeAlarms(deps.cloudWatch, names);
+  const firing = seen.filter((a) => a.state === 'ALARM');
+  const noData = seen.filter((a) => a.state === 'INSUFFICIENT_DATA');
+  const missing = names.filter((n) => !seen.some((a) => a.name === n));
+  if (noData.length > 0) {
+    logger.info('Alarms without enough data count as not firing', { alarms: noData.map((a) => a.name) });
+  }
+  if (missing.length > 0) {
+    logger.warn('Rollback alarms not found: they cannot stop this cutover', { alarms: missing });
+  }
+
+  const now = deps.now();
+  let alarm = state.alarm;
+  if (firing.length > 0 && !alarm) {
+    alarm = { name: firing.map((a) => a.name).join(', '), detectedAt: now.toISOString() };
+    const fired = new AlarmFired(
+      `Alarm${firing.length > 1 ? 's' : ''} ${alarm.name} in ALARM at ${alarm.detectedAt} during the ${phase}: rolling back. ` +
+      firing.map((a) => `${a.name}: ${a.reason ?? 'no reason given'}`).join('; '),
+    );
+    logger.error(fired.message, { errorName: fired.name, alarms: firing });
+  }
+
+  let bake = state.bake;
+  if (phase === 'bake') {
+    const until = bake?.until ?? isoPlusSeconds(startedAt, config.bakeSeconds);
+    const polls = (bake?.polls ?? 0) + 1;
+    bake = { until, polls, done: alarm !== undefined || now.getTime() >= Date.parse(until) };
+    logger.info('Bake', { ...bake, watched: names.length });
+  } else {
+    logger.info('Alarms between shift steps', { watched: names.length, firing: firing.length });
+  }
+
+  return {
+    ...state,
+    ...(alarm ? { alarm } : {}),
+    ...(bake ? { bake } : {}),
+    stages: appendStage(state.stages, stage, startedAt, deps.now()),
+  };
+}
+
+/**
+ * Metric and composite alarms by name, 100 names per request. The state is filtered here,
+ * not by the API: some implementations apply only one DescribeAlarms filter.
+ */
+export async function describeAlarms(cloudWatch: CloudWatchClient, names: readonly string[]): Promise<AlarmSeen[]> {
+  const wanted = new Set(names);
+  const seen: AlarmSeen[] = [];
+  for (let i = 0; i < names.length; i += 100) {
+    let nextToken: string | undefined;
+    do {
+      const out = await cloudWatch.send(new DescribeAlarmsCommand({
+        AlarmNames: names.slice(i, i + 100),
+        AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
+        MaxRecords: 100,
+        NextToken: nextToken,
+      }));
+      for (const a of [...(out.MetricAlarms ?? []), ...(out.CompositeAlarms ?? [])]) {
+        if (a.AlarmName && wanted.has(a.AlarmName) && !seen.some((s) => s.name === a.AlarmName)) {
+          seen.push({ name: a.AlarmName, state: a.StateValue ?? 'INSUFFICIENT_DATA', reason: a.StateReason });
+        }
+      }
+      nextToken = out.NextToken;
+    } while (nextToken);
+  }
+  return seen;
+}

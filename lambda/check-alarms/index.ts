@@ -1,0 +1,10 @@
+import { cloudWatch } from '../common/clients';
+import { loadFleetConfig } from '../common/config';
+import { systemClock } from '../common/deps';
+import { checkAlarms, CheckAlarmsRequest, CheckAlarmsResponse } from './check-alarms';
+
+export type { CheckAlarmsRequest, CheckAlarmsResponse } from './check-alarms';
+
+/** "Watch alarms during bake" (and between shift steps). Payload: `{ state, phase }`. */
+export const handler = async (event: CheckAlarmsRequest): Promise<CheckAlarmsResponse> =>
+  checkAlarms(event, { cloudWatch, config: loadFleetConfig(), now: systemClock });

@@ -1,0 +1,83 @@
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { CutoverState, GroupCapacity } from '../../lib/contract';
+import { BaseDeps } from '../common/deps';
+import { IdleNotHealthy } from '../common/errors';
+import { appendStage, assessColour, colours, isoPlusSeconds, readCapacity, setCapacity } from '../common/fleet';
+import { logger, setLogContext } from '../common/logger';
+
+export const STAGE = 'Check the idle colour health';
+
+/** The state after "Prepare the idle colour" (or a previous health check). */
+export type CheckHealthRequest = CutoverState;
+/** The state with health set (and liveCapacity updated if the live colour was resized meanwhile). */
+export type CheckHealthResponse = CutoverState & Required<Pick<CutoverState, 'health'>>;
+
+export interface CheckHealthDeps extends BaseDeps {
+  readonly elbv2: ElasticLoadBalancingV2Client;
+  readonly autoScaling: AutoScalingClient;
+}
+
+/**
+ * One poll of the target's health. Healthy when the target wants at least one instance and
+ * every one of them is InService and Healthy in its group and `healthy` in its target group,
+ * counting only instances that belong to the group. Throws IdleNotHealthy once past the deadline.
+ */
+export async function checkHealth(state: CheckHealthRequest, deps: CheckHealthDeps): Promise<CheckHealthResponse> {
+  const { config } = deps;
+  const startedAt = deps.now();
+  setLogContext(state, config, STAGE);
+  const { live, target } = colours(state);
+  const deadline = state.health?.deadline ?? isoPlusSeconds(startedAt, config.healthyTimeoutSeconds);
+
+  // The live colour may have scaled since "Prepare": keep the target the same size.
+  let liveCapacity = state.liveCapacity;
+  const current = await readCapacity(deps.autoScaling, config.colours[live].autoScalingGroupName);
+  if (!liveCapacity || !sameCapacity(current, liveCapacity)) {
+    logger.info('The live colour was resized: resizing the target to match', { before: liveCapacity, after: current });
+    liveCapacity = current;
+    await setCapacity(deps.autoScaling, config.colours[target].autoScalingGroupName, current);
+  }
+
+  const seen = await assessColour(deps.autoScaling, deps.elbv2, config.colours[target]);
+  const desired = seen.capacity.desired;
+  const detail = `${seen.healthyTargets} of ${desired} instances healthy in the ${target} target group` +
+    (desired === 0 ? ' (the target wants no instances: the live colour runs none)' : '') +
+    (seen.problems.length > 0 ? ` (${summarise(seen.problems)})` : '');
+  const health = {
+    healthy: seen.healthy,
+    deadline,
+    inService: seen.inService,
+    healthyTargets: seen.healthyTargets,
+    desired,
+    detail,
+  };
+  logger.info('Target health', { ...health });
+
+  const nowMs = deps.now().getTime();
+  if (!seen.healthy && nowMs >= Date.parse(deadline)) {
+    const waited = Math.round((nowMs - Date.parse(deadline)) / 1000) + config.healthyTimeoutSeconds;
+    throw new IdleNotHealthy(
+      `${seen.healthyTargets} of ${desired} instances healthy in the ${target} target group after ${waited} s` +
+      (seen.problems.length > 0 ? ` (${summarise(seen.problems)})` : '') +
+      (desired === 0 ? ' (the target wants no instances because the live colour runs none)' : '') +
+      `; ${seen.inService} InService in the Auto Scaling group. The live colour was not touched.`,
+    );
+  }
+
+  return {
+    ...state,
+    liveCapacity,
+    health,
+    stages: appendStage(state.stages, STAGE, startedAt, deps.now()),
+  };
+}
+
+function sameCapacity(a: GroupCapacity, b: GroupCapacity): boolean {
+  return a.min === b.min && a.max === b.max && a.desired === b.desired;
+}
+
+function summarise(problems: string[], max = 5): string {
+  const shown = problems.slice(0, max).join(', ');
+  return problems.length > max ? `${shown} and ${problems.length - max} more` : shown;
+}

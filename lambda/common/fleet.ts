@@ -1,0 +1,425 @@
+/**
+ * Fleet operations shared by the handlers. Each takes its clients as parameters, and each
+ * mutating one reads the current state first and only calls AWS when it differs, so a
+ * retried task changes nothing the second time.
+ */
+import {
+  AutoScalingClient,
+  AutoScalingGroup,
+  DescribeAutoScalingGroupsCommand,
+  Instance,
+  UpdateAutoScalingGroupCommand,
+} from '@aws-sdk/client-auto-scaling';
+import {
+  Action,
+  DescribeRulesCommand,
+  DescribeTargetHealthCommand,
+  ElasticLoadBalancingV2Client,
+  ModifyRuleCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { GetParametersCommand, Parameter, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import {
+  Colour,
+  COLOURS,
+  ColourConfig,
+  ColourRelease,
+  CutoverState,
+  FleetConfig,
+  GroupCapacity,
+  StageTiming,
+} from '../../lib/contract';
+import { FleetStateConflict } from './errors';
+
+// ---------------------------------------------------------------------------
+// Listener rule weights.
+// ---------------------------------------------------------------------------
+
+/** Percent of a rule's traffic each colour receives (0-100 each). */
+export interface RuleWeights {
+  readonly blue: number;
+  readonly green: number;
+}
+
+/** What a weight change did. */
+export interface WeightChange {
+  /** Whether ModifyRule was called. */
+  readonly changed: boolean;
+  /** The weights before the change. */
+  readonly before: RuleWeights;
+  /** How long the ModifyRule call took, when there was one. */
+  readonly callMs?: number;
+}
+
+interface ParsedRule {
+  readonly actions: Action[];
+  readonly forwardIndex: number;
+  readonly weights: RuleWeights;
+  /** Target groups in the rule that belong to neither colour, with their raw weights. */
+  readonly foreign: { arn: string; weight: number }[];
+  /** Whether the forward action names both colours' target groups explicitly in a ForwardConfig. */
+  readonly explicit: boolean;
+}
+
+async function describeRule(elbv2: ElasticLoadBalancingV2Client, ruleArn: string, config: FleetConfig): Promise<ParsedRule> {
+  const out = await elbv2.send(new DescribeRulesCommand({ RuleArns: [ruleArn] }));
+  const rule = out.Rules?.find((r) => r.RuleArn === ruleArn) ?? out.Rules?.[0];
+  if (!rule) {
+    throw new FleetStateConflict(`Listener rule ${ruleArn} of fleet '${config.fleetId}' does not exist: it was deleted outside the stack; redeploy the stack to restore it. Nothing was changed.`);
+  }
+  const actions = rule.Actions ?? [];
+  const forwardIndex = actions.findIndex((a) => a.Type === 'forward');
+  if (forwardIndex < 0) {
+    throw new FleetStateConflict(
+      `Listener rule ${ruleArn} of fleet '${config.fleetId}' has no forward action (it was changed by hand): ` +
+      'make it forward to the blue and green target groups again. Nothing was changed.',
+    );
+  }
+  const forward = actions[forwardIndex];
+  const raw: { arn: string; weight: number }[] = forward.ForwardConfig?.TargetGroups?.length
+    // A target group without a weight has weight 1 (the ELB default).
+    ? forward.ForwardConfig.TargetGroups.map((tg) => ({ arn: tg.TargetGroupArn ?? '', weight: tg.Weight ?? 1 }))
+    : forward.TargetGroupArn ? [{ arn: forward.TargetGroupArn, weight: 1 }] : [];
+  const rawOf = (colour: Colour) => raw.filter((t) => t.arn === config.colours[colour].targetGroupArn).reduce((s, t) => s + t.weight, 0);
+  const foreign = raw.filter((t) => !COLOURS.some((c) => config.colours[c].targetGroupArn === t.arn));
+  const total = raw.reduce((s, t) => s + t.weight, 0);
+  const blue = total > 0 ? Math.round((rawOf(Colour.BLUE) * 100) / total) : 0;
+  const green = total > 0 ? Math.round((rawOf(Colour.GREEN) * 100) / total) : 0;
+  const explicit = COLOURS.every((c) => (forward.ForwardConfig?.TargetGroups ?? []).filter((t) => t.TargetGroupArn === config.colours[c].targetGroupArn).length === 1);
+  return { actions, forwardIndex, weights: { blue, green }, foreign, explicit };
+}
+
+/**
+ * Reads which percentage of a listener rule's traffic goes to each colour.
+ * Throws FleetStateConflict if the rule forwards to a target group of neither colour.
+ */
+export async function readRuleWeights(elbv2: ElasticLoadBalancingV2Client, ruleArn: string, config: FleetConfig): Promise<RuleWeights> {
+  const parsed = await describeRule(elbv2, ruleArn, config);
+  const foreign = parsed.foreign.filter((t) => t.weight > 0);
+  if (foreign.length > 0) {
+    throw new FleetStateConflict(
+      `Listener rule ${ruleArn} of fleet '${config.fleetId}' forwards traffic to ${foreign.map((t) => t.arn).join(', ')}, ` +
+      'which is neither the blue nor the green target group: remove it from the rule by hand, then start again. Nothing was changed.',
+    );
+  }
+  return parsed.weights;
+}
+
+/**
+ * Sets a listener rule's weights with one ModifyRule call, only when they differ from the
+ * current ones. The forward action always names both target groups (the idle one at weight 0
+ * stays attached to the load balancer, so it is health-checked before it serves); stickiness
+ * settings and the rule's other actions are kept.
+ */
+export async function setRuleWeights(
+  elbv2: ElasticLoadBalancingV2Client,
+  ruleArn: string,
+  config: FleetConfig,
+  weights: RuleWeights,
+  now: () => Date = () => new Date(),
+): Promise<WeightChange> {
+  for (const c of COLOURS) {
+    if (!Number.isInteger(weights[c]) || weights[c] < 0 || weights[c] > 100) {
+      throw new RangeError(`setRuleWeights: the ${c} weight must be an integer from 0 to 100, got ${weights[c]}.`);
+    }
+  }
+  const parsed = await describeRule(elbv2, ruleArn, config);
+  const before = parsed.weights;
+  const same = parsed.foreign.length === 0 && parsed.explicit && COLOURS.every((c) => before[c] === weights[c]);
+  if (same) return { changed: false, before };
+
+  const current = parsed.actions[parsed.forwardIndex];
+  const forward: Action = {
+    Type: 'forward',
+    Order: current.Order,
+    ForwardConfig: {
+      TargetGroups: COLOURS.map((c) => ({ TargetGroupArn: config.colours[c].targetGroupArn, Weight: weights[c] })),
+      TargetGroupStickinessConfig: current.ForwardConfig?.TargetGroupStickinessConfig,
+    },
+  };
+  const actions = parsed.actions.map((a, i) => (i === parsed.forwardIndex ? forward : keepAsIs(a)));
+  const started = now().getTime();
+  await elbv2.send(new ModifyRuleCommand({ RuleArn: ruleArn, Actions: actions }));
+  return { changed: true, before, callMs: now().getTime() - started };
+}
+
+/** Another action of the rule, as it must be sent back to keep it unchanged. */
+function keepAsIs(action: Action): Action {
+  // DescribeRules never returns an OIDC client secret: ask ModifyRule to keep the stored one.
+  if (action.AuthenticateOidcConfig && action.AuthenticateOidcConfig.ClientSecret === undefined) {
+    return { ...action, AuthenticateOidcConfig: { ...action.AuthenticateOidcConfig, UseExistingClientSecret: true } };
+  }
+  return action;
+}
+
+/** The colour at 100 percent, or undefined when traffic is split (or goes nowhere). */
+export function colourAtFull(weights: RuleWeights): Colour | undefined {
+  return COLOURS.find((c) => weights[c] === 100);
+}
+
+/** Weights sending `percent` to `colour` and the rest to the other colour. */
+export function weightsFor(colour: Colour, percent: number): RuleWeights {
+  return colour === Colour.BLUE ? { blue: percent, green: 100 - percent } : { blue: 100 - percent, green: percent };
+}
+
+// ---------------------------------------------------------------------------
+// Auto Scaling groups.
+// ---------------------------------------------------------------------------
+
+async function describeGroup(asg: AutoScalingClient, groupName: string): Promise<AutoScalingGroup> {
+  const out = await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] }));
+  const group = out.AutoScalingGroups?.find((g) => g.AutoScalingGroupName === groupName);
+  if (!group) {
+    throw new FleetStateConflict(`Auto Scaling group ${groupName} does not exist: it was deleted outside the stack; redeploy the stack to restore it.`);
+  }
+  return group;
+}
+
+function capacityOf(group: AutoScalingGroup): GroupCapacity {
+  return { min: group.MinSize ?? 0, max: group.MaxSize ?? 0, desired: group.DesiredCapacity ?? 0 };
+}
+
+/** Min, max and desired of a group. */
+export async function readCapacity(asg: AutoScalingClient, groupName: string): Promise<GroupCapacity> {
+  return capacityOf(await describeGroup(asg, groupName));
+}
+
+/** What a capacity change did. */
+export interface CapacityChange {
+  readonly changed: boolean;
+  readonly before: GroupCapacity;
+  readonly after: GroupCapacity;
+}
+
+/**
+ * Sets the given fields of a group's capacity (omitted fields stay as they are), with one
+ * UpdateAutoScalingGroup call, only when they differ.
+ */
+export async function setCapacity(asg: AutoScalingClient, groupName: string, capacity: Partial<GroupCapacity>): Promise<CapacityChange> {
+  const before = await readCapacity(asg, groupName);
+  const after: GroupCapacity = {
+    min: capacity.min ?? before.min,
+    max: capacity.max ?? before.max,
+    desired: capacity.desired ?? before.desired,
+  };
+  if (after.min === before.min && after.max === before.max && after.desired === before.desired) {
+    return { changed: false, before, after };
+  }
+  await asg.send(new UpdateAutoScalingGroupCommand({
+    AutoScalingGroupName: groupName,
+    MinSize: after.min,
+    MaxSize: after.max,
+    DesiredCapacity: after.desired,
+  }));
+  return { changed: true, before, after };
+}
+
+/** The instances of a group, as the group reports them (only instances that belong to it). */
+export async function groupInstances(asg: AutoScalingClient, groupName: string): Promise<Instance[]> {
+  return (await describeGroup(asg, groupName)).Instances ?? [];
+}
+
+// ---------------------------------------------------------------------------
+// Target health.
+// ---------------------------------------------------------------------------
+
+/** One instance's state in a target group. */
+export interface TargetStatus {
+  readonly state: string;
+  readonly reason?: string;
+  readonly description?: string;
+}
+
+/**
+ * Target group states of the given instances, keyed by instance id. Targets of other
+ * instances are ignored: a scaled-in instance may stay registered (and even reported
+ * healthy) after it left the group.
+ */
+export async function targetStates(
+  elbv2: ElasticLoadBalancingV2Client,
+  targetGroupArn: string,
+  instanceIds: readonly string[],
+): Promise<Map<string, TargetStatus>> {
+  const wanted = new Set(instanceIds);
+  const out = await elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn }));
+  const states = new Map<string, TargetStatus>();
+  for (const d of out.TargetHealthDescriptions ?? []) {
+    const id = d.Target?.Id;
+    if (!id || !wanted.has(id)) continue;
+    const status: TargetStatus = { state: d.TargetHealth?.State ?? 'unknown', reason: d.TargetHealth?.Reason, description: d.TargetHealth?.Description };
+    // An instance registered on several ports counts as healthy only if every registration is.
+    const seen = states.get(id);
+    if (!seen || seen.state === 'healthy') states.set(id, status);
+  }
+  return states;
+}
+
+/** How many of the given instances are healthy in the target group. */
+export async function healthyTargets(
+  elbv2: ElasticLoadBalancingV2Client,
+  targetGroupArn: string,
+  instanceIds: readonly string[],
+): Promise<number> {
+  const states = await targetStates(elbv2, targetGroupArn, instanceIds);
+  return [...states.values()].filter((s) => s.state === 'healthy').length;
+}
+
+/** Health of one colour: its group and its target group seen together. */
+export interface ColourHealth {
+  readonly capacity: GroupCapacity;
+  /** Instances of the group in the InService lifecycle state. */
+  readonly inService: number;
+  /** Instances InService and Healthy in the group and `healthy` in the target group. */
+  readonly healthyTargets: number;
+  /** desired > 0, and every desired instance is InService and healthy in its target group. */
+  readonly healthy: boolean;
+  /** Why instances are not counted, such as `i-abc: unhealthy Target.FailedHealthChecks`. */
+  readonly problems: string[];
+}
+
+/** Looks at one colour's group and target group together. */
+export async function assessColour(
+  asg: AutoScalingClient,
+  elbv2: ElasticLoadBalancingV2Client,
+  colour: ColourConfig,
+): Promise<ColourHealth> {
+  const group = await describeGroup(asg, colour.autoScalingGroupName);
+  const capacity = capacityOf(group);
+  const instances = (group.Instances ?? []).filter((i): i is Instance & { InstanceId: string } => !!i.InstanceId);
+  const states = instances.length > 0
+    ? await targetStates(elbv2, colour.targetGroupArn, instances.map((i) => i.InstanceId))
+    : new Map<string, TargetStatus>();
+  let inService = 0;
+  let healthy = 0;
+  const problems: string[] = [];
+  for (const i of instances) {
+    const target = states.get(i.InstanceId);
+    if (i.LifecycleState === 'InService') inService++;
+    if (i.LifecycleState !== 'InService') {
+      problems.push(`${i.InstanceId}: ${i.LifecycleState ?? 'unknown lifecycle state'}`);
+    } else if (i.HealthStatus !== 'Healthy') {
+      problems.push(`${i.InstanceId}: ${i.HealthStatus ?? 'unknown'} in the Auto Scaling group`);
+    } else if (!target) {
+      problems.push(`${i.InstanceId}: not registered in the target group`);
+    } else if (target.state !== 'healthy') {
+      problems.push(`${i.InstanceId}: ${[target.state, target.reason].filter(Boolean).join(' ')}`);
+    } else {
+      healthy++;
+    }
+  }
+  return {
+    capacity,
+    inService,
+    healthyTargets: healthy,
+    healthy: capacity.desired > 0 && healthy === capacity.desired && inService === capacity.desired,
+    problems,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Releases (SSM parameters).
+// ---------------------------------------------------------------------------
+
+async function getParameters(ssm: SSMClient, names: string[]): Promise<Map<string, Parameter>> {
+  const found = new Map<string, Parameter>();
+  // GetParameters takes at most 10 names.
+  for (let i = 0; i < names.length; i += 10) {
+    const out = await ssm.send(new GetParametersCommand({ Names: names.slice(i, i + 10) }));
+    for (const p of out.Parameters ?? []) if (p.Name) found.set(p.Name, p);
+  }
+  const missing = names.filter((n) => !found.has(n));
+  if (missing.length > 0) {
+    throw new FleetStateConflict(`SSM parameter${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ${missing.length > 1 ? 'do' : 'does'} not exist: redeploy the stack to create ${missing.length > 1 ? 'them' : 'it'}. Nothing was changed.`);
+  }
+  return found;
+}
+
+/** Releases of several colours, with one GetParameters call per five colours. */
+export async function readReleases(ssm: SSMClient, colours: readonly ColourConfig[]): Promise<ColourRelease[]> {
+  const params = await getParameters(ssm, colours.flatMap((c) => [c.imageParameterName, c.versionParameterName]));
+  return colours.map((c) => ({
+    imageId: params.get(c.imageParameterName)?.Value ?? '',
+    version: params.get(c.versionParameterName)?.Value ?? '',
+  }));
+}
+
+/** What one colour runs, from its parameters. */
+export async function readRelease(ssm: SSMClient, colour: ColourConfig): Promise<ColourRelease> {
+  return (await readReleases(ssm, [colour]))[0];
+}
+
+/** Writes a colour's parameters; only the ones that differ are put. Returns the names written. */
+export async function writeRelease(ssm: SSMClient, colour: ColourConfig, release: ColourRelease): Promise<string[]> {
+  const params = await getParameters(ssm, [colour.imageParameterName, colour.versionParameterName]);
+  const written: string[] = [];
+  for (const [name, value] of [[colour.imageParameterName, release.imageId], [colour.versionParameterName, release.version]] as const) {
+    const current = params.get(name);
+    if (current?.Value === value) continue;
+    await ssm.send(new PutParameterCommand({
+      Name: name,
+      Value: value,
+      Type: 'String',
+      // Keep the data type the parameter was created with.
+      DataType: current?.DataType,
+      Overwrite: true,
+    }));
+    written.push(name);
+  }
+  return written;
+}
+
+// ---------------------------------------------------------------------------
+// State helpers.
+// ---------------------------------------------------------------------------
+
+/**
+ * Appends a stage's timing to the state's stages. A stage polled in a loop (health, bake)
+ * extends its last entry instead of adding one per poll.
+ */
+export function appendStage(stages: readonly StageTiming[] | undefined, stage: string, startedAt: Date, endedAt: Date): StageTiming[] {
+  const list = [...(stages ?? [])];
+  const last = list[list.length - 1];
+  if (last && last.stage === stage) {
+    list[list.length - 1] = { stage, startedAt: last.startedAt, endedAt: endedAt.toISOString() };
+  } else {
+    list.push({ stage, startedAt: startedAt.toISOString(), endedAt: endedAt.toISOString() });
+  }
+  return list;
+}
+
+/** The state's live and target colours, which every handler after find-live needs. */
+export function colours(state: CutoverState): { live: Colour; target: Colour } {
+  if (!state.live || !state.target) {
+    throw new TypeError(`The state has no live or target colour (live=${state.live}, target=${state.target}): this task must run after "Find the live colour".`);
+  }
+  return { live: state.live, target: state.target };
+}
+
+/** Adds seconds to a date, as ISO 8601. */
+export function isoPlusSeconds(date: Date, seconds: number): string {
+  return new Date(date.getTime() + seconds * 1000).toISOString();
+}
+
+/**
+ * Scales a colour to zero (min 0, desired 0, max unchanged), only if it is not already, and
+ * never while the production rule sends it any traffic: the weights are read again first.
+ */
+export async function scaleColourToZero(
+  elbv2: ElasticLoadBalancingV2Client,
+  asg: AutoScalingClient,
+  config: FleetConfig,
+  colour: Colour,
+): Promise<CapacityChange> {
+  const weights = await readRuleWeights(elbv2, config.productionRuleArn, config);
+  if (weights[colour] > 0) {
+    throw new FleetStateConflict(
+      `Refusing to scale ${colour} to zero: the production rule sends it ${weights[colour]}% of the traffic ` +
+      `(blue ${weights.blue}%, green ${weights.green}%). Move the traffic off ${colour} first. Nothing was changed.`,
+    );
+  }
+  return setCapacity(asg, config.colours[colour].autoScalingGroupName, { min: 0, desired: 0 });
+}
+
+/** The list with `colour` added once. */
+export function withColour(list: readonly Colour[] | undefined, colour: Colour): Colour[] {
+  return list?.includes(colour) ? [...list] : [...(list ?? []), colour];
+}

@@ -1,0 +1,10 @@
+import { autoScaling, elbv2, ssm } from '../common/clients';
+import { loadFleetConfig } from '../common/config';
+import { systemClock } from '../common/deps';
+import { findLive, FindLiveRequest, FindLiveResponse } from './find-live';
+
+export type { FindLiveRequest, FindLiveResponse } from './find-live';
+
+/** "Find the live colour". Payload: the state. */
+export const handler = async (event: FindLiveRequest): Promise<FindLiveResponse> =>
+  findLive(event, { elbv2, autoScaling, ssm, config: loadFleetConfig(), now: systemClock });

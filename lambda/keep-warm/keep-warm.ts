@@ -1,0 +1,61 @@
+import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { CutoverState, LOCK_PARTITION_KEY, LockPhase } from '../../lib/contract';
+import { BaseDeps } from '../common/deps';
+import { appendStage, isoPlusSeconds } from '../common/fleet';
+import { isConditionFailure, lockItem } from '../common/lock';
+import { logger, setLogContext } from '../common/logger';
+
+export const STAGE = 'Keep the previous colour warm';
+
+/** The state after a successful bake. */
+export type KeepWarmRequest = CutoverState;
+/** The state with warmUntil set, or superseded when the lock is no longer this execution's. */
+export type KeepWarmResponse = CutoverState;
+
+export interface KeepWarmDeps extends BaseDeps {
+  readonly dynamoDb: DynamoDBClient;
+}
+
+/**
+ * Marks the lock KeepingWarm until now + warmSeconds, so a `{"action": "rollback"}` execution
+ * may take it over while the previous colour still runs. A retry finds the lock already
+ * KeepingWarm and keeps its warmUntil.
+ */
+export async function keepWarm(state: KeepWarmRequest, deps: KeepWarmDeps): Promise<KeepWarmResponse> {
+  const { config } = deps;
+  const startedAt = deps.now();
+  setLogContext(state, config, STAGE);
+  const warmUntil = isoPlusSeconds(startedAt, config.warmSeconds);
+  const done = (extra: Partial<CutoverState>): KeepWarmResponse => ({
+    ...state,
+    ...extra,
+    stages: appendStage(state.stages, STAGE, startedAt, deps.now()),
+  });
+
+  try {
+    await deps.dynamoDb.send(new UpdateItemCommand({
+      TableName: config.lockTableName,
+      Key: { [LOCK_PARTITION_KEY]: { S: config.fleetId } },
+      UpdateExpression: 'SET phase = :warm, warmUntil = :until',
+      ConditionExpression: '#owner = :me AND phase <> :warm',
+      ExpressionAttributeNames: { '#owner': 'owner' },
+      ExpressionAttributeValues: {
+        ':me': { S: state.executionId },
+        ':warm': { S: LockPhase.KEEPING_WARM },
+        ':until': { S: warmUntil },
+      },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    }));
+  } catch (e) {
+    if (!isConditionFailure(e)) throw e;
+    const held = lockItem(e.Item);
+    if (held?.owner === state.executionId && held.phase === LockPhase.KEEPING_WARM) {
+      logger.info('The lock is already KeepingWarm', { warmUntil: held.warmUntil });
+      return done({ warmUntil: held.warmUntil ?? warmUntil });
+    }
+    logger.warn('The lock is no longer this execution\'s: leaving the fleet to its holder', { holder: held });
+    return done({ superseded: true });
+  }
+  logger.info('Keeping the previous colour warm', { warmUntil });
+  return done({ warmUntil });
+}

@@ -1,0 +1,158 @@
+import { AttributeValue, DeleteItemCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  Colour,
+  ColourRelease,
+  CutoverErrorName,
+  CutoverOutcome,
+  CutoverState,
+  LOCK_PARTITION_KEY,
+  otherColour,
+  ReleaseLockPayload,
+  RESULT_RECORD_KEY_SUFFIX,
+} from '../../lib/contract';
+import { BaseDeps } from '../common/deps';
+import { causeMessage } from '../common/errors';
+import { appendStage } from '../common/fleet';
+import { isConditionFailure, lockItem } from '../common/lock';
+import { logger, setLogContext } from '../common/logger';
+
+/** The console name of the stage for each outcome. */
+export const STAGES: Record<CutoverOutcome, string> = {
+  'succeeded': 'Release the lock',
+  'failed': 'Release the lock after failure',
+  'rolled-back': 'Release the lock after rollback',
+};
+
+/** `{ state, outcome }` with outcome 'succeeded', 'rolled-back' or 'failed'. */
+export type ReleaseLockRequest = ReleaseLockPayload;
+/** The state; for 'rolled-back' and 'failed', `failure` holds the error and cause the Fail state reports. */
+export type ReleaseLockResponse = CutoverState;
+
+export interface ReleaseLockDeps extends BaseDeps {
+  readonly dynamoDb: DynamoDBClient;
+}
+
+const OUTCOMES: readonly CutoverOutcome[] = ['succeeded', 'rolled-back', 'failed'];
+
+/**
+ * Records the result (`<fleetId>#last`), then deletes the lock if this execution still holds
+ * it. A lock already released or taken over is fine. An execution superseded by a rollback
+ * records nothing: the rollback records its own result.
+ */
+export async function releaseLock(request: ReleaseLockRequest, deps: ReleaseLockDeps): Promise<ReleaseLockResponse> {
+  const { state, outcome } = request;
+  const { config } = deps;
+  const startedAt = deps.now();
+  if (!OUTCOMES.includes(outcome)) {
+    throw new RangeError(`release-lock: outcome must be one of ${OUTCOMES.join(', ')}, got ${JSON.stringify(outcome)}.`);
+  }
+  const stage = STAGES[outcome];
+  setLogContext(state, config, stage);
+  const failure = outcome === 'succeeded' ? undefined : describeFailure(state, outcome);
+
+  if (state.superseded) {
+    logger.info('Superseded by another execution: not recording a result');
+  } else {
+    await deps.dynamoDb.send(new PutItemCommand({
+      TableName: config.lockTableName,
+      Item: resultRecord(state, outcome, config.fleetId, startedAt, failure),
+    }));
+  }
+
+  try {
+    await deps.dynamoDb.send(new DeleteItemCommand({
+      TableName: config.lockTableName,
+      Key: { [LOCK_PARTITION_KEY]: { S: config.fleetId } },
+      ConditionExpression: '#owner = :me',
+      ExpressionAttributeNames: { '#owner': 'owner' },
+      ExpressionAttributeValues: { ':me': { S: state.executionId } },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    }));
+    logger.info('Lock released', { outcome });
+  } catch (e) {
+    if (!isConditionFailure(e)) throw e;
+    logger.info('The lock was already released or is held by another execution: leaving it', { holder: lockItem(e.Item) ?? null });
+  }
+
+  return {
+    ...state,
+    ...(failure ? { failure } : {}),
+    stages: appendStage(state.stages, stage, startedAt, deps.now()),
+  };
+}
+
+/** The colour serving production traffic at the end, as this execution left it. */
+function servingColour(state: CutoverState, outcome: CutoverOutcome): Colour | undefined {
+  return outcome === 'succeeded' ? state.target ?? state.live : state.live;
+}
+
+function resultRecord(
+  state: CutoverState,
+  outcome: CutoverOutcome,
+  fleetId: string,
+  endedAt: Date,
+  failure: { error: string; cause: string } | undefined,
+): Record<string, AttributeValue> {
+  const releases: Record<string, AttributeValue> = {};
+  const add = (colour: Colour | undefined, release: ColourRelease | undefined) => {
+    if (colour && release) releases[colour] = { M: { imageId: { S: release.imageId }, version: { S: release.version } } };
+  };
+  add(state.live, state.liveRelease);
+  add(state.target, state.targetRelease);
+  const live = servingColour(state, outcome);
+  return {
+    [LOCK_PARTITION_KEY]: { S: `${fleetId}${RESULT_RECORD_KEY_SUFFIX}` },
+    outcome: { S: outcome },
+    executionId: { S: state.executionId },
+    action: { S: state.action ?? 'deploy' },
+    ...(live ? { live: { S: live } } : {}),
+    releases: { M: releases },
+    endedAt: { S: endedAt.toISOString() },
+    ...(failure ? { error: { S: failure.error }, cause: { S: failure.cause } } : {}),
+  };
+}
+
+/** The error and cause an operator reads on the failed execution. */
+export function describeFailure(state: CutoverState, outcome: Exclude<CutoverOutcome, 'succeeded'>): { error: string; cause: string } {
+  const live = state.live;
+  const target = state.target ?? (live ? otherColour(live) : undefined);
+  const cleanup = state.cleanupError
+    ? `scaling ${target ?? 'the new colour'} to zero failed (${causeMessage(state.cleanupError.Cause)}): scale it down by hand`
+    : undefined;
+  if (outcome === 'failed') {
+    const cause = state.error ? causeMessage(state.error.Cause) : 'The cutover failed without a recorded error; see the execution history.';
+    return {
+      error: state.error?.Error ?? 'Failed',
+      cause: cleanup ? `${cause.replace(/\.?$/, '.')} Then ${cleanup}.` : cause,
+    };
+  }
+
+  const why = state.alarm
+    ? `Alarm${state.alarm.name.includes(', ') ? 's' : ''} ${state.alarm.name} in ALARM at ${state.alarm.detectedAt}`
+    : state.error
+      ? `${state.error.Error} after traffic moved (${causeMessage(state.error.Cause)})`
+      : `Rolled back (${state.rollback?.reason ?? 'no reason recorded'})`;
+  const rb = state.rollback;
+  if (!rb) {
+    // "Move traffic back" itself failed: say so loudly, the fleet needs a hand.
+    const failedWith = state.rollbackError ? ` (${state.rollbackError.Error}: ${causeMessage(state.rollbackError.Cause)})` : '';
+    return {
+      error: CutoverErrorName.ROLLBACK_FAILED,
+      cause: `${why}; moving traffic back to ${live} failed${failedWith}: the production rule may still send traffic to ${target}. ` +
+        `Set its weights by hand (${live} 100, ${target} 0), then scale ${target} to zero.`,
+    };
+  }
+  let traffic: string;
+  if (rb.trafficRestoredAt && rb.revertCallMs !== undefined) {
+    const seconds = (Date.parse(rb.trafficRestoredAt) - Date.parse(rb.decidedAt)) / 1000;
+    traffic = `traffic back on ${live} ${seconds.toFixed(1)} s after ${state.alarm ? 'detection' : 'the failure'} (revert call took ${rb.revertCallMs} ms)`;
+  } else if (rb.trafficRestoredAt) {
+    traffic = `traffic was already back on ${live} at ${rb.trafficRestoredAt}`;
+  } else {
+    traffic = `traffic back on ${live}`;
+  }
+  const scaled = target && state.scaledToZero?.includes(target)
+    ? `${target} scaled to zero`
+    : cleanup ?? `${target ?? 'the failed colour'} was not scaled to zero: scale it down once you have looked at it`;
+  return { error: CutoverErrorName.ROLLED_BACK, cause: `${why}; ${traffic}; ${scaled}.` };
+}

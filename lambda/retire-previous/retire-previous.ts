@@ -1,0 +1,67 @@
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { CutoverState, LOCK_PARTITION_KEY, LockPhase } from '../../lib/contract';
+import { BaseDeps } from '../common/deps';
+import { appendStage, colours, scaleColourToZero, withColour } from '../common/fleet';
+import { isConditionFailure, lockItem } from '../common/lock';
+import { logger, setLogContext } from '../common/logger';
+
+export const STAGE = 'Scale the previous colour to zero';
+
+/** The state after "Keep the previous colour warm" and its wait. */
+export type RetirePreviousRequest = CutoverState;
+/** The state with the live (previous) colour in scaledToZero, or superseded: true. */
+export type RetirePreviousResponse = CutoverState;
+
+export interface RetirePreviousDeps extends BaseDeps {
+  readonly dynamoDb: DynamoDBClient;
+  readonly elbv2: ElasticLoadBalancingV2Client;
+  readonly autoScaling: AutoScalingClient;
+}
+
+/**
+ * Ends the warm period: moves the lock from KeepingWarm to Retiring (a retry finds it
+ * Retiring already and writes nothing), then scales the previous colour to zero. If a rollback execution took
+ * the lock over meanwhile, changes nothing and returns `superseded: true`.
+ */
+export async function retirePrevious(state: RetirePreviousRequest, deps: RetirePreviousDeps): Promise<RetirePreviousResponse> {
+  const { config } = deps;
+  const startedAt = deps.now();
+  setLogContext(state, config, STAGE);
+  const { live } = colours(state);
+
+  try {
+    await deps.dynamoDb.send(new UpdateItemCommand({
+      TableName: config.lockTableName,
+      Key: { [LOCK_PARTITION_KEY]: { S: config.fleetId } },
+      UpdateExpression: 'SET phase = :retiring',
+      ConditionExpression: '#owner = :me AND phase = :warm',
+      ExpressionAttributeNames: { '#owner': 'owner' },
+      ExpressionAttributeValues: {
+        ':me': { S: state.executionId },
+        ':warm': { S: LockPhase.KEEPING_WARM },
+        ':retiring': { S: LockPhase.RETIRING },
+      },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    }));
+  } catch (e) {
+    if (!isConditionFailure(e)) throw e;
+    const held = lockItem(e.Item);
+    if (held?.owner === state.executionId && held.phase === LockPhase.RETIRING) {
+      // A retried task: the lock already says Retiring; finish the scale-down.
+      logger.info('The lock is already Retiring');
+    } else {
+      logger.warn('Another execution took the lock over: the previous colour is left to it', { holder: held ?? null });
+      return { ...state, superseded: true, stages: appendStage(state.stages, STAGE, startedAt, deps.now()) };
+    }
+  }
+
+  const change = await scaleColourToZero(deps.elbv2, deps.autoScaling, config, live);
+  logger.info('Previous colour scaled to zero', { colour: live, changed: change.changed, before: change.before });
+  return {
+    ...state,
+    scaledToZero: withColour(state.scaledToZero, live),
+    stages: appendStage(state.stages, STAGE, startedAt, deps.now()),
+  };
+}

@@ -1,0 +1,10 @@
+import { elbv2 } from '../common/clients';
+import { loadFleetConfig } from '../common/config';
+import { systemClock } from '../common/deps';
+import { rollBack, RollBackRequest, RollBackResponse } from './roll-back';
+
+export type { RollBackRequest, RollBackResponse } from './roll-back';
+
+/** "Move traffic back". Payload: the state. */
+export const handler = async (event: RollBackRequest): Promise<RollBackResponse> =>
+  rollBack(event, { elbv2, config: loadFleetConfig(), now: systemClock });

@@ -1,0 +1,47 @@
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { ColourRole, CutoverState, ScaleToZeroPayload } from '../../lib/contract';
+import { BaseDeps } from '../common/deps';
+import { appendStage, colours, scaleColourToZero, withColour } from '../common/fleet';
+import { logger, setLogContext } from '../common/logger';
+
+/** `{ state, colour }`: which colour of the state to scale to zero, 'target' or 'live'. */
+export type ScaleToZeroRequest = ScaleToZeroPayload;
+/** The state with the colour added to scaledToZero. */
+export type ScaleToZeroResponse = CutoverState & Required<Pick<CutoverState, 'scaledToZero'>>;
+
+export interface ScaleToZeroDeps extends BaseDeps {
+  readonly elbv2: ElasticLoadBalancingV2Client;
+  readonly autoScaling: AutoScalingClient;
+}
+
+/** The console name of the stage, which depends on why the colour goes. */
+export function stageName(state: CutoverState, role: ColourRole): string {
+  if (role === 'target') {
+    // After "Move traffic back" the target is the failed colour, even if its shift never completed.
+    return state.trafficMoved || state.rollback ? 'Scale the failed colour to zero' : 'Scale the idle colour back to zero';
+  }
+  return state.action === 'rollback' ? 'Scale the colour we left to zero' : 'Scale the previous colour to zero';
+}
+
+/**
+ * Scales one colour to zero (min 0, desired 0, max unchanged), unless it already is.
+ * Refuses with FleetStateConflict while the production rule sends that colour any traffic.
+ */
+export async function scaleToZero(request: ScaleToZeroRequest, deps: ScaleToZeroDeps): Promise<ScaleToZeroResponse> {
+  const { state, colour: role } = request;
+  const { config } = deps;
+  const startedAt = deps.now();
+  if (role !== 'target' && role !== 'live') throw new RangeError(`scale-to-zero: colour must be 'target' or 'live', got ${JSON.stringify(role)}.`);
+  const stage = stageName(state, role);
+  setLogContext(state, config, stage);
+  const colour = colours(state)[role];
+
+  const change = await scaleColourToZero(deps.elbv2, deps.autoScaling, config, colour);
+  logger.info('Scaled to zero', { colour, role, changed: change.changed, before: change.before });
+  return {
+    ...state,
+    scaledToZero: withColour(state.scaledToZero, colour),
+    stages: appendStage(state.stages, stage, startedAt, deps.now()),
+  };
+}

@@ -1,0 +1,10 @@
+import { elbv2 } from '../common/clients';
+import { loadFleetConfig } from '../common/config';
+import { systemClock } from '../common/deps';
+import { shift, ShiftRequest, ShiftResponse } from './shift';
+
+export type { ShiftRequest, ShiftResponse } from './shift';
+
+/** "Shift traffic". Payload: `{ state, weight }`. */
+export const handler = async (event: ShiftRequest): Promise<ShiftResponse> =>
+  shift(event, { elbv2, config: loadFleetConfig(), now: systemClock });

@@ -1,0 +1,178 @@
+import { DescribeAlarmsCommand, MetricAlarm, StateValue } from '@aws-sdk/client-cloudwatch';
+import { FleetConfig } from '../../lib/contract';
+import { checkAlarms } from '../../lambda/check-alarms/check-alarms';
+import { logger } from '../../lambda/common/logger';
+import { clock, deployState, FakeAws, FLEET, throttling } from './fake-aws';
+
+const aws = new FakeAws();
+let time = clock();
+const deps = (config: FleetConfig = FLEET) => ({ cloudWatch: aws.cloudWatch, config, now: time.now });
+
+function alarm(name: string, state: `${StateValue}`, reason = `Threshold crossed for ${name}`): MetricAlarm {
+  return { AlarmName: name, StateValue: state, StateReason: reason };
+}
+
+/** Like moto: DescribeAlarms filters by name only, whatever the state. */
+function alarmsInStates(states: Record<string, `${StateValue}`>) {
+  aws.cloudWatchMock.on(DescribeAlarmsCommand).callsFake((input: { AlarmNames: string[] }) => ({
+    MetricAlarms: Object.entries(states).filter(([n]) => input.AlarmNames.includes(n)).map(([n, s]) => alarm(n, s)),
+    CompositeAlarms: [],
+  }));
+}
+
+beforeEach(() => {
+  aws.reset();
+  time = clock('2025-03-01T12:00:00.000Z');
+  alarmsInStates({ 'web-green-5xx': 'OK', 'web-green-unhealthy-hosts': 'OK', 'web-p99-latency': 'OK', 'web-blue-5xx': 'ALARM' });
+});
+
+afterEach(() => jest.restoreAllMocks());
+
+describe('check-alarms during the bake', () => {
+  it('watches the target\'s alarms and the fleet\'s own, and starts the bake on the first call', async () => {
+    const out = await checkAlarms({ state: deployState({ trafficMoved: true }), phase: 'bake' }, deps());
+
+    expect(aws.cloudWatchMock).toHaveReceivedCommandWith(DescribeAlarmsCommand, {
+      AlarmNames: ['web-green-5xx', 'web-green-unhealthy-hosts', 'web-p99-latency'],
+      AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
+    });
+    // web-blue-5xx is in ALARM, but blue is not the colour being baked.
+    expect(out.alarm).toBeUndefined();
+    expect(out.bake).toEqual({ until: '2025-03-01T12:05:00.000Z', polls: 1, done: false });
+    expect(out.stages?.map((s) => s.stage)).toEqual(['Watch alarms during bake']);
+  });
+
+  it('counts polls and finishes the bake once its time is up', async () => {
+    let state = await checkAlarms({ state: deployState(), phase: 'bake' }, deps());
+    time.advance(120);
+    state = await checkAlarms({ state, phase: 'bake' }, deps());
+    expect(state.bake).toEqual({ until: '2025-03-01T12:05:00.000Z', polls: 2, done: false });
+    time.advance(180);
+
+    state = await checkAlarms({ state, phase: 'bake' }, deps());
+
+    expect(state.bake).toEqual({ until: '2025-03-01T12:05:00.000Z', polls: 3, done: true });
+    expect(state.alarm).toBeUndefined();
+  });
+
+  it('is done on the first call when the bake time is 0', async () => {
+    const out = await checkAlarms({ state: deployState(), phase: 'bake' }, deps({ ...FLEET, bakeSeconds: 0 }));
+
+    expect(out.bake).toEqual({ until: '2025-03-01T12:00:00.000Z', polls: 1, done: true });
+  });
+
+  it('returns the alarm instead of throwing when one is in ALARM, and ends the bake', async () => {
+    alarmsInStates({ 'web-green-5xx': 'ALARM', 'web-green-unhealthy-hosts': 'OK', 'web-p99-latency': 'OK' });
+    const error = jest.spyOn(logger, 'error');
+
+    const out = await checkAlarms({ state: deployState({ trafficMoved: true }), phase: 'bake' }, deps());
+
+    expect(out.alarm).toEqual({ name: 'web-green-5xx', detectedAt: '2025-03-01T12:00:00.000Z' });
+    expect(out.bake).toMatchObject({ done: true, polls: 1 });
+    expect(error).toHaveBeenCalledWith(
+      'Alarm web-green-5xx in ALARM at 2025-03-01T12:00:00.000Z during the bake: rolling back. web-green-5xx: Threshold crossed for web-green-5xx',
+      expect.objectContaining({ errorName: 'AlarmFired' }),
+    );
+  });
+
+  it('names every alarm in ALARM', async () => {
+    alarmsInStates({ 'web-green-5xx': 'ALARM', 'web-green-unhealthy-hosts': 'OK', 'web-p99-latency': 'ALARM' });
+
+    const out = await checkAlarms({ state: deployState(), phase: 'bake' }, deps());
+
+    expect(out.alarm?.name).toBe('web-green-5xx, web-p99-latency');
+  });
+
+  it('treats INSUFFICIENT_DATA as not firing, and logs it', async () => {
+    alarmsInStates({ 'web-green-5xx': 'INSUFFICIENT_DATA', 'web-green-unhealthy-hosts': 'OK', 'web-p99-latency': 'OK' });
+    const info = jest.spyOn(logger, 'info');
+
+    const out = await checkAlarms({ state: deployState(), phase: 'bake' }, deps());
+
+    expect(out.alarm).toBeUndefined();
+    expect(info).toHaveBeenCalledWith('Alarms without enough data count as not firing', { alarms: ['web-green-5xx'] });
+  });
+
+  it('warns about rollback alarms that do not exist', async () => {
+    alarmsInStates({ 'web-green-5xx': 'OK', 'web-green-unhealthy-hosts': 'OK' });
+    const warn = jest.spyOn(logger, 'warn');
+
+    const out = await checkAlarms({ state: deployState(), phase: 'bake' }, deps());
+
+    expect(out.alarm).toBeUndefined();
+    expect(warn).toHaveBeenCalledWith('Rollback alarms not found: they cannot stop this cutover', { alarms: ['web-p99-latency'] });
+  });
+
+  it('sees composite alarms', async () => {
+    aws.cloudWatchMock.on(DescribeAlarmsCommand).resolves({
+      MetricAlarms: [alarm('web-green-5xx', 'OK')],
+      CompositeAlarms: [{ AlarmName: 'web-p99-latency', StateValue: 'ALARM', StateReason: 'child alarm in ALARM' }],
+    });
+
+    const out = await checkAlarms({ state: deployState(), phase: 'bake' }, deps());
+
+    expect(out.alarm?.name).toBe('web-p99-latency');
+  });
+
+  it('keeps the first detection time when called again', async () => {
+    alarmsInStates({ 'web-green-5xx': 'ALARM' });
+    const first = await checkAlarms({ state: deployState(), phase: 'bake' }, deps());
+    time.advance(10);
+
+    const second = await checkAlarms({ state: first, phase: 'bake' }, deps());
+
+    expect(second.alarm).toEqual({ name: 'web-green-5xx', detectedAt: '2025-03-01T12:00:00.000Z' });
+  });
+
+  it('asks for at most 100 alarms per request, following NextToken', async () => {
+    const many = Array.from({ length: 150 }, (_, i) => `user-alarm-${i}`);
+    aws.cloudWatchMock.on(DescribeAlarmsCommand).callsFake((input: { AlarmNames: string[]; NextToken?: string }) => {
+      const names = input.NextToken ? input.AlarmNames.slice(50) : input.AlarmNames.slice(0, 50);
+      return {
+        MetricAlarms: names.map((n) => alarm(n, n === 'user-alarm-149' ? 'ALARM' : 'OK')),
+        NextToken: !input.NextToken && input.AlarmNames.length > 50 ? 'page-2' : undefined,
+      };
+    });
+
+    const out = await checkAlarms({ state: deployState(), phase: 'bake' }, deps({ ...FLEET, rollbackAlarmNames: many }));
+
+    const calls = aws.cloudWatchMock.commandCalls(DescribeAlarmsCommand).map((c) => c.args[0].input);
+    expect(calls.map((c) => [c.AlarmNames?.length, c.NextToken])).toEqual([[100, undefined], [100, 'page-2'], [52, undefined], [52, 'page-2']]);
+    expect(out.alarm?.name).toBe('user-alarm-149');
+  });
+
+  it('surfaces a throttling error from CloudWatch', async () => {
+    aws.cloudWatchMock.on(DescribeAlarmsCommand).rejects(throttling());
+
+    await expect(checkAlarms({ state: deployState(), phase: 'bake' }, deps())).rejects.toMatchObject({ name: 'Throttling' });
+  });
+});
+
+describe('check-alarms between shift steps', () => {
+  it('reports an alarm without touching the bake', async () => {
+    alarmsInStates({ 'web-green-5xx': 'ALARM' });
+
+    const out = await checkAlarms({ state: deployState({ trafficMoved: true, targetWeight: 10 }), phase: 'shift' }, deps());
+
+    expect(out.alarm).toEqual({ name: 'web-green-5xx', detectedAt: '2025-03-01T12:00:00.000Z' });
+    expect(out.bake).toBeUndefined();
+    expect(out.stages?.map((s) => s.stage)).toEqual(['Watch alarms at 10%']);
+  });
+
+  it('returns the state unchanged but for its timing when all is quiet', async () => {
+    const state = deployState({ trafficMoved: true, targetWeight: 10 });
+
+    const out = await checkAlarms({ state, phase: 'shift' }, deps());
+
+    expect({ ...out, stages: [] }).toEqual({ ...state, stages: [] });
+  });
+
+  it('makes no call when there is no alarm to watch', async () => {
+    const config = { ...FLEET, rollbackAlarmNames: [], colours: { ...FLEET.colours, green: { ...FLEET.colours.green, alarmNames: [] } } };
+
+    const out = await checkAlarms({ state: deployState(), phase: 'shift' }, deps(config));
+
+    expect(aws.cloudWatchMock).toHaveReceivedCommandTimes(DescribeAlarmsCommand, 0);
+    expect(out.alarm).toBeUndefined();
+  });
+});

@@ -1,0 +1,153 @@
+import { existsSync, readdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { ModifyRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { PutParameterCommand } from '@aws-sdk/client-ssm';
+import { Colour, CutoverErrorName, FLEET_CONFIG_ENV } from '../../lib/contract';
+import { loadFleetConfig, parseFleetConfig } from '../../lambda/common/config';
+import * as errors from '../../lambda/common/errors';
+import { appendStage, healthyTargets, readRuleWeights, setRuleWeights, writeRelease } from '../../lambda/common/fleet';
+import { ALL_HANDLER_NAMES, HANDLER_NAMES } from '../../lambda/handlers';
+import { FakeAws, FLEET, target } from './fake-aws';
+
+const aws = new FakeAws();
+beforeEach(() => aws.reset());
+
+describe('fleet configuration', () => {
+  it('parses the configuration the construct renders', () => {
+    expect(loadFleetConfig({ [FLEET_CONFIG_ENV]: JSON.stringify(FLEET) })).toEqual(FLEET);
+  });
+
+  it('fails clearly when the variable is missing', () => {
+    expect(() => loadFleetConfig({})).toThrow(
+      "Environment variable BLUE_GREEN_FLEET_CONFIG is not set: the function needs the fleet's configuration as JSON " +
+      '(the BlueGreenFleet construct sets it; set it by hand only when running the handler outside Lambda).',
+    );
+  });
+
+  it('fails clearly when the variable is not JSON', () => {
+    expect(() => parseFleetConfig('{fleetId:')).toThrow(/^Environment variable BLUE_GREEN_FLEET_CONFIG is not valid JSON \(/);
+  });
+
+  it('names every field that is wrong', () => {
+    const bad = { ...FLEET, testPort: 0, testProtocol: 'TCP', colours: { blue: FLEET.colours.blue }, smokeChecks: [{ path: '/', expectedStatus: 200 }] };
+
+    expect(() => parseFleetConfig(JSON.stringify(bad))).toThrow(
+      'Environment variable BLUE_GREEN_FLEET_CONFIG does not describe a fleet: testPort must be an integer from 1 to 65535; ' +
+      'testProtocol must be one of HTTP, HTTPS; colours.green must be an object; smokeChecks[0].latencyBudgetMs must be an integer from 1 up.',
+    );
+  });
+});
+
+describe('clients', () => {
+  it.each(['autoScaling', 'cloudWatch', 'dynamoDb', 'ec2', 'elbv2', 'ssm'] as const)('%s retries up to 5 attempts in adaptive mode', async (name) => {
+    const clients = await import('../../lambda/common/clients');
+    const config = clients[name].config as unknown as { maxAttempts: () => Promise<number>; retryStrategy: () => Promise<{ mode: string }> };
+    await expect(config.maxAttempts()).resolves.toBe(5);
+    await expect(config.retryStrategy()).resolves.toMatchObject({ mode: 'adaptive' });
+  });
+});
+
+describe('errors', () => {
+  it.each(Object.values(CutoverErrorName))('has a class named %s for the state machine to catch', (name) => {
+    const Class = (errors as unknown as Record<string, new (m: string) => Error>)[name];
+    const error = new Class('message');
+    expect(error).toBeInstanceOf(errors.CutoverError);
+    expect(error).toBeInstanceOf(Error);
+    expect(error.name).toBe(name);
+    expect(error.message).toBe('message');
+  });
+});
+
+describe('stage timings', () => {
+  it('appends a stage, and extends the last one when the same stage polls again', () => {
+    const t = (s: number) => new Date(Date.UTC(2025, 2, 1, 12, 0, s));
+    let stages = appendStage(undefined, 'Prepare the idle colour', t(0), t(1));
+    stages = appendStage(stages, 'Check the idle colour health', t(1), t(2));
+    stages = appendStage(stages, 'Check the idle colour health', t(30), t(31));
+
+    expect(stages).toEqual([
+      { stage: 'Prepare the idle colour', startedAt: '2025-03-01T12:00:00.000Z', endedAt: '2025-03-01T12:00:01.000Z' },
+      { stage: 'Check the idle colour health', startedAt: '2025-03-01T12:00:01.000Z', endedAt: '2025-03-01T12:00:31.000Z' },
+    ]);
+  });
+});
+
+describe('fleet operations', () => {
+  it('reads weights in any scale as percentages, a missing weight counting as 1', async () => {
+    aws.rules.set(FLEET.productionRuleArn, [{
+      Type: 'forward',
+      ForwardConfig: { TargetGroups: [{ TargetGroupArn: FLEET.colours.blue.targetGroupArn, Weight: 3 }, { TargetGroupArn: FLEET.colours.green.targetGroupArn }] },
+    }]);
+
+    await expect(readRuleWeights(aws.elbv2, FLEET.productionRuleArn, FLEET)).resolves.toEqual({ blue: 75, green: 25 });
+  });
+
+  it('fails with FleetStateConflict on a rule without a forward action', async () => {
+    aws.rules.set(FLEET.productionRuleArn, [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '503' } }]);
+
+    await expect(readRuleWeights(aws.elbv2, FLEET.productionRuleArn, FLEET)).rejects.toMatchObject({
+      name: 'FleetStateConflict',
+      message: expect.stringContaining('has no forward action (it was changed by hand)'),
+    });
+  });
+
+  it('rewrites a rule that names one target group only, even at the same split', async () => {
+    aws.rules.set(FLEET.productionRuleArn, [{ Type: 'forward', TargetGroupArn: FLEET.colours.blue.targetGroupArn }]);
+
+    const change = await setRuleWeights(aws.elbv2, FLEET.productionRuleArn, FLEET, { blue: 100, green: 0 });
+
+    expect(change.changed).toBe(true);
+    expect(aws.elbv2Mock).toHaveReceivedCommandTimes(ModifyRuleCommand, 1);
+    expect(aws.weights(FLEET.productionRuleArn)).toEqual({ blue: 100, green: 0 });
+  });
+
+  it('drops a foreign target group when it sets weights', async () => {
+    aws.rules.set(FLEET.productionRuleArn, [{
+      Type: 'forward',
+      ForwardConfig: { TargetGroups: [
+        { TargetGroupArn: FLEET.colours.blue.targetGroupArn, Weight: 100 },
+        { TargetGroupArn: FLEET.colours.green.targetGroupArn, Weight: 0 },
+        { TargetGroupArn: 'arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/other/1', Weight: 0 },
+      ] },
+    }]);
+
+    await setRuleWeights(aws.elbv2, FLEET.productionRuleArn, FLEET, { blue: 100, green: 0 });
+
+    expect(aws.rules.get(FLEET.productionRuleArn)?.[0].ForwardConfig?.TargetGroups).toHaveLength(2);
+  });
+
+  it('counts only healthy targets whose instances belong to the group', async () => {
+    aws.setTargets(Colour.GREEN, [target('i-1', 'healthy'), target('i-2', 'unhealthy', 'Target.Timeout'), target('i-gone', 'healthy')]);
+
+    await expect(healthyTargets(aws.elbv2, FLEET.colours.green.targetGroupArn, ['i-1', 'i-2'])).resolves.toBe(1);
+  });
+
+  it('keeps the data type a parameter was created with', async () => {
+    aws.params.set(FLEET.colours.green.imageParameterName, { Value: 'ami-0fedcba9876543210', DataType: 'aws:ec2:image' });
+
+    const written = await writeRelease(aws.ssm, FLEET.colours.green, { imageId: 'ami-0aaaabbbbccccdddd', version: '1.4.0' });
+
+    expect(written).toEqual([FLEET.colours.green.imageParameterName]);
+    expect(aws.ssmMock).toHaveReceivedCommandWith(PutParameterCommand, { Name: FLEET.colours.green.imageParameterName, DataType: 'aws:ec2:image' });
+  });
+});
+
+describe('handler names', () => {
+  const lambdaDir = path.join(__dirname, '..', '..', 'lambda');
+
+  it('lists every handler folder, and only those', () => {
+    const folders = readdirSync(lambdaDir, { withFileTypes: true })
+      .filter((d) => d.isDirectory() && d.name !== 'common')
+      .map((d) => d.name)
+      .sort();
+    expect([...ALL_HANDLER_NAMES].sort()).toEqual(folders);
+    expect(Object.values(HANDLER_NAMES)).toEqual(ALL_HANDLER_NAMES);
+  });
+
+  it.each(ALL_HANDLER_NAMES)('lambda/%s/index.ts exports a handler function', async (name) => {
+    const file = path.join(lambdaDir, name, 'index.ts');
+    expect(existsSync(file)).toBe(true);
+    const mod = (await import(file)) as { handler?: unknown };
+    expect(typeof mod.handler).toBe('function');
+  });
+});

@@ -1,0 +1,274 @@
+/**
+ * A small in-memory model of the fleet's AWS resources behind aws-sdk-client-mock stubs:
+ * listener rules, Auto Scaling groups, target health and SSM parameters. Mutating calls
+ * change the model, so a handler run twice sees its own first run, as on AWS.
+ */
+import 'aws-sdk-client-mock-jest';
+import {
+  AutoScalingClient,
+  DescribeAutoScalingGroupsCommand,
+  Instance,
+  UpdateAutoScalingGroupCommand,
+} from '@aws-sdk/client-auto-scaling';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import {
+  Action,
+  DescribeRulesCommand,
+  DescribeTargetHealthCommand,
+  ElasticLoadBalancingV2Client,
+  ModifyRuleCommand,
+  TargetHealthDescription,
+  TargetHealthReasonEnum,
+  TargetHealthStateEnum,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { GetParametersCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { Colour, ColourRelease, CutoverState, FleetConfig, GroupCapacity } from '../../lib/contract';
+import { logger } from '../../lambda/common/logger';
+
+// Handler logs are asserted through spies, not read from the console.
+logger.setLogLevel('SILENT');
+// The SDK warns once per process that its future releases need Node 22; not news in tests.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+const TG_PREFIX = 'arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup';
+const RULE_PREFIX = 'arn:aws:elasticloadbalancing:eu-west-1:111122223333:listener-rule/app/web/50dc6c495c0c9188';
+
+export const EXECUTION_ID = 'arn:aws:states:eu-west-1:111122223333:execution:web-cutover:run-1';
+export const OTHER_EXECUTION_ID = 'arn:aws:states:eu-west-1:111122223333:execution:web-cutover:run-0';
+
+export const BLUE_RELEASE: ColourRelease = { imageId: 'ami-0123456789abcdef0', version: '1.4.1' };
+export const GREEN_RELEASE: ColourRelease = { imageId: 'ami-0fedcba9876543210', version: '1.4.0' };
+
+export const FLEET: FleetConfig = {
+  fleetId: 'web',
+  productionRuleArn: `${RULE_PREFIX}/f2f7dc8efc522ab2/9683b2d02a6cabee`,
+  testRuleArn: `${RULE_PREFIX}/1a2b3c4d5e6f7a8b/0f1e2d3c4b5a6978`,
+  testPort: 9000,
+  testProtocol: 'HTTP',
+  loadBalancerDnsName: 'web-1234567890.eu-west-1.elb.amazonaws.com',
+  loadBalancerFullName: 'app/web/50dc6c495c0c9188',
+  colours: {
+    blue: {
+      autoScalingGroupName: 'web-blue',
+      targetGroupArn: `${TG_PREFIX}/web-blue/73e2d6bc24d8a067`,
+      imageParameterName: '/blue-green/web/blue/image-id',
+      versionParameterName: '/blue-green/web/blue/version',
+      alarmNames: ['web-blue-5xx', 'web-blue-unhealthy-hosts'],
+    },
+    green: {
+      autoScalingGroupName: 'web-green',
+      targetGroupArn: `${TG_PREFIX}/web-green/3d1b2a9f8e7c6d5b`,
+      imageParameterName: '/blue-green/web/green/image-id',
+      versionParameterName: '/blue-green/web/green/version',
+      alarmNames: ['web-green-5xx', 'web-green-unhealthy-hosts'],
+    },
+  },
+  rollbackAlarmNames: ['web-p99-latency'],
+  lockTableName: 'web-cutover-lock',
+  lockLeaseSeconds: 7200,
+  healthyTimeoutSeconds: 600,
+  smokeChecks: [],
+  smokeRounds: 2,
+  bakeSeconds: 300,
+  warmSeconds: 900,
+};
+
+/** A clock tests move by hand. */
+export function clock(startIso = '2025-03-01T12:00:00.000Z') {
+  let t = Date.parse(startIso);
+  return {
+    now: () => new Date(t),
+    advance(seconds: number) {
+      t += seconds * 1000;
+    },
+    iso: (plusSeconds = 0) => new Date(t + plusSeconds * 1000).toISOString(),
+  };
+}
+
+/** The state as find-live leaves it for a deploy from blue to green. */
+export function deployState(overrides: Partial<CutoverState> = {}): CutoverState {
+  return {
+    input: {},
+    executionId: EXECUTION_ID,
+    action: 'deploy',
+    release: {},
+    live: Colour.BLUE,
+    target: Colour.GREEN,
+    liveCapacity: { min: 2, max: 4, desired: 2 },
+    liveRelease: BLUE_RELEASE,
+    targetRelease: GREEN_RELEASE,
+    stages: [],
+    ...overrides,
+  };
+}
+
+interface FakeGroup {
+  min: number;
+  max: number;
+  desired: number;
+  instances: Instance[];
+}
+
+/** A throttling error as the SDK surfaces it once its own retries are spent. */
+export function throttling(name = 'Throttling'): Error {
+  return Object.assign(new Error('Rate exceeded'), { name, $fault: 'client', $metadata: { httpStatusCode: 400 } });
+}
+
+export class FakeAws {
+  readonly elbv2Mock = mockClient(ElasticLoadBalancingV2Client);
+  readonly asgMock = mockClient(AutoScalingClient);
+  readonly ssmMock = mockClient(SSMClient);
+  readonly dynamoMock = mockClient(DynamoDBClient);
+  readonly cloudWatchMock = mockClient(CloudWatchClient);
+  readonly ec2Mock = mockClient(EC2Client);
+
+  readonly elbv2 = new ElasticLoadBalancingV2Client({ region: 'eu-west-1' });
+  readonly autoScaling = new AutoScalingClient({ region: 'eu-west-1' });
+  readonly ssm = new SSMClient({ region: 'eu-west-1' });
+  readonly dynamoDb = new DynamoDBClient({ region: 'eu-west-1' });
+  readonly cloudWatch = new CloudWatchClient({ region: 'eu-west-1' });
+  readonly ec2 = new EC2Client({ region: 'eu-west-1' });
+
+  rules = new Map<string, Action[]>();
+  groups = new Map<string, FakeGroup>();
+  targets = new Map<string, TargetHealthDescription[]>();
+  params = new Map<string, { Value: string; DataType: string }>();
+
+  constructor(readonly config: FleetConfig = FLEET) {
+    this.reset();
+  }
+
+  /**
+   * Blue live at 2 of 2 healthy instances, green idle at 0; production rule 100/0,
+   * test rule 0/100; both releases in their parameters.
+   */
+  reset(): void {
+    for (const m of [this.elbv2Mock, this.asgMock, this.ssmMock, this.dynamoMock, this.cloudWatchMock, this.ec2Mock]) m.reset();
+    this.rules.clear();
+    this.groups.clear();
+    this.targets.clear();
+    this.params.clear();
+    this.setWeights(this.config.productionRuleArn, 100, 0);
+    this.setWeights(this.config.testRuleArn, 0, 100);
+    this.setGroup(Colour.BLUE, { min: 2, max: 4, desired: 2 }, ['i-0b1', 'i-0b2']);
+    this.setGroup(Colour.GREEN, { min: 0, max: 4, desired: 0 }, []);
+    this.setRelease(Colour.BLUE, BLUE_RELEASE);
+    this.setRelease(Colour.GREEN, GREEN_RELEASE);
+    this.install();
+  }
+
+  setWeights(ruleArn: string, blue: number, green: number): void {
+    this.rules.set(ruleArn, [{
+      Type: 'forward',
+      Order: 1,
+      ForwardConfig: {
+        TargetGroups: [
+          { TargetGroupArn: this.config.colours.blue.targetGroupArn, Weight: blue },
+          { TargetGroupArn: this.config.colours.green.targetGroupArn, Weight: green },
+        ],
+        TargetGroupStickinessConfig: { Enabled: false },
+      },
+    }]);
+  }
+
+  /** Raw weights of a rule by colour, as the model holds them. */
+  weights(ruleArn: string): { blue: number; green: number } {
+    const tgs = this.rules.get(ruleArn)?.find((a) => a.Type === 'forward')?.ForwardConfig?.TargetGroups ?? [];
+    const of = (c: Colour) => tgs.find((t) => t.TargetGroupArn === this.config.colours[c].targetGroupArn)?.Weight ?? 0;
+    return { blue: of(Colour.BLUE), green: of(Colour.GREEN) };
+  }
+
+  /** A group with InService/Healthy instances, each registered healthy in its target group. */
+  setGroup(colour: Colour, capacity: GroupCapacity, instanceIds: string[]): void {
+    this.groups.set(this.config.colours[colour].autoScalingGroupName, {
+      ...capacity,
+      instances: instanceIds.map((id) => ({ InstanceId: id, LifecycleState: 'InService', HealthStatus: 'Healthy', AvailabilityZone: 'eu-west-1a', ProtectedFromScaleIn: false })),
+    });
+    this.targets.set(this.config.colours[colour].targetGroupArn, instanceIds.map((id) => target(id, 'healthy')));
+  }
+
+  group(colour: Colour): FakeGroup {
+    return this.groups.get(this.config.colours[colour].autoScalingGroupName)!;
+  }
+
+  setTargets(colour: Colour, targets: TargetHealthDescription[]): void {
+    this.targets.set(this.config.colours[colour].targetGroupArn, targets);
+  }
+
+  setRelease(colour: Colour, release: ColourRelease): void {
+    this.params.set(this.config.colours[colour].imageParameterName, { Value: release.imageId, DataType: 'text' });
+    this.params.set(this.config.colours[colour].versionParameterName, { Value: release.version, DataType: 'text' });
+  }
+
+  release(colour: Colour): ColourRelease {
+    return {
+      imageId: this.params.get(this.config.colours[colour].imageParameterName)!.Value,
+      version: this.params.get(this.config.colours[colour].versionParameterName)!.Value,
+    };
+  }
+
+  /** Asserts that no call changed the listener rules, the groups or the parameters. */
+  expectNoMutations(): void {
+    expect(this.elbv2Mock).toHaveReceivedCommandTimes(ModifyRuleCommand, 0);
+    expect(this.asgMock).toHaveReceivedCommandTimes(UpdateAutoScalingGroupCommand, 0);
+    expect(this.ssmMock).toHaveReceivedCommandTimes(PutParameterCommand, 0);
+  }
+
+  /** Forgets the calls made so far (the model keeps its state). */
+  resetHistory(): void {
+    for (const m of [this.elbv2Mock, this.asgMock, this.ssmMock, this.dynamoMock, this.cloudWatchMock, this.ec2Mock]) m.resetHistory();
+  }
+
+  private install(): void {
+    const clone = <T>(v: T): T => structuredClone(v);
+    this.elbv2Mock.on(DescribeRulesCommand).callsFake((input: { RuleArns: string[] }) => ({
+      Rules: input.RuleArns.filter((arn) => this.rules.has(arn)).map((arn) => ({
+        RuleArn: arn,
+        Priority: '50000',
+        Conditions: [{ Field: 'path-pattern', Values: ['/*'] }],
+        Actions: clone(this.rules.get(arn)),
+        IsDefault: false,
+      })),
+    }));
+    this.elbv2Mock.on(ModifyRuleCommand).callsFake((input: { RuleArn: string; Actions: Action[] }) => {
+      this.rules.set(input.RuleArn, clone(input.Actions));
+      return { Rules: [{ RuleArn: input.RuleArn, Actions: clone(input.Actions) }] };
+    });
+    this.elbv2Mock.on(DescribeTargetHealthCommand).callsFake((input: { TargetGroupArn: string }) => ({
+      TargetHealthDescriptions: clone(this.targets.get(input.TargetGroupArn) ?? []),
+    }));
+    this.asgMock.on(DescribeAutoScalingGroupsCommand).callsFake((input: { AutoScalingGroupNames: string[] }) => ({
+      AutoScalingGroups: input.AutoScalingGroupNames.filter((n) => this.groups.has(n)).map((n) => {
+        const g = this.groups.get(n)!;
+        return { AutoScalingGroupName: n, MinSize: g.min, MaxSize: g.max, DesiredCapacity: g.desired, Instances: clone(g.instances) };
+      }),
+    }));
+    this.asgMock.on(UpdateAutoScalingGroupCommand).callsFake((input: { AutoScalingGroupName: string; MinSize?: number; MaxSize?: number; DesiredCapacity?: number }) => {
+      const g = this.groups.get(input.AutoScalingGroupName)!;
+      g.min = input.MinSize ?? g.min;
+      g.max = input.MaxSize ?? g.max;
+      g.desired = input.DesiredCapacity ?? g.desired;
+      return {};
+    });
+    this.ssmMock.on(GetParametersCommand).callsFake((input: { Names: string[] }) => ({
+      Parameters: input.Names.filter((n) => this.params.has(n)).map((n) => ({ Name: n, Type: 'String', ...this.params.get(n) })),
+      InvalidParameters: input.Names.filter((n) => !this.params.has(n)),
+    }));
+    this.ssmMock.on(PutParameterCommand).callsFake((input: { Name: string; Value: string; DataType?: string }) => {
+      this.params.set(input.Name, { Value: input.Value, DataType: input.DataType ?? 'text' });
+      return { Version: 2 };
+    });
+  }
+}
+
+/** A target group entry for an instance. */
+export function target(id: string, state: `${TargetHealthStateEnum}`, reason?: `${TargetHealthReasonEnum}`): TargetHealthDescription {
+  return {
+    Target: { Id: id, Port: 80 },
+    HealthCheckPort: '80',
+    TargetHealth: { State: state, ...(reason ? { Reason: reason } : {}) },
+  };
+}

@@ -1,0 +1,144 @@
+import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import { DescribeRulesCommand, DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { GetParametersCommand } from '@aws-sdk/client-ssm';
+import { Colour, CutoverState } from '../../lib/contract';
+import { findLive } from '../../lambda/find-live/find-live';
+import { BLUE_RELEASE, clock, EXECUTION_ID, FakeAws, FLEET, GREEN_RELEASE, target, throttling } from './fake-aws';
+
+const aws = new FakeAws();
+const time = clock();
+const deps = () => ({ elbv2: aws.elbv2, autoScaling: aws.autoScaling, ssm: aws.ssm, config: FLEET, now: time.now });
+const started = (action: 'deploy' | 'rollback' = 'deploy'): CutoverState => ({ input: {}, executionId: EXECUTION_ID, action, release: {}, stages: [] });
+
+beforeEach(() => aws.reset());
+
+describe('find-live for a deploy', () => {
+  it('finds blue live from the production rule and green as the target', async () => {
+    const out = await findLive(started(), deps());
+
+    expect(out).toMatchObject({
+      live: Colour.BLUE,
+      target: Colour.GREEN,
+      liveCapacity: { min: 2, max: 4, desired: 2 },
+      liveRelease: BLUE_RELEASE,
+      targetRelease: GREEN_RELEASE,
+    });
+    expect(out.stages?.map((s) => s.stage)).toEqual(['Find the live colour']);
+    expect(aws.elbv2Mock).toHaveReceivedCommandWith(DescribeRulesCommand, { RuleArns: [FLEET.productionRuleArn] });
+    aws.expectNoMutations();
+  });
+
+  it('reads both releases with one GetParameters call', async () => {
+    await findLive(started(), deps());
+
+    expect(aws.ssmMock).toHaveReceivedCommandTimes(GetParametersCommand, 1);
+    expect(aws.ssmMock).toHaveReceivedCommandWith(GetParametersCommand, {
+      Names: ['/blue-green/web/blue/image-id', '/blue-green/web/blue/version', '/blue-green/web/green/image-id', '/blue-green/web/green/version'],
+    });
+  });
+
+  it('finds green live after a previous cutover', async () => {
+    aws.setWeights(FLEET.productionRuleArn, 0, 100);
+    aws.setGroup(Colour.GREEN, { min: 3, max: 6, desired: 3 }, ['i-0g1', 'i-0g2', 'i-0g3']);
+
+    const out = await findLive(started(), deps());
+
+    expect(out).toMatchObject({ live: Colour.GREEN, target: Colour.BLUE, liveCapacity: { min: 3, max: 6, desired: 3 }, liveRelease: GREEN_RELEASE });
+  });
+
+  it('reads a rule that forwards to one target group without weights as 100%', async () => {
+    aws.rules.set(FLEET.productionRuleArn, [{ Type: 'forward', TargetGroupArn: FLEET.colours.green.targetGroupArn }]);
+
+    const out = await findLive(started(), deps());
+
+    expect(out.live).toBe(Colour.GREEN);
+  });
+
+  it('fails with FleetStateConflict when a previous cutover was interrupted mid-shift', async () => {
+    aws.setWeights(FLEET.productionRuleArn, 90, 10);
+
+    await expect(findLive(started(), deps())).rejects.toMatchObject({
+      name: 'FleetStateConflict',
+      message: 'The production rule splits traffic (blue 90%, green 10%): a previous cutover was interrupted mid-shift. ' +
+        "Finish it by hand first: set the production rule's weights to 100 for the colour that should serve and 0 for the other, then start again. Nothing was changed.",
+    });
+    expect(aws.ssmMock).toHaveReceivedCommandTimes(GetParametersCommand, 0);
+    aws.expectNoMutations();
+  });
+
+  it('fails with FleetStateConflict when the rule forwards to a foreign target group', async () => {
+    const foreign = 'arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/hotfix/0123456789abcdef';
+    aws.rules.set(FLEET.productionRuleArn, [{
+      Type: 'forward',
+      ForwardConfig: { TargetGroups: [{ TargetGroupArn: FLEET.colours.blue.targetGroupArn, Weight: 100 }, { TargetGroupArn: foreign, Weight: 5 }] },
+    }]);
+
+    await expect(findLive(started(), deps())).rejects.toMatchObject({
+      name: 'FleetStateConflict',
+      message: expect.stringContaining(`forwards traffic to ${foreign}, which is neither the blue nor the green target group`),
+    });
+  });
+
+  it('fails with FleetStateConflict when a release parameter is missing', async () => {
+    aws.params.delete('/blue-green/web/green/version');
+
+    await expect(findLive(started(), deps())).rejects.toMatchObject({
+      name: 'FleetStateConflict',
+      message: 'SSM parameter /blue-green/web/green/version does not exist: redeploy the stack to create it. Nothing was changed.',
+    });
+  });
+
+  it('surfaces a throttling error from the load balancer API', async () => {
+    aws.elbv2Mock.on(DescribeRulesCommand).rejects(throttling());
+
+    await expect(findLive(started(), deps())).rejects.toMatchObject({ name: 'Throttling', message: 'Rate exceeded' });
+  });
+});
+
+describe('find-live for a rollback', () => {
+  beforeEach(() => {
+    // green went live; blue is kept warm.
+    aws.setWeights(FLEET.productionRuleArn, 0, 100);
+    aws.setGroup(Colour.GREEN, { min: 2, max: 4, desired: 2 }, ['i-0g1', 'i-0g2']);
+  });
+
+  it('targets the warm previous colour', async () => {
+    const out = await findLive(started('rollback'), deps());
+
+    expect(out).toMatchObject({ live: Colour.GREEN, target: Colour.BLUE, targetRelease: BLUE_RELEASE, liveRelease: GREEN_RELEASE });
+    expect(aws.elbv2Mock).toHaveReceivedCommandWith(DescribeTargetHealthCommand, { TargetGroupArn: FLEET.colours.blue.targetGroupArn });
+    aws.expectNoMutations();
+  });
+
+  it('fails with NothingToRollBack when the previous colour is scaled down', async () => {
+    aws.setGroup(Colour.BLUE, { min: 0, max: 4, desired: 0 }, []);
+
+    await expect(findLive(started('rollback'), deps())).rejects.toMatchObject({
+      name: 'NothingToRollBack',
+      message: 'Nothing to roll back to: the previous colour (blue) is scaled down to zero. The way back is a normal cutover with the previous release: ' +
+        'start {"imageId": "ami-0123456789abcdef0"} or {"version": "1.4.1"} (what blue last ran). Nothing was changed.',
+    });
+    aws.expectNoMutations();
+  });
+
+  it('fails with NothingToRollBack when an instance of the previous colour is unhealthy in its target group', async () => {
+    aws.setTargets(Colour.BLUE, [target('i-0b1', 'healthy'), target('i-0b2', 'unhealthy', 'Target.FailedHealthChecks')]);
+
+    await expect(findLive(started('rollback'), deps())).rejects.toMatchObject({
+      name: 'NothingToRollBack',
+      message: expect.stringContaining('the previous colour (blue) is not healthy: 1 of 2 instances InService and healthy (i-0b2: unhealthy Target.FailedHealthChecks)'),
+    });
+  });
+
+  it('does not count a terminated instance still registered healthy towards the previous colour', async () => {
+    // i-0b9 left the group when it scaled in, but is still registered (and reported healthy).
+    aws.group(Colour.BLUE).instances[1].LifecycleState = 'Pending';
+    aws.setTargets(Colour.BLUE, [target('i-0b1', 'healthy'), target('i-0b2', 'initial', 'Elb.RegistrationInProgress'), target('i-0b9', 'healthy')]);
+
+    await expect(findLive(started('rollback'), deps())).rejects.toMatchObject({
+      name: 'NothingToRollBack',
+      message: expect.stringContaining('1 of 2 instances InService and healthy (i-0b2: Pending)'),
+    });
+    expect(aws.asgMock).toHaveReceivedCommandWith(DescribeAutoScalingGroupsCommand, { AutoScalingGroupNames: ['web-blue'] });
+  });
+});

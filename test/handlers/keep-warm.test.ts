@@ -1,0 +1,58 @@
+import { ConditionalCheckFailedException, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { keepWarm } from '../../lambda/keep-warm/keep-warm';
+import { clock, deployState, EXECUTION_ID, FakeAws, FLEET, OTHER_EXECUTION_ID, throttling } from './fake-aws';
+
+const aws = new FakeAws();
+const time = clock('2025-03-01T12:10:00.000Z');
+const deps = () => ({ dynamoDb: aws.dynamoDb, config: FLEET, now: time.now });
+
+function conditionFailed(item: Record<string, { S: string }>) {
+  return new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {}, Item: { pk: { S: 'web' }, ...item } });
+}
+
+beforeEach(() => aws.reset());
+
+describe('keep-warm', () => {
+  it('marks the lock KeepingWarm until now + warmSeconds, if this execution holds it', async () => {
+    aws.dynamoMock.on(UpdateItemCommand).resolves({});
+
+    const out = await keepWarm(deployState({ trafficMoved: true }), deps());
+
+    expect(aws.dynamoMock).toHaveReceivedCommandWith(UpdateItemCommand, {
+      TableName: 'web-cutover-lock',
+      Key: { pk: { S: 'web' } },
+      UpdateExpression: 'SET phase = :warm, warmUntil = :until',
+      ConditionExpression: '#owner = :me AND phase <> :warm',
+      ExpressionAttributeNames: { '#owner': 'owner' },
+      ExpressionAttributeValues: { ':me': { S: EXECUTION_ID }, ':warm': { S: 'KeepingWarm' }, ':until': { S: '2025-03-01T12:25:00.000Z' } },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    });
+    expect(out.warmUntil).toBe('2025-03-01T12:25:00.000Z');
+    expect(out.superseded).toBeUndefined();
+    expect(out.stages?.map((s) => s.stage)).toEqual(['Keep the previous colour warm']);
+  });
+
+  it('keeps the first warmUntil when retried', async () => {
+    aws.dynamoMock.on(UpdateItemCommand).rejects(conditionFailed({ owner: { S: EXECUTION_ID }, phase: { S: 'KeepingWarm' }, warmUntil: { S: '2025-03-01T12:24:00.000Z' } }));
+
+    const out = await keepWarm(deployState(), deps());
+
+    expect(out.warmUntil).toBe('2025-03-01T12:24:00.000Z');
+    expect(out.superseded).toBeUndefined();
+  });
+
+  it('marks the execution superseded when another execution holds the lock', async () => {
+    aws.dynamoMock.on(UpdateItemCommand).rejects(conditionFailed({ owner: { S: OTHER_EXECUTION_ID }, phase: { S: 'Cutover' } }));
+
+    const out = await keepWarm(deployState(), deps());
+
+    expect(out.superseded).toBe(true);
+    expect(out.warmUntil).toBeUndefined();
+  });
+
+  it('surfaces a throttling error from DynamoDB', async () => {
+    aws.dynamoMock.on(UpdateItemCommand).rejects(throttling('ThrottlingException'));
+
+    await expect(keepWarm(deployState(), deps())).rejects.toMatchObject({ name: 'ThrottlingException' });
+  });
+});

@@ -1,0 +1,187 @@
+import { ConditionalCheckFailedException, DeleteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { Colour, CutoverState } from '../../lib/contract';
+import { logger } from '../../lambda/common/logger';
+import { releaseLock } from '../../lambda/release-lock/release-lock';
+import { BLUE_RELEASE, clock, deployState, EXECUTION_ID, FakeAws, FLEET, OTHER_EXECUTION_ID } from './fake-aws';
+
+const aws = new FakeAws();
+const time = clock('2025-03-01T12:30:00.000Z');
+const deps = () => ({ dynamoDb: aws.dynamoDb, config: FLEET, now: time.now });
+const NEW = { imageId: 'ami-0aaaabbbbccccdddd', version: '1.5.0' };
+
+beforeEach(() => {
+  aws.reset();
+  aws.dynamoMock.on(PutItemCommand).resolves({});
+  aws.dynamoMock.on(DeleteItemCommand).resolves({});
+});
+
+afterEach(() => jest.restoreAllMocks());
+
+const rolledBack = (overrides: Partial<CutoverState> = {}) => deployState({
+  targetRelease: NEW,
+  trafficMoved: true,
+  targetWeight: 0,
+  alarm: { name: 'web-green-5xx', detectedAt: '2025-03-01T12:04:59.000Z' },
+  rollback: { reason: 'web-green-5xx', decidedAt: '2025-03-01T12:04:59.000Z', trafficRestoredAt: '2025-03-01T12:05:00.200Z', revertCallMs: 85 },
+  scaledToZero: [Colour.GREEN],
+  ...overrides,
+});
+
+describe('release-lock', () => {
+  it('records a successful cutover and deletes the lock if this execution holds it', async () => {
+    const out = await releaseLock({ state: deployState({ targetRelease: NEW, scaledToZero: [Colour.BLUE] }), outcome: 'succeeded' }, deps());
+
+    expect(aws.dynamoMock).toHaveReceivedCommandWith(PutItemCommand, {
+      TableName: 'web-cutover-lock',
+      Item: {
+        pk: { S: 'web#last' },
+        outcome: { S: 'succeeded' },
+        executionId: { S: EXECUTION_ID },
+        action: { S: 'deploy' },
+        live: { S: 'green' },
+        releases: { M: {
+          blue: { M: { imageId: { S: BLUE_RELEASE.imageId }, version: { S: BLUE_RELEASE.version } } },
+          green: { M: { imageId: { S: NEW.imageId }, version: { S: NEW.version } } },
+        } },
+        endedAt: { S: '2025-03-01T12:30:00.000Z' },
+      },
+    });
+    expect(aws.dynamoMock).toHaveReceivedCommandWith(DeleteItemCommand, {
+      TableName: 'web-cutover-lock',
+      Key: { pk: { S: 'web' } },
+      ConditionExpression: '#owner = :me',
+      ExpressionAttributeNames: { '#owner': 'owner' },
+      ExpressionAttributeValues: { ':me': { S: EXECUTION_ID } },
+    });
+    expect(out.failure).toBeUndefined();
+    expect(out.stages?.map((s) => s.stage)).toEqual(['Release the lock']);
+  });
+
+  it('writes the result record before it lets the next cutover in', async () => {
+    await releaseLock({ state: deployState(), outcome: 'succeeded' }, deps());
+
+    expect(aws.dynamoMock.calls().map((c) => c.args[0].constructor.name)).toEqual(['PutItemCommand', 'DeleteItemCommand']);
+  });
+
+  it('builds the RolledBack failure from the alarm and the rollback timings', async () => {
+    const out = await releaseLock({ state: rolledBack(), outcome: 'rolled-back' }, deps());
+
+    expect(out.failure).toEqual({
+      error: 'RolledBack',
+      cause: 'Alarm web-green-5xx in ALARM at 2025-03-01T12:04:59.000Z; traffic back on blue 1.2 s after detection (revert call took 85 ms); green scaled to zero.',
+    });
+    expect(out.stages?.map((s) => s.stage)).toEqual(['Release the lock after rollback']);
+    expect(aws.dynamoMock).toHaveReceivedCommandWith(PutItemCommand, {
+      Item: expect.objectContaining({ outcome: { S: 'rolled-back' }, live: { S: 'blue' }, error: { S: 'RolledBack' } }),
+    });
+  });
+
+  it('builds the RolledBack failure from a caught error after traffic moved', async () => {
+    const state = rolledBack({
+      alarm: undefined,
+      error: { Error: 'States.TaskFailed', Cause: '{"errorType":"Error","errorMessage":"socket hang up"}' },
+      rollback: { reason: 'States.TaskFailed: socket hang up', decidedAt: '2025-03-01T12:05:00.000Z', trafficRestoredAt: '2025-03-01T12:05:00.400Z', revertCallMs: 90 },
+      scaledToZero: [],
+    });
+
+    const out = await releaseLock({ state, outcome: 'rolled-back' }, deps());
+
+    expect(out.failure).toEqual({
+      error: 'RolledBack',
+      cause: 'States.TaskFailed after traffic moved (socket hang up); traffic back on blue 0.4 s after the failure (revert call took 90 ms); ' +
+        'green was not scaled to zero: scale it down once you have looked at it.',
+    });
+  });
+
+  it('names the colour left running when scaling it down failed', async () => {
+    const state = rolledBack({ scaledToZero: [], cleanupError: { Error: 'Throttling', Cause: 'Rate exceeded' } });
+
+    const out = await releaseLock({ state, outcome: 'rolled-back' }, deps());
+
+    expect(out.failure?.cause).toBe('Alarm web-green-5xx in ALARM at 2025-03-01T12:04:59.000Z; traffic back on blue 1.2 s after detection (revert call took 85 ms); ' +
+      'scaling green to zero failed (Rate exceeded): scale it down by hand.');
+  });
+
+  it('reports RollbackFailed when moving traffic back itself failed', async () => {
+    const state = rolledBack({ rollback: undefined, scaledToZero: [], rollbackError: { Error: 'Throttling', Cause: 'Rate exceeded' } });
+
+    const out = await releaseLock({ state, outcome: 'rolled-back' }, deps());
+
+    expect(out.failure).toEqual({
+      error: 'RollbackFailed',
+      cause: 'Alarm web-green-5xx in ALARM at 2025-03-01T12:04:59.000Z; moving traffic back to blue failed (Throttling: Rate exceeded): ' +
+        'the production rule may still send traffic to green. Set its weights by hand (blue 100, green 0), then scale green to zero.',
+    });
+  });
+
+  it('says so when traffic was already back', async () => {
+    const state = rolledBack({ rollback: { reason: 'web-green-5xx', decidedAt: '2025-03-01T12:04:59.000Z', trafficRestoredAt: '2025-03-01T12:05:00.000Z' } });
+
+    const out = await releaseLock({ state, outcome: 'rolled-back' }, deps());
+
+    expect(out.failure?.cause).toBe('Alarm web-green-5xx in ALARM at 2025-03-01T12:04:59.000Z; traffic was already back on blue at 2025-03-01T12:05:00.000Z; green scaled to zero.');
+  });
+
+  it('passes a failure before traffic moved through as it was caught', async () => {
+    const state = deployState({ error: { Error: 'IdleNotHealthy', Cause: '1 of 2 instances healthy in the green target group after 600 s (i-0g2: unhealthy Target.FailedHealthChecks)' } });
+
+    const out = await releaseLock({ state, outcome: 'failed' }, deps());
+
+    expect(out.failure).toEqual({ error: 'IdleNotHealthy', cause: '1 of 2 instances healthy in the green target group after 600 s (i-0g2: unhealthy Target.FailedHealthChecks)' });
+    expect(out.stages?.map((s) => s.stage)).toEqual(['Release the lock after failure']);
+    expect(aws.dynamoMock).toHaveReceivedCommandWith(PutItemCommand, { Item: expect.objectContaining({ outcome: { S: 'failed' }, live: { S: 'blue' } }) });
+  });
+
+  it('adds to the caught error that scaling the idle colour back to zero failed too', async () => {
+    const state = deployState({ error: { Error: 'SmokeTestFailed', Cause: 'Smoke check GET /health failed in round 1 of 3' }, cleanupError: { Error: 'Throttling', Cause: 'Rate exceeded' } });
+
+    const out = await releaseLock({ state, outcome: 'failed' }, deps());
+
+    expect(out.failure).toEqual({
+      error: 'SmokeTestFailed',
+      cause: 'Smoke check GET /health failed in round 1 of 3. Then scaling green to zero failed (Rate exceeded): scale it down by hand.',
+    });
+  });
+
+  it('releases the lock of an execution that failed right after taking it', async () => {
+    // "Start failed" passes only the execution id and the error.
+    const out = await releaseLock({ state: { executionId: EXECUTION_ID, error: { Error: 'States.TaskFailed', Cause: 'boom' } } as CutoverState, outcome: 'failed' }, deps());
+
+    expect(out.failure).toEqual({ error: 'States.TaskFailed', cause: 'boom' });
+    expect(aws.dynamoMock).toHaveReceivedCommandWith(DeleteItemCommand, { Key: { pk: { S: 'web' } } });
+    expect(aws.dynamoMock).toHaveReceivedCommandWith(PutItemCommand, { Item: expect.not.objectContaining({ live: expect.anything() }) });
+  });
+
+  it('reads the message out of a Lambda error cause', async () => {
+    const cause = JSON.stringify({ errorType: 'SmokeTestFailed', errorMessage: 'Smoke check GET /health failed in round 1 of 3', trace: ['SmokeTestFailed: ...'] });
+
+    const out = await releaseLock({ state: deployState({ error: { Error: 'SmokeTestFailed', Cause: cause } }), outcome: 'failed' }, deps());
+
+    expect(out.failure).toEqual({ error: 'SmokeTestFailed', cause: 'Smoke check GET /health failed in round 1 of 3' });
+  });
+
+  it('is fine when the lock was already released or taken over', async () => {
+    aws.dynamoMock.on(DeleteItemCommand).rejects(new ConditionalCheckFailedException({
+      message: 'The conditional request failed', $metadata: {}, Item: { pk: { S: 'web' }, owner: { S: OTHER_EXECUTION_ID } },
+    }));
+    const info = jest.spyOn(logger, 'info');
+
+    const out = await releaseLock({ state: deployState(), outcome: 'succeeded' }, deps());
+
+    expect(out.stages?.map((s) => s.stage)).toEqual(['Release the lock']);
+    expect(info).toHaveBeenCalledWith('The lock was already released or is held by another execution: leaving it', { holder: expect.objectContaining({ owner: OTHER_EXECUTION_ID }) });
+  });
+
+  it('records nothing for an execution superseded by a rollback', async () => {
+    await releaseLock({ state: deployState({ superseded: true }), outcome: 'succeeded' }, deps());
+
+    expect(aws.dynamoMock).toHaveReceivedCommandTimes(PutItemCommand, 0);
+    expect(aws.dynamoMock).toHaveReceivedCommandTimes(DeleteItemCommand, 1);
+  });
+
+  it('surfaces other DynamoDB errors', async () => {
+    aws.dynamoMock.on(DeleteItemCommand).rejects(Object.assign(new Error('Internal'), { name: 'InternalServerError' }));
+
+    await expect(releaseLock({ state: deployState(), outcome: 'succeeded' }, deps())).rejects.toMatchObject({ name: 'InternalServerError' });
+  });
+});

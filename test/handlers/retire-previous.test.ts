@@ -1,0 +1,98 @@
+import { UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
+import { ConditionalCheckFailedException, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { Colour } from '../../lib/contract';
+import { retirePrevious } from '../../lambda/retire-previous/retire-previous';
+import { clock, deployState, EXECUTION_ID, FakeAws, FLEET, OTHER_EXECUTION_ID } from './fake-aws';
+
+const aws = new FakeAws();
+const time = clock();
+const deps = () => ({ dynamoDb: aws.dynamoDb, elbv2: aws.elbv2, autoScaling: aws.autoScaling, config: FLEET, now: time.now });
+const afterBake = () => deployState({ trafficMoved: true, targetWeight: 100, warmUntil: '2025-03-01T12:15:00.000Z' });
+
+beforeEach(() => {
+  aws.reset();
+  // green took over; blue was kept warm.
+  aws.setWeights(FLEET.productionRuleArn, 0, 100);
+  aws.setGroup(Colour.GREEN, { min: 2, max: 4, desired: 2 }, ['i-0g1', 'i-0g2']);
+  aws.dynamoMock.on(UpdateItemCommand).resolves({});
+});
+
+describe('retire-previous', () => {
+  it('moves the lock to Retiring and scales the previous colour to zero', async () => {
+    const out = await retirePrevious(afterBake(), deps());
+
+    expect(aws.dynamoMock).toHaveReceivedCommandWith(UpdateItemCommand, {
+      TableName: 'web-cutover-lock',
+      Key: { pk: { S: 'web' } },
+      UpdateExpression: 'SET phase = :retiring',
+      ConditionExpression: '#owner = :me AND phase = :warm',
+      ExpressionAttributeValues: { ':me': { S: EXECUTION_ID }, ':warm': { S: 'KeepingWarm' }, ':retiring': { S: 'Retiring' } },
+    });
+    expect(aws.asgMock).toHaveReceivedCommandWith(UpdateAutoScalingGroupCommand, { AutoScalingGroupName: 'web-blue', MinSize: 0, MaxSize: 4, DesiredCapacity: 0 });
+    expect(aws.group(Colour.BLUE)).toMatchObject({ min: 0, desired: 0 });
+    expect(out.scaledToZero).toEqual([Colour.BLUE]);
+    expect(out.superseded).toBeUndefined();
+    expect(out.stages?.map((s) => s.stage)).toEqual(['Scale the previous colour to zero']);
+  });
+
+  it('changes nothing when run a second time', async () => {
+    await retirePrevious(afterBake(), deps());
+    aws.resetHistory();
+    // The first run left the lock Retiring.
+    aws.dynamoMock.on(UpdateItemCommand).rejects(new ConditionalCheckFailedException({
+      message: 'The conditional request failed',
+      $metadata: {},
+      Item: { pk: { S: 'web' }, owner: { S: EXECUTION_ID }, phase: { S: 'Retiring' } },
+    }));
+
+    const out = await retirePrevious(afterBake(), deps());
+
+    aws.expectNoMutations();
+    expect(out.superseded).toBeUndefined();
+    expect(out.scaledToZero).toEqual([Colour.BLUE]);
+  });
+
+  it('finishes the scale-down when a retry finds the lock already Retiring', async () => {
+    aws.dynamoMock.on(UpdateItemCommand).rejects(new ConditionalCheckFailedException({
+      message: 'The conditional request failed',
+      $metadata: {},
+      Item: { pk: { S: 'web' }, owner: { S: EXECUTION_ID }, phase: { S: 'Retiring' } },
+    }));
+
+    const out = await retirePrevious(afterBake(), deps());
+
+    expect(aws.group(Colour.BLUE)).toMatchObject({ min: 0, desired: 0 });
+    expect(out.superseded).toBeUndefined();
+  });
+
+  it('reports superseded when the lock is gone', async () => {
+    aws.dynamoMock.on(UpdateItemCommand).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
+
+    const out = await retirePrevious(afterBake(), deps());
+
+    expect(out.superseded).toBe(true);
+    expect(aws.asgMock.calls()).toHaveLength(0);
+  });
+
+  it('changes nothing and reports superseded when a rollback took the lock over', async () => {
+    aws.dynamoMock.on(UpdateItemCommand).rejects(new ConditionalCheckFailedException({
+      message: 'The conditional request failed',
+      $metadata: {},
+      Item: { pk: { S: 'web' }, owner: { S: OTHER_EXECUTION_ID }, phase: { S: 'RollingBack' } },
+    }));
+
+    const out = await retirePrevious(afterBake(), deps());
+
+    expect(out.superseded).toBe(true);
+    expect(aws.asgMock.calls()).toHaveLength(0);
+    expect(aws.elbv2Mock.calls()).toHaveLength(0);
+    expect(aws.group(Colour.BLUE).desired).toBe(2);
+  });
+
+  it('refuses to scale the previous colour while it still takes traffic', async () => {
+    aws.setWeights(FLEET.productionRuleArn, 100, 0);
+
+    await expect(retirePrevious(afterBake(), deps())).rejects.toMatchObject({ name: 'FleetStateConflict', message: expect.stringContaining('Refusing to scale blue to zero') });
+    aws.expectNoMutations();
+  });
+});

@@ -1,0 +1,170 @@
+import { ConditionalCheckFailedException, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { FLEET_CONFIG_ENV } from '../../lib/contract';
+import { start } from '../../lambda/start/start';
+import { clock, EXECUTION_ID, FakeAws, FLEET, OTHER_EXECUTION_ID, throttling } from './fake-aws';
+
+const aws = new FakeAws();
+let time = clock();
+const deps = () => ({ dynamoDb: aws.dynamoDb, config: FLEET, now: time.now });
+
+beforeEach(() => {
+  aws.reset();
+  time = clock('2025-03-01T12:00:00.000Z');
+  aws.dynamoMock.on(PutItemCommand).resolves({});
+});
+
+describe('start: input validation (before any AWS call)', () => {
+  const cases: [string, unknown, string][] = [
+    ['a malformed AMI id', { imageId: 'ami-123' },
+      "imageId 'ami-123' is not an AMI id: use 'ami-' followed by 8 or 17 hex digits, such as ami-0123456789abcdef0."],
+    ['an AMI id with upper-case hex', { imageId: 'ami-0123456789ABCDEF0' },
+      "imageId 'ami-0123456789ABCDEF0' is not an AMI id: use 'ami-' followed by 8 or 17 hex digits, such as ami-0123456789abcdef0."],
+    ['an AMI id that is a number', { imageId: 42 },
+      "imageId 42 is not an AMI id: use 'ami-' followed by 8 or 17 hex digits, such as ami-0123456789abcdef0."],
+    ['a version with a space', { version: '1.4 beta' },
+      "version '1.4 beta' is not a version: use 1 to 128 letters, digits and . _ + - starting with a letter or digit, such as 1.4.2."],
+    ['a very long version (truncated in the message)', { version: 'v'.repeat(200) },
+      `version '${'v'.repeat(57)}...' is not a version: use 1 to 128 letters, digits and . _ + - starting with a letter or digit, such as 1.4.2.`],
+    ['an unknown action', { action: 'promote' },
+      "action 'promote' is not an action: use 'deploy' (the default) or 'rollback'."],
+    ['an unknown field', { imageId: 'ami-0123456789abcdef0', foo: 1 },
+      "unknown field 'foo': the input accepts only imageId, version and action."],
+    ['a misspelt field', { imageID: 'ami-0123456789abcdef0' },
+      "unknown field 'imageID': the input accepts only imageId, version and action."],
+    ['a rollback with a version', { action: 'rollback', version: '1.4.0' },
+      "action 'rollback' takes no version: a rollback moves traffic back to the previous colour as it is; to deploy a release, leave out action."],
+    ['a rollback with an image and a version', { action: 'rollback', imageId: 'ami-0123456789abcdef0', version: '1.4.0' },
+      "action 'rollback' takes no imageId and version: a rollback moves traffic back to the previous colour as it is; to deploy a release, leave out action."],
+    ['an array', ['ami-0123456789abcdef0'],
+      'the input ["ami-0123456789abcdef0"] is not a JSON object: use an object such as {}, {"imageId": "ami-0123456789abcdef0"}, {"version": "1.4.2"} or {"action": "rollback"}.'],
+    ['a string', 'ami-0123456789abcdef0',
+      'the input \'ami-0123456789abcdef0\' is not a JSON object: use an object such as {}, {"imageId": "ami-0123456789abcdef0"}, {"version": "1.4.2"} or {"action": "rollback"}.'],
+    ['null', null,
+      'the input null is not a JSON object: use an object such as {}, {"imageId": "ami-0123456789abcdef0"}, {"version": "1.4.2"} or {"action": "rollback"}.'],
+  ];
+
+  it.each(cases)('rejects %s with InvalidInput and takes no lock', async (_name, input, message) => {
+    const run = start({ input, executionId: EXECUTION_ID }, deps());
+    await expect(run).rejects.toMatchObject({ name: 'InvalidInput', message });
+    expect(aws.dynamoMock.calls()).toHaveLength(0);
+  });
+
+  it.each([
+    ['{}', {}, 'deploy', {}],
+    ['no input at all', undefined, 'deploy', {}],
+    ['an 8-digit AMI id', { imageId: 'ami-0123abcd' }, 'deploy', { imageId: 'ami-0123abcd' }],
+    ['a 17-digit AMI id and a version', { imageId: 'ami-0123456789abcdef0', version: '1.4.2+build.7' }, 'deploy', { imageId: 'ami-0123456789abcdef0', version: '1.4.2+build.7' }],
+    ['an explicit deploy', { action: 'deploy', version: '2.0.0-rc_1' }, 'deploy', { version: '2.0.0-rc_1' }],
+    ['a rollback', { action: 'rollback' }, 'rollback', {}],
+  ])('accepts %s', async (_name, input, action, release) => {
+    const out = await start({ input, executionId: EXECUTION_ID }, deps());
+    expect(out.action).toBe(action);
+    expect(out.release).toEqual(release);
+    expect(out.input).toEqual(input);
+  });
+});
+
+describe('start: the lock', () => {
+  it('takes the lock with a conditional PutItem, re-entrant for the same execution', async () => {
+    const out = await start({ input: { version: '1.4.2' }, executionId: EXECUTION_ID }, deps());
+
+    expect(aws.dynamoMock).toHaveReceivedCommandTimes(PutItemCommand, 1);
+    expect(aws.dynamoMock).toHaveReceivedCommandWith(PutItemCommand, {
+      TableName: 'web-cutover-lock',
+      Item: {
+        pk: { S: 'web' },
+        owner: { S: EXECUTION_ID },
+        phase: { S: 'Cutover' },
+        acquiredAt: { S: '2025-03-01T12:00:00.000Z' },
+        expiresAt: { N: String(Date.parse('2025-03-01T12:00:00.000Z') / 1000 + 7200) },
+      },
+      ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR #owner = :me',
+      ExpressionAttributeNames: { '#owner': 'owner' },
+      ExpressionAttributeValues: { ':now': { N: String(Date.parse('2025-03-01T12:00:00.000Z') / 1000) }, ':me': { S: EXECUTION_ID } },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    });
+    expect(out.stages).toEqual([{ stage: 'Validate input and take the lock', startedAt: '2025-03-01T12:00:00.000Z', endedAt: '2025-03-01T12:00:00.000Z' }]);
+  });
+
+  it('lets a rollback take over a cutover that is only keeping its previous colour warm', async () => {
+    await start({ input: { action: 'rollback' }, executionId: EXECUTION_ID }, deps());
+
+    expect(aws.dynamoMock).toHaveReceivedCommandWith(PutItemCommand, {
+      Item: expect.objectContaining({ phase: { S: 'RollingBack' } }),
+      ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR #owner = :me OR phase = :warm',
+      ExpressionAttributeValues: expect.objectContaining({ ':warm': { S: 'KeepingWarm' } }),
+    });
+  });
+
+  it('fails with CutoverInProgress naming the holder and its lease when another cutover holds the lock', async () => {
+    aws.dynamoMock.on(PutItemCommand).rejects(new ConditionalCheckFailedException({
+      message: 'The conditional request failed',
+      $metadata: {},
+      Item: { pk: { S: 'web' }, owner: { S: OTHER_EXECUTION_ID }, phase: { S: 'Cutover' }, expiresAt: { N: '1740833400' } },
+    }));
+
+    await expect(start({ input: {}, executionId: EXECUTION_ID }, deps())).rejects.toMatchObject({
+      name: 'CutoverInProgress',
+      message: `Fleet 'web' is locked by execution ${OTHER_EXECUTION_ID} (phase Cutover); its lease expires at 2025-03-01T12:50:00.000Z. ` +
+        "Wait for it to finish and start again; if it was stopped, delete the item 'web' from the table web-cutover-lock or wait for the lease to expire. Nothing was changed.",
+    });
+    expect(aws.dynamoMock).toHaveReceivedCommandTimes(PutItemCommand, 1);
+  });
+
+  it('points a deploy that meets a warm previous colour at the rollback action', async () => {
+    aws.dynamoMock.on(PutItemCommand).rejects(new ConditionalCheckFailedException({
+      message: 'The conditional request failed',
+      $metadata: {},
+      Item: { pk: { S: 'web' }, owner: { S: OTHER_EXECUTION_ID }, phase: { S: 'KeepingWarm' }, expiresAt: { N: '1740833400' } },
+    }));
+
+    const error = await start({ input: {}, executionId: EXECUTION_ID }, deps()).catch((e: Error) => e);
+    expect(error).toMatchObject({ name: 'CutoverInProgress' });
+    expect((error as Error).message).toContain('(phase KeepingWarm)');
+    expect((error as Error).message).toContain('start {"action": "rollback"} to go back to the previous colour now');
+  });
+
+  it('still fails with CutoverInProgress when the holder is not returned', async () => {
+    aws.dynamoMock.on(PutItemCommand).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
+
+    await expect(start({ input: {}, executionId: EXECUTION_ID }, deps())).rejects.toMatchObject({
+      name: 'CutoverInProgress',
+      message: expect.stringContaining("Fleet 'web' is locked by execution another execution; its lease expires at an unknown time."),
+    });
+  });
+
+  it('surfaces a throttling error once the SDK retries are spent', async () => {
+    aws.dynamoMock.on(PutItemCommand).rejects(throttling('ProvisionedThroughputExceededException'));
+
+    await expect(start({ input: {}, executionId: EXECUTION_ID }, deps())).rejects.toMatchObject({ name: 'ProvisionedThroughputExceededException' });
+  });
+});
+
+describe('start: the Lambda entry point', () => {
+  const saved = process.env[FLEET_CONFIG_ENV];
+  afterEach(() => {
+    if (saved === undefined) delete process.env[FLEET_CONFIG_ENV];
+    else process.env[FLEET_CONFIG_ENV] = saved;
+  });
+
+  it('reads the fleet from the environment and uses the module clients', async () => {
+    process.env[FLEET_CONFIG_ENV] = JSON.stringify(FLEET);
+    const { handler } = await import('../../lambda/start/index');
+
+    const out = await handler({ input: {}, executionId: EXECUTION_ID });
+
+    expect(out.action).toBe('deploy');
+    expect(aws.dynamoMock).toHaveReceivedCommandWith(PutItemCommand, { TableName: 'web-cutover-lock' });
+  });
+
+  it('fails clearly when the fleet configuration is missing', async () => {
+    delete process.env[FLEET_CONFIG_ENV];
+    const { handler } = await import('../../lambda/start/index');
+
+    await expect(handler({ input: {}, executionId: EXECUTION_ID })).rejects.toMatchObject({
+      name: 'FleetConfigError',
+      message: expect.stringContaining('Environment variable BLUE_GREEN_FLEET_CONFIG is not set'),
+    });
+    expect(aws.dynamoMock.calls()).toHaveLength(0);
+  });
+});
