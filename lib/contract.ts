@@ -43,6 +43,14 @@ export const VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
 // The cutover workflow.
 // ---------------------------------------------------------------------------
 
+/** The handlers of the workflow: folder names under lambda/, one Lambda function each, in workflow order. */
+export const HANDLERS = [
+  'start', 'find-live', 'prepare', 'check-health', 'smoke-test', 'shift', 'check-alarms',
+  'roll-back', 'scale-to-zero', 'keep-warm', 'retire-previous', 'release-lock',
+] as const;
+/** A handler folder name, such as `find-live`. */
+export type HandlerName = typeof HANDLERS[number];
+
 /** Name of the environment variable that carries {@link FleetConfig} (JSON) to every handler. */
 export const FLEET_CONFIG_ENV = 'BLUE_GREEN_FLEET_CONFIG';
 

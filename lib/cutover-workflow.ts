@@ -11,7 +11,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { Colour, CutoverErrorName, FLEET_CONFIG_ENV, FleetConfig, THROTTLING_ERRORS } from './contract';
+import { Colour, CutoverErrorName, FLEET_CONFIG_ENV, FleetConfig, HANDLERS, HandlerName, THROTTLING_ERRORS } from './contract';
 import { CutoverOptions, TrafficShift } from './cutover-options';
 import { FleetColour } from './fleet-colour';
 
@@ -53,12 +53,6 @@ export const STATE_NAMES = {
   rolledBack: 'Rolled back',
 } as const;
 
-/** The handlers of the workflow, one Lambda function each (folder names under lambda/). */
-export const HANDLERS = [
-  'start', 'find-live', 'prepare', 'check-health', 'smoke-test', 'shift', 'check-alarms',
-  'roll-back', 'scale-to-zero', 'keep-warm', 'retire-previous', 'release-lock',
-] as const;
-export type HandlerName = typeof HANDLERS[number];
 
 /** What the workflow is built from. */
 export interface CutoverWorkflowProps extends CutoverOptions {
