@@ -1,13 +1,24 @@
-import { Stack, StackProps } from 'aws-cdk-lib';
+import { Duration, Stack, StackProps } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
-import { BlueGreenFleet } from '../lib';
+import { BlueGreenFleet, BlueGreenFleetProps, CutoverOptions, SmokeCheck } from '../lib';
+
+/** Props of the example stack; the local lab uses them to vary the example. */
+export interface ExampleStackProps extends StackProps {
+  /** Overrides of the fleet's props. */
+  readonly fleet?: Partial<BlueGreenFleetProps>;
+  /** Overrides of the cutover options. */
+  readonly cutover?: CutoverOptions;
+}
 
 /** The example: one VPC and one blue/green fleet serving HTTP on port 80. */
 export class ExampleStack extends Stack {
   public readonly fleet: BlueGreenFleet;
+  /** An application-level alarm that also rolls cutovers back. */
+  public readonly checkoutErrors: cloudwatch.Alarm;
 
-  constructor(scope: Construct, id: string, props?: StackProps) {
+  constructor(scope: Construct, id: string, props: ExampleStackProps = {}) {
     super(scope, id, props);
 
     const vpc = new ec2.Vpc(this, 'Vpc', {
@@ -31,6 +42,20 @@ export class ExampleStack extends Stack {
       userData,
       capacity: { minCapacity: 2, maxCapacity: 6 },
       healthCheck: { path: '/health' },
+      ...props.fleet,
+      cutover: {
+        smokeChecks: [SmokeCheck.http({ path: '/health', jsonField: 'version', jsonValue: '${version}', latencyBudget: Duration.seconds(1) })],
+        ...props.cutover,
+      },
     });
+
+    this.checkoutErrors = new cloudwatch.Alarm(this, 'CheckoutErrors', {
+      metric: new cloudwatch.Metric({ namespace: 'Shop', metricName: 'CheckoutErrors', statistic: 'Sum', period: Duration.minutes(1) }),
+      threshold: 10,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: 'Checkout errors: rolls a cutover back while in ALARM.',
+    });
+    this.fleet.addRollbackAlarm(this.checkoutErrors);
   }
 }

@@ -303,7 +303,8 @@ export class CutoverWorkflow extends Construct {
       lambdaFunction: this.functions[fn],
       payloadResponseOnly: true,
       retryOnServiceExceptions: false,
-      payload: input ?? (args ? sfn.TaskInput.fromObject({ 'state.$': '$', ...args }) : sfn.TaskInput.fromJsonPathAt('$')),
+      // Without a payload the function receives the state input as it is.
+      payload: input ?? (args ? sfn.TaskInput.fromObject({ 'state.$': '$', ...args }) : undefined),
     });
     task.addRetry({
       errors: THROTTLING_ERRORS,

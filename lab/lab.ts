@@ -1,0 +1,306 @@
+import * as path from 'path';
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand, UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
+import { SetAlarmStateCommand, StateValue } from '@aws-sdk/client-cloudwatch';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { StopInstancesCommand } from '@aws-sdk/client-ec2';
+import { DescribeRulesCommand, ModifyRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { GetParametersCommand } from '@aws-sdk/client-ssm';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { ExampleStack, ExampleStackProps } from '../bin/example-stack';
+import { Colour, COLOURS, FLEET_CONFIG_ENV, FleetConfig, HandlerName, LOCK_PARTITION_KEY, SMOKE_TEST_ENDPOINT_ENV } from '../lib/contract';
+import { ColourApps, ListenerEmulator } from './apps';
+import { MotoServer } from './moto';
+import { CallRecorder, RecordedCall } from './recorder';
+import { clientsFor, Clients, deployStack, DeployedStack, REGION, updateStack } from './stack';
+
+// aws-local-stepfunctions 3 uses Promise.withResolvers (Node 22+); on Node 20 this polyfill
+// is all it needs.
+if (!(Promise as any).withResolvers) {
+  (Promise as any).withResolvers = function withResolvers<T>() {
+    let resolve!: (v: T) => void;
+    let reject!: (e: unknown) => void;
+    const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej; });
+    return { promise, resolve, reject };
+  };
+}
+
+// The SDK warns once per process that releases after January 2027 need Node 22.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+const BUNDLES = path.join(__dirname, '..', 'dist', 'lambda-bundles');
+
+/** Hooks a scenario uses to inject faults at a chosen moment. */
+export interface RunHooks {
+  /** Runs before a state's task (n = how many times that state has run before, from 0). */
+  readonly beforeTask?: (state: string, n: number) => Promise<void> | void;
+  /** Runs after a state's task returned. */
+  readonly afterTask?: (state: string, n: number, output: any) => Promise<void> | void;
+  /** Return an error to make the task fail with it instead of running the handler (a crash). */
+  readonly crash?: (state: string, n: number) => Error | undefined;
+}
+
+/** What one execution did. */
+export interface ExecutionResult {
+  readonly status: 'SUCCEEDED' | 'FAILED';
+  readonly output?: any;
+  readonly error?: string;
+  readonly cause?: string;
+  /** States entered, in order. */
+  readonly states: string[];
+  /** State transitions (states entered). */
+  readonly transitions: number;
+  /** Lambda tasks invoked. */
+  readonly invocations: number;
+  /** AWS calls the handlers made during this execution. */
+  readonly calls: RecordedCall[];
+  readonly durationMs: number;
+}
+
+interface BoundFunction {
+  readonly handlerName: HandlerName;
+  readonly environment: Record<string, string>;
+}
+
+/**
+ * The local lab: moto_server as AWS, the example app's synthesized template deployed into it,
+ * the synthesized state machine run by aws-local-stepfunctions with every task bound to the
+ * real handler bundle, and two small HTTP apps playing the blue and green versions behind an
+ * emulated listener data plane.
+ */
+export class Lab {
+  public static async start(props: ExampleStackProps = {}): Promise<Lab> {
+    const lab = new Lab(props);
+    await lab.boot();
+    return lab;
+  }
+
+  public readonly moto = new MotoServer();
+  public recorder!: CallRecorder;
+  public clients!: Clients;
+  public autoScaling!: AutoScalingClient;
+  public template!: any;
+  public deployed!: DeployedStack;
+  public definition!: any;
+  public config!: FleetConfig;
+  public apps!: ColourApps;
+  public testListener!: ListenerEmulator;
+  public productionListener!: ListenerEmulator;
+  private functions = new Map<string, BoundFunction>();
+  private handlers = new Map<HandlerName, (event: any, context: any) => Promise<any>>();
+  private executions = 0;
+
+  private constructor(private props: ExampleStackProps) {}
+
+  private async boot(): Promise<void> {
+    await this.moto.start();
+    try {
+      this.recorder = new CallRecorder(this.moto.endpoint);
+      await this.recorder.start();
+      this.clients = clientsFor(this.moto.endpoint);
+      this.autoScaling = new AutoScalingClient({ endpoint: this.moto.endpoint, region: REGION, credentials: { accessKeyId: 'lab', secretAccessKey: 'lab' } });
+      this.template = synthesize(this.props);
+      this.deployed = await deployStack(this.clients, this.template);
+      this.bind();
+      this.apps = new ColourApps(this.clients.ssm, () => this.config);
+      await this.apps.start();
+      this.testListener = new ListenerEmulator(this.clients.elbv2, () => this.config.testRuleArn, () => this.config, this.apps);
+      this.productionListener = new ListenerEmulator(this.clients.elbv2, () => this.config.productionRuleArn, () => this.config, this.apps);
+      await this.testListener.start();
+      await this.productionListener.start();
+      this.loadHandlers();
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
+  }
+
+  /** Resolves the handlers' environment and the state machine definition from the template. */
+  private bind(): void {
+    const resources = this.template.Resources as Record<string, any>;
+    this.functions.clear();
+    for (const [id, r] of Object.entries<any>(resources)) {
+      if (r.Type !== 'AWS::Lambda::Function') continue;
+      const name = /^Blue\/green cutover: (.+)$/.exec(r.Properties.Description ?? '')?.[1] as HandlerName | undefined;
+      if (!name) continue;
+      const arn = this.deployed.resolver.resolve({ 'Fn::GetAtt': [id, 'Arn'] });
+      this.functions.set(arn, { handlerName: name, environment: this.deployed.resolver.resolve(r.Properties.Environment.Variables) });
+    }
+    const [sm] = Object.values<any>(resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
+    this.definition = JSON.parse(this.deployed.resolver.resolve(sm.Properties.DefinitionString));
+    const anyFn = [...this.functions.values()][0];
+    this.config = JSON.parse(anyFn.environment[FLEET_CONFIG_ENV]);
+  }
+
+  /** Loads the real handler bundles, with their SDK clients pointed at the recording proxy. */
+  private loadHandlers(): void {
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL: this.recorder.endpoint,
+      AWS_REGION: REGION,
+      AWS_ACCESS_KEY_ID: 'lab',
+      AWS_SECRET_ACCESS_KEY: 'lab',
+      AWS_DISABLE_REQUEST_COMPRESSION: 'true',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      [SMOKE_TEST_ENDPOINT_ENV]: this.testListener.url,
+    });
+    process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+    for (const { handlerName } of this.functions.values()) {
+      if (!this.handlers.has(handlerName)) {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        this.handlers.set(handlerName, require(path.join(BUNDLES, handlerName, 'index.js')).handler);
+      }
+    }
+  }
+
+  /** Starts over: an empty emulator with the stack deployed afresh (about 5 s). */
+  public async reset(props: ExampleStackProps = this.props): Promise<void> {
+    await this.moto.reset();
+    this.recorder.clear();
+    this.apps.behaviour.blue = 'ok';
+    this.apps.behaviour.green = 'ok';
+    this.template = synthesize(props);
+    this.deployed = await deployStack(this.clients, this.template);
+    this.bind();
+  }
+
+  public async stop(): Promise<void> {
+    await this.productionListener?.stop();
+    await this.testListener?.stop();
+    await this.apps?.stop();
+    await this.recorder?.stop();
+    await this.moto.stop();
+  }
+
+  /**
+   * Runs one execution of the synthesized state machine, waits and retry intervals at 0,
+   * each task bound to its real handler.
+   */
+  public async runCutover(input: unknown, hooks: RunHooks = {}): Promise<ExecutionResult> {
+    const executionId = `arn:aws:states:${REGION}:123456789012:execution:lab:run-${++this.executions}`;
+    const seen = new Map<string, number>();
+    const states: string[] = [];
+    let invocations = 0;
+    const handlers: Record<string, (input: any) => Promise<any>> = {};
+    const waits: Record<string, number> = {};
+    const retries: Record<string, number> = {};
+    for (const [name, state] of Object.entries<any>(this.definition.States)) {
+      if (state.Type === 'Wait') waits[name] = 0;
+      if (state.Type !== 'Task') continue;
+      retries[name] = 0;
+      const fn = this.functions.get(state.Resource);
+      handlers[name] = async (event: any) => {
+        const n = seen.get(name) ?? 0;
+        seen.set(name, n + 1);
+        await hooks.beforeTask?.(name, n);
+        invocations++;
+        const crash = hooks.crash?.(name, n);
+        if (crash) throw crash;
+        if (!fn) throw new Error(`the lab has no handler bound to ${state.Resource} (state '${name}')`);
+        this.recorder.stage = name;
+        process.env[FLEET_CONFIG_ENV] = fn.environment[FLEET_CONFIG_ENV];
+        const output = await this.handlers.get(fn.handlerName)!(event, { functionName: fn.handlerName, awsRequestId: `${executionId}/${name}/${n}` });
+        await hooks.afterTask?.(name, n, output);
+        return output;
+      };
+    }
+    const firstCall = this.recorder.calls.length;
+    const startedAt = Date.now();
+    const machine = new StateMachine(this.definition);
+    const execution = machine.run(input as any, {
+      context: { Execution: { Id: executionId, Name: executionId.split(':').pop(), StartTime: new Date().toISOString() } } as any,
+      overrides: { taskResourceLocalHandlers: handlers, waitTimeOverrides: waits, retryIntervalOverrides: retries },
+    });
+    const events = (async () => {
+      for await (const e of execution.eventLogs) if (e.type === 'StateEntered') states.push((e as any).state.name);
+    })();
+    let result: ExecutionResult;
+    try {
+      const output = await execution.result;
+      result = { status: 'SUCCEEDED', output, states, transitions: 0, invocations, calls: [], durationMs: 0 };
+    } catch (e: any) {
+      const inner = e.cause ?? e;
+      result = { status: 'FAILED', error: inner.name, cause: inner.message, states, transitions: 0, invocations, calls: [], durationMs: 0 };
+    }
+    await events.catch(() => undefined);
+    return { ...result, states, transitions: states.length, calls: this.recorder.calls.slice(firstCall), durationMs: Date.now() - startedAt };
+  }
+
+  // ---- Reading the emulator's state ----
+
+  /** Weights (percent) of the production or test rule. */
+  public async weights(rule: 'production' | 'test' = 'production'): Promise<Record<Colour, number>> {
+    const arn = rule === 'production' ? this.config.productionRuleArn : this.config.testRuleArn;
+    const r = (await this.clients.elbv2.send(new DescribeRulesCommand({ RuleArns: [arn] }))).Rules![0];
+    const groups = r.Actions?.find((a) => a.Type === 'forward')?.ForwardConfig?.TargetGroups ?? [];
+    const w = (c: Colour) => groups.find((g) => g.TargetGroupArn === this.config.colours[c].targetGroupArn)?.Weight ?? 0;
+    return { blue: w(Colour.BLUE), green: w(Colour.GREEN) };
+  }
+
+  /** The colour with all production traffic, if one has it all. */
+  public async liveColour(): Promise<Colour | undefined> {
+    const w = await this.weights();
+    return COLOURS.find((c) => w[c] === 100);
+  }
+
+  /** Min, max, desired and in-service instances of a colour's group. */
+  public async group(colour: Colour): Promise<{ min: number; max: number; desired: number; instances: string[] }> {
+    const g = (await this.autoScaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [this.config.colours[colour].autoScalingGroupName] }))).AutoScalingGroups![0];
+    return { min: g.MinSize!, max: g.MaxSize!, desired: g.DesiredCapacity!, instances: (g.Instances ?? []).filter((i) => i.LifecycleState === 'InService').map((i) => i.InstanceId!) };
+  }
+
+  /** A colour's image id and version parameters. */
+  public async release(colour: Colour): Promise<{ imageId: string; version: string }> {
+    const c = this.config.colours[colour];
+    const out = await this.clients.ssm.send(new GetParametersCommand({ Names: [c.imageParameterName, c.versionParameterName] }));
+    const get = (n: string) => out.Parameters!.find((p) => p.Name === n)!.Value!;
+    return { imageId: get(c.imageParameterName), version: get(c.versionParameterName) };
+  }
+
+  /** The fleet's lock item, if held. */
+  public async lock(): Promise<Record<string, any> | undefined> {
+    const item = (await this.clients.dynamoDb.send(new GetItemCommand({ TableName: this.config.lockTableName, Key: { [LOCK_PARTITION_KEY]: { S: this.config.fleetId } } }))).Item;
+    return item ?? undefined;
+  }
+
+  // ---- Faults ----
+
+  public async setAlarm(name: string, state: 'ALARM' | 'OK'): Promise<void> {
+    await this.clients.cloudWatch.send(new SetAlarmStateCommand({ AlarmName: name, StateValue: state as StateValue, StateReason: 'set by the lab' }));
+  }
+
+  /** Stops every instance of a colour: its targets become `unused`, never healthy. */
+  public async stopInstances(colour: Colour): Promise<void> {
+    const { instances } = await this.group(colour);
+    if (instances.length) await this.clients.ec2.send(new StopInstancesCommand({ InstanceIds: instances }));
+  }
+
+  /** Changes a colour's desired count by hand (as a scaling policy would). */
+  public async setDesired(colour: Colour, desired: number): Promise<void> {
+    await this.autoScaling.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: this.config.colours[colour].autoScalingGroupName, DesiredCapacity: desired, MaxSize: Math.max(desired, (await this.group(colour)).max) }));
+  }
+
+  /** Sets the production rule's weights by hand, outside the workflow. */
+  public async setProductionWeights(weights: Record<Colour, number>): Promise<void> {
+    await this.clients.elbv2.send(new ModifyRuleCommand({
+      RuleArn: this.config.productionRuleArn,
+      Actions: [{ Type: 'forward', ForwardConfig: { TargetGroups: COLOURS.map((c) => ({ TargetGroupArn: this.config.colours[c].targetGroupArn, Weight: weights[c] })) } }],
+    }));
+  }
+
+  /**
+   * Redeploys the stack with changed props (an UpdateStack into moto): what `cdk deploy` would
+   * do after a cutover. Returns nothing; read the state afterwards.
+   */
+  public async redeploy(props: ExampleStackProps): Promise<void> {
+    const template = synthesize(props);
+    this.deployed = await updateStack(this.clients, template, this.deployed);
+  }
+}
+
+/** The example app's template, synthesized in memory. */
+export function synthesize(props: ExampleStackProps = {}): any {
+  const app = new App();
+  const stack: Stack = new ExampleStack(app, 'BlueGreenExample', props);
+  return Template.fromStack(stack).toJSON();
+}

@@ -1,0 +1,117 @@
+import * as http from 'http';
+import { freePort } from './moto';
+
+/** One AWS API call a handler made, as seen on the wire. */
+export interface RecordedCall {
+  readonly service: string;
+  readonly action: string;
+  readonly mutating: boolean;
+  /** The state (stage) whose task made the call, as set by the lab. */
+  readonly stage: string;
+  /** Milliseconds since the recorder started. */
+  readonly at: number;
+  /** Whether the recorder answered with an injected fault instead of forwarding. */
+  readonly injected?: string;
+}
+
+const READ_ONLY = /^(Describe|Get|List|BatchGet|Query|Scan)/;
+
+/**
+ * A recording proxy between the handlers and moto_server: every request a handler's SDK
+ * client sends is counted (service, action, read or mutate, the stage that sent it) and
+ * forwarded unchanged. It can also answer the next calls of an action with a throttling error,
+ * in the wire format of that service's protocol, so the real SDK retry path runs.
+ */
+export class CallRecorder {
+  public readonly calls: RecordedCall[] = [];
+  /** Set by the lab before each task runs. */
+  public stage = '(none)';
+  private server?: http.Server;
+  private started = Date.now();
+  private readonly faults: Array<{ service: string; action: string; remaining: number; kind: 'throttle' }> = [];
+  public port = 0;
+
+  constructor(private readonly upstream: string) {}
+
+  public get endpoint(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  public async start(): Promise<void> {
+    this.port = await freePort();
+    this.server = http.createServer((req, res) => this.handle(req, res));
+    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
+  }
+
+  public async stop(): Promise<void> {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  public clear(): void {
+    this.calls.length = 0;
+    this.faults.length = 0;
+    this.started = Date.now();
+  }
+
+  /** Answers the next `count` calls of `service`:`action` with a throttling error. */
+  public throttle(service: string, action: string, count: number): void {
+    this.faults.push({ service, action, remaining: count, kind: 'throttle' });
+  }
+
+  /** Calls that changed something, optionally of one action. */
+  public mutating(action?: string): RecordedCall[] {
+    return this.calls.filter((c) => c.mutating && !c.injected && (!action || c.action === action));
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', async () => {
+      const body = Buffer.concat(chunks);
+      const { service, action, json } = identify(req, body);
+      const fault = this.faults.find((f) => f.remaining > 0 && f.service === service && f.action === action);
+      const call = { service, action, mutating: !READ_ONLY.test(action), stage: this.stage, at: Date.now() - this.started };
+      if (fault) {
+        fault.remaining--;
+        this.calls.push({ ...call, injected: 'throttle' });
+        if (json) {
+          res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-errortype': 'ThrottlingException' });
+          res.end(JSON.stringify({ __type: 'ThrottlingException', message: 'Rate exceeded (injected by the lab)' }));
+        } else {
+          res.writeHead(400, { 'content-type': 'text/xml' });
+          res.end('<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded (injected by the lab)</Message></Error><RequestId>lab</RequestId></ErrorResponse>');
+        }
+        return;
+      }
+      this.calls.push(call);
+      try {
+        const upstream = await fetch(this.upstream + req.url, {
+          method: req.method,
+          headers: Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'content-length') as [string, string][]),
+          body: req.method === 'GET' || req.method === 'HEAD' ? undefined : body,
+        });
+        const buf = Buffer.from(await upstream.arrayBuffer());
+        const headers: Record<string, string> = {};
+        upstream.headers.forEach((v, k) => { if (!['content-length', 'content-encoding', 'transfer-encoding', 'connection'].includes(k)) headers[k] = v; });
+        res.writeHead(upstream.status, headers);
+        res.end(buf);
+      } catch (e) {
+        res.writeHead(502);
+        res.end(String(e));
+      }
+    });
+  }
+}
+
+/** The service and action of a signed AWS request (query or JSON protocol). */
+function identify(req: http.IncomingMessage, body: Buffer): { service: string; action: string; json: boolean } {
+  const auth = String(req.headers.authorization ?? '');
+  const service = /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(auth)?.[1] ?? 'unknown';
+  const target = req.headers['x-amz-target'];
+  if (target) return { service, action: String(target).split('.').pop()!, json: true };
+  const rpc = /\/service\/[^/]+\/operation\/([A-Za-z]+)/.exec(req.url ?? '');
+  if (rpc) return { service, action: rpc[1], json: true };
+  const query = new URLSearchParams(body.toString('utf8'));
+  const action = query.get('Action') ?? new URL(req.url ?? '/', 'http://x').searchParams.get('Action') ?? `${req.method} ${req.url}`;
+  return { service, action, json: false };
+}
