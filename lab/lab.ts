@@ -39,6 +39,12 @@ export interface RunHooks {
   readonly afterTask?: (state: string, n: number, output: any) => Promise<void> | void;
   /** Return an error to make the task fail with it instead of running the handler (a crash). */
   readonly crash?: (state: string, n: number) => Error | undefined;
+  /** Keep the definition's Wait times (the demo) instead of running them at 0 (the tests). */
+  readonly realWaits?: boolean;
+  /** Invoke every task's handler twice with the same input (as a Step Functions retry would). */
+  readonly repeatEachTask?: boolean;
+  /** With repeatEachTask: the AWS calls the second invocation made. */
+  readonly onRepeat?: (state: string, calls: RecordedCall[]) => void;
 }
 
 /** What one execution did. */
@@ -49,6 +55,8 @@ export interface ExecutionResult {
   readonly cause?: string;
   /** States entered, in order. */
   readonly states: string[];
+  /** When each state was entered (ms since the execution started), in order. */
+  readonly timeline: Array<{ state: string; at: number }>;
   /** State transitions (states entered). */
   readonly transitions: number;
   /** Lambda tasks invoked. */
@@ -180,12 +188,13 @@ export class Lab {
     const executionId = `arn:aws:states:${REGION}:123456789012:execution:lab:run-${++this.executions}`;
     const seen = new Map<string, number>();
     const states: string[] = [];
+    const timeline: Array<{ state: string; at: number }> = [];
     let invocations = 0;
     const handlers: Record<string, (input: any) => Promise<any>> = {};
     const waits: Record<string, number> = {};
     const retries: Record<string, number> = {};
     for (const [name, state] of Object.entries<any>(this.definition.States)) {
-      if (state.Type === 'Wait') waits[name] = 0;
+      if (state.Type === 'Wait' && !hooks.realWaits) waits[name] = 0;
       if (state.Type !== 'Task') continue;
       retries[name] = 0;
       const fn = this.functions.get(state.Resource);
@@ -199,7 +208,16 @@ export class Lab {
         if (!fn) throw new Error(`the lab has no handler bound to ${state.Resource} (state '${name}')`);
         this.recorder.stage = name;
         process.env[FLEET_CONFIG_ENV] = fn.environment[FLEET_CONFIG_ENV];
-        const output = await this.handlers.get(fn.handlerName)!(event, { functionName: fn.handlerName, awsRequestId: `${executionId}/${name}/${n}` });
+        const handler = this.handlers.get(fn.handlerName)!;
+        const context = { functionName: fn.handlerName, awsRequestId: `${executionId}/${name}/${n}` };
+        let output = await handler(event, context);
+        if (hooks.repeatEachTask) {
+          const before = this.recorder.calls.length;
+          this.recorder.stage = name;
+          process.env[FLEET_CONFIG_ENV] = fn.environment[FLEET_CONFIG_ENV];
+          output = await handler(JSON.parse(JSON.stringify(event)), context);
+          hooks.onRepeat?.(name, this.recorder.calls.slice(before));
+        }
         await hooks.afterTask?.(name, n, output);
         return output;
       };
@@ -212,15 +230,21 @@ export class Lab {
       overrides: { taskResourceLocalHandlers: handlers, waitTimeOverrides: waits, retryIntervalOverrides: retries },
     });
     const events = (async () => {
-      for await (const e of execution.eventLogs) if (e.type === 'StateEntered') states.push((e as any).state.name);
+      for await (const e of execution.eventLogs) {
+        if (process.env.LAB_DEBUG && (e.type === 'StateFailed' || e.type === 'StateCaught')) console.log('LAB', e.type, (e as any).state?.name, (e as any).Error, (e as any).Cause);
+        if (e.type === 'StateEntered') {
+          states.push((e as any).state.name);
+          timeline.push({ state: (e as any).state.name, at: e.timestamp - startedAt });
+        }
+      }
     })();
     let result: ExecutionResult;
     try {
       const output = await execution.result;
-      result = { status: 'SUCCEEDED', output, states, transitions: 0, invocations, calls: [], durationMs: 0 };
+      result = { status: 'SUCCEEDED', output, states, timeline, transitions: 0, invocations, calls: [], durationMs: 0 };
     } catch (e: any) {
       const inner = e.cause ?? e;
-      result = { status: 'FAILED', error: inner.name, cause: inner.message, states, transitions: 0, invocations, calls: [], durationMs: 0 };
+      result = { status: 'FAILED', error: inner.name, cause: inner.message, states, timeline, transitions: 0, invocations, calls: [], durationMs: 0 };
     }
     await events.catch(() => undefined);
     return { ...result, states, transitions: states.length, calls: this.recorder.calls.slice(firstCall), durationMs: Date.now() - startedAt };

@@ -7,9 +7,11 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { Colour } from './contract';
 import { CutoverWorkflow } from './cutover-workflow';
+import { DnsRecords } from './dns-records';
 import { FleetColour } from './fleet-colour';
 import { BlueGreenFleetProps } from './fleet-props';
-import { DEFAULTS, validateFleetProps } from './validation';
+import { TrafficSwitch } from './traffic-switch';
+import { DEFAULTS, resolveDnsSwitch, validateFleetProps } from './validation';
 
 /**
  * Priority of the catch-all rules that own forwarding on both listeners. The highest
@@ -31,23 +33,19 @@ export class BlueGreenFleetPropsError extends Error {
  *
  * Forwarding is owned by two catch-all listener rules (production and test) whose template
  * properties never change, and group sizes are only applied by CloudFormation when they
- * change in the template, so a `cdk deploy` never undoes a cutover.
+ * change in the template, so a `cdk deploy` never undoes a cutover. With Route 53 switching,
+ * each colour has a load balancer of its own and two weighted records, written once, say which
+ * colour is live.
  */
 export class BlueGreenFleet extends Construct {
   /** The blue colour: serves traffic after the first deploy. */
   public readonly blue: FleetColour;
   /** The green colour: empty after the first deploy. */
   public readonly green: FleetColour;
-  /** The load balancer both listeners are on. */
-  public readonly loadBalancer: elbv2.IApplicationLoadBalancer;
-  /** The production listener. Its default action is a 503 that only answers if the catch-all rule is removed. */
-  public readonly productionListener: elbv2.ApplicationListener;
-  /** The test listener, forwarding to the idle colour for smoke tests. */
-  public readonly testListener: elbv2.ApplicationListener;
-  /** The production catch-all rule: which colour it forwards to is which colour is live. */
-  public readonly productionRule: elbv2.ApplicationListenerRule;
-  /** The test catch-all rule: forwards to the idle colour. */
-  public readonly testRule: elbv2.ApplicationListenerRule;
+  /** Where production traffic is switched: a listener rule (the default) or Route 53 records. */
+  public readonly trafficSwitch: TrafficSwitch;
+  /** The weighted records that switch traffic, with Route 53 switching. */
+  public readonly dnsRecords?: DnsRecords;
   /** Security group of both colours' instances. */
   public readonly instanceSecurityGroup: ec2.SecurityGroup;
   /** Role of both colours' instances. */
@@ -58,13 +56,20 @@ export class BlueGreenFleet extends Construct {
   public readonly protocol: elbv2.ApplicationProtocol;
   /** Port of the production listener. */
   public readonly productionPort: number;
-  /** Port of the test listener. */
+  /** Port of the test listener; with Route 53 switching, the production port of the idle colour's own load balancer, which the smoke tests call. */
   public readonly testPort: number;
 
   /** The cutover workflow: its state machine, handlers and lock table. */
   public readonly cutover: CutoverWorkflow;
 
   private readonly userRollbackAlarms: cloudwatch.IAlarm[] = [];
+  private readonly shared?: {
+    readonly loadBalancer: elbv2.IApplicationLoadBalancer;
+    readonly productionListener: elbv2.ApplicationListener;
+    readonly testListener: elbv2.ApplicationListener;
+    readonly productionRule: elbv2.ApplicationListenerRule;
+    readonly testRule: elbv2.ApplicationListenerRule;
+  };
 
   constructor(scope: Construct, id: string, props: BlueGreenFleetProps) {
     super(scope, id);
@@ -77,7 +82,8 @@ export class BlueGreenFleet extends Construct {
     this.protocol = props.protocol ?? (certificates.length > 0 ? elbv2.ApplicationProtocol.HTTPS : elbv2.ApplicationProtocol.HTTP);
     const https = this.protocol === elbv2.ApplicationProtocol.HTTPS;
     this.productionPort = props.productionPort ?? (https ? DEFAULTS.httpsPort : DEFAULTS.httpPort);
-    this.testPort = props.testPort ?? (https ? DEFAULTS.httpsTestPort : DEFAULTS.httpTestPort);
+    // With Route 53 switching the smoke tests call the idle colour's own production listener.
+    this.testPort = props.trafficSwitch?.isRoute53 ? this.productionPort : props.testPort ?? (https ? DEFAULTS.httpsTestPort : DEFAULTS.httpTestPort);
     const internetFacing = props.internetFacing ?? true;
     const minCapacity = props.capacity?.minCapacity ?? DEFAULTS.minCapacity;
     const maxCapacity = props.capacity?.maxCapacity ?? Math.max(minCapacity, DEFAULTS.maxCapacityFloor);
@@ -94,13 +100,8 @@ export class BlueGreenFleet extends Construct {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
       description: 'Role of the blue/green fleet instances',
     });
-
-    this.loadBalancer = props.loadBalancer ?? new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
-      vpc: props.vpc,
-      internetFacing,
-      vpcSubnets: { subnetType: internetFacing ? ec2.SubnetType.PUBLIC : ec2.SubnetType.PRIVATE_WITH_EGRESS },
-      dropInvalidHeaderFields: true,
-    });
+    this.trafficSwitch = props.trafficSwitch ?? TrafficSwitch.listenerRule();
+    const dns = resolveDnsSwitch(props);
 
     // Default actions are a fixed 503: CloudFormation re-applies a listener's default action
     // whenever anything on the listener changes (a certificate, a port), so it must not name a
@@ -109,39 +110,43 @@ export class BlueGreenFleet extends Construct {
       contentType: 'text/plain',
       messageBody: 'No colour is serving: the blue/green catch-all rule is missing.',
     });
-    this.productionListener = this.loadBalancer.addListener('ProductionListener', {
-      port: this.productionPort,
-      protocol: this.protocol,
-      certificates: https ? certificates : undefined,
-      sslPolicy: https ? (props.sslPolicy ?? elbv2.SslPolicy.RECOMMENDED_TLS) : undefined,
-      open: false,
-      defaultAction: noColour,
-    });
-    this.testListener = this.loadBalancer.addListener('TestListener', {
-      port: this.testPort,
-      protocol: this.protocol,
-      certificates: https ? certificates : undefined,
-      sslPolicy: https ? (props.sslPolicy ?? elbv2.SslPolicy.RECOMMENDED_TLS) : undefined,
-      open: false,
-      defaultAction: noColour,
-    });
     const vpcPeer = ec2.Peer.ipv4(props.vpc.vpcCidrBlock);
-    for (const peer of props.productionPeers ?? [internetFacing ? ec2.Peer.anyIpv4() : vpcPeer]) {
-      this.productionListener.connections.allowDefaultPortFrom(peer, 'Production traffic');
-    }
-    for (const peer of props.testPeers ?? [vpcPeer]) {
-      this.testListener.connections.allowDefaultPortFrom(peer, 'Smoke tests against the idle colour');
-    }
-    if (props.httpRedirect) {
-      const redirect = this.loadBalancer.addListener('HttpRedirectListener', {
+    const productionPeers = props.productionPeers ?? [internetFacing ? ec2.Peer.anyIpv4() : vpcPeer];
+    const newLoadBalancer = (scope: Construct) => new elbv2.ApplicationLoadBalancer(scope, 'LoadBalancer', {
+      vpc: props.vpc,
+      internetFacing,
+      vpcSubnets: { subnetType: internetFacing ? ec2.SubnetType.PUBLIC : ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      dropInvalidHeaderFields: true,
+    });
+    const addListener = (lb: elbv2.IApplicationLoadBalancer, id: string, port: number) => lb.addListener(id, {
+      port,
+      protocol: this.protocol,
+      certificates: https ? certificates : undefined,
+      sslPolicy: https ? (props.sslPolicy ?? elbv2.SslPolicy.RECOMMENDED_TLS) : undefined,
+      open: false,
+      defaultAction: noColour,
+    });
+    const addRedirect = (lb: elbv2.IApplicationLoadBalancer) => {
+      if (!props.httpRedirect) return;
+      const redirect = lb.addListener('HttpRedirectListener', {
         port: DEFAULTS.httpPort,
         protocol: elbv2.ApplicationProtocol.HTTP,
         open: false,
         defaultAction: elbv2.ListenerAction.redirect({ protocol: 'HTTPS', port: String(this.productionPort), permanent: true }),
       });
-      for (const peer of props.productionPeers ?? [internetFacing ? ec2.Peer.anyIpv4() : vpcPeer]) {
-        redirect.connections.allowDefaultPortFrom(peer, 'HTTP to HTTPS redirect');
-      }
+      for (const peer of productionPeers) redirect.connections.allowDefaultPortFrom(peer, 'HTTP to HTTPS redirect');
+    };
+
+    let sharedLoadBalancer: elbv2.IApplicationLoadBalancer | undefined;
+    let productionListener: elbv2.ApplicationListener | undefined;
+    let testListener: elbv2.ApplicationListener | undefined;
+    if (!dns) {
+      sharedLoadBalancer = props.loadBalancer ?? newLoadBalancer(this);
+      productionListener = addListener(sharedLoadBalancer, 'ProductionListener', this.productionPort);
+      testListener = addListener(sharedLoadBalancer, 'TestListener', this.testPort);
+      for (const peer of productionPeers) productionListener.connections.allowDefaultPortFrom(peer, 'Production traffic');
+      for (const peer of props.testPeers ?? [vpcPeer]) testListener.connections.allowDefaultPortFrom(peer, 'Smoke tests against the idle colour');
+      addRedirect(sharedLoadBalancer);
     }
 
     const hc = props.healthCheck ?? {};
@@ -184,29 +189,60 @@ export class BlueGreenFleet extends Construct {
     this.blue = new FleetColour(this, 'Blue', colourProps(Colour.BLUE));
     this.green = new FleetColour(this, 'Green', colourProps(Colour.GREEN));
 
-    // Each rule forwards to both target groups with fixed weights; the workflow moves the
-    // weights at run time with ModifyRule. Keeping both groups in the rule keeps them both
-    // attached to the load balancer, so the idle colour is health-checked before it serves.
-    const forward = (blueWeight: number) => elbv2.ListenerAction.weightedForward([
-      { targetGroup: this.blue.targetGroup, weight: blueWeight },
-      { targetGroup: this.green.targetGroup, weight: 100 - blueWeight },
-    ]);
     const everything = [elbv2.ListenerCondition.pathPatterns(['/*'])];
-    this.productionRule = new elbv2.ApplicationListenerRule(this, 'ProductionRule', {
-      listener: this.productionListener,
-      priority: CATCH_ALL_RULE_PRIORITY,
-      conditions: everything,
-      action: forward(100),
-    });
-    this.testRule = new elbv2.ApplicationListenerRule(this, 'TestRule', {
-      listener: this.testListener,
-      priority: CATCH_ALL_RULE_PRIORITY,
-      conditions: everything,
-      action: forward(0),
-    });
+    if (!dns) {
+      // Each rule forwards to both target groups with fixed weights; the workflow moves the
+      // weights at run time with ModifyRule. Keeping both groups in the rule keeps them both
+      // attached to the load balancer, so the idle colour is health-checked before it serves.
+      const forward = (blueWeight: number) => elbv2.ListenerAction.weightedForward([
+        { targetGroup: this.blue.targetGroup, weight: blueWeight },
+        { targetGroup: this.green.targetGroup, weight: 100 - blueWeight },
+      ]);
+      this.shared = {
+        loadBalancer: sharedLoadBalancer!,
+        productionListener: productionListener!,
+        testListener: testListener!,
+        productionRule: new elbv2.ApplicationListenerRule(this, 'ProductionRule', {
+          listener: productionListener!,
+          priority: CATCH_ALL_RULE_PRIORITY,
+          conditions: everything,
+          action: forward(100),
+        }),
+        testRule: new elbv2.ApplicationListenerRule(this, 'TestRule', {
+          listener: testListener!,
+          priority: CATCH_ALL_RULE_PRIORITY,
+          conditions: everything,
+          action: forward(0),
+        }),
+      };
+    } else {
+      // A load balancer per colour, whose catch-all rule forwards to that colour only and never
+      // changes: the weighted records choose between the load balancers.
+      for (const c of this.colours) {
+        const lb = newLoadBalancer(c);
+        const listener = addListener(lb, 'ProductionListener', this.productionPort);
+        for (const peer of productionPeers) listener.connections.allowDefaultPortFrom(peer, 'Production traffic');
+        addRedirect(lb);
+        const rule = new elbv2.ApplicationListenerRule(c, 'ProductionRule', {
+          listener,
+          priority: CATCH_ALL_RULE_PRIORITY,
+          conditions: everything,
+          action: elbv2.ListenerAction.forward([c.targetGroup]),
+        });
+        c._useOwnLoadBalancer(lb, listener, rule);
+      }
+      this.dnsRecords = new DnsRecords(this, 'DnsRecords', {
+        zone: props.trafficSwitch!.route53Options!.zone,
+        recordName: dns.recordName,
+        recordType: dns.recordType,
+        ttl: dns.recordTtlSeconds !== undefined ? Duration.seconds(dns.recordTtlSeconds) : undefined,
+        blue: this.blue.loadBalancer!,
+        green: this.green.loadBalancer!,
+      });
+    }
     if (hc.port !== undefined && hc.port !== instancePort) {
-      for (const c of [this.blue, this.green]) {
-        c.autoScalingGroup.connections.allowFrom(this.loadBalancer, ec2.Port.tcp(hc.port), 'Load balancer health checks');
+      for (const c of this.colours) {
+        c.autoScalingGroup.connections.allowFrom(c.loadBalancer ?? sharedLoadBalancer!, ec2.Port.tcp(hc.port), 'Load balancer health checks');
       }
     }
 
@@ -219,21 +255,59 @@ export class BlueGreenFleet extends Construct {
     this.blue._createAlarms(props.alarms ?? {});
     this.green._createAlarms(props.alarms ?? {});
 
+    const colourLoadBalancers = this.colours.map((c) => c.loadBalancer!);
     this.cutover = new CutoverWorkflow(this, 'Cutover', {
       ...props.cutover,
       fleetId: Names.uniqueId(this),
       vpc: props.vpc,
-      loadBalancer: this.loadBalancer,
-      loadBalancerSecurityGroups: this.loadBalancer,
-      productionRule: this.productionRule,
-      testRule: this.testRule,
+      loadBalancer: this.shared?.loadBalancer,
+      loadBalancerSecurityGroups: this.shared?.loadBalancer
+        ?? new ec2.Connections({ securityGroups: colourLoadBalancers.flatMap((lb) => lb.connections.securityGroups) }),
+      productionRule: this.shared?.productionRule,
+      testRule: this.shared?.testRule,
       testPort: this.testPort,
       testProtocol: this.protocol,
       colours: this.colours,
       rollbackAlarms: () => this.rollbackAlarms,
+      dns: this.dnsRecords ? { zone: this.dnsRecords.zone, records: this.dnsRecords.config, ttl: Duration.seconds(dns!.ttlSeconds) } : undefined,
     });
 
     this.acknowledgeDeliberateChoices(props);
+  }
+
+  /** The load balancer both colours share. Throws with Route 53 switching: see `blue.loadBalancer` and `green.loadBalancer`. */
+  public get loadBalancer(): elbv2.IApplicationLoadBalancer {
+    return this.listenerSwitch('loadBalancer').loadBalancer;
+  }
+
+  /** The production listener. Its default action is a 503 that only answers if the catch-all rule is removed. Throws with Route 53 switching. */
+  public get productionListener(): elbv2.ApplicationListener {
+    return this.listenerSwitch('productionListener').productionListener;
+  }
+
+  /** The test listener, forwarding to the idle colour for smoke tests. Throws with Route 53 switching. */
+  public get testListener(): elbv2.ApplicationListener {
+    return this.listenerSwitch('testListener').testListener;
+  }
+
+  /** The production catch-all rule: which colour it forwards to is which colour is live. Throws with Route 53 switching. */
+  public get productionRule(): elbv2.ApplicationListenerRule {
+    return this.listenerSwitch('productionRule').productionRule;
+  }
+
+  /** The test catch-all rule: forwards to the idle colour. Throws with Route 53 switching. */
+  public get testRule(): elbv2.ApplicationListenerRule {
+    return this.listenerSwitch('testRule').testRule;
+  }
+
+  private listenerSwitch(member: string): NonNullable<BlueGreenFleet['shared']> {
+    if (!this.shared) {
+      throw new Error(
+        `${this.node.path} switches traffic with Route 53 records, so it has no shared ${member}: each colour has its own load balancer, ` +
+        'production listener and rule (fleet.blue.loadBalancer, fleet.green.productionRule, ...).',
+      );
+    }
+    return this.shared;
   }
 
   /** The state machine that runs cutovers. Start it with `{}`, `{"imageId":...}`, `{"version":...}` or `{"action":"rollback"}`. */
@@ -299,15 +373,18 @@ export class BlueGreenFleet extends Construct {
         });
       }
     }
-    if (!props.loadBalancer) {
-      Validations.of(this.loadBalancer).acknowledge({
+    const created = this.shared ? (props.loadBalancer ? [] : [this.shared.loadBalancer]) : this.colours.map((c) => c.loadBalancer!);
+    for (const lb of created) {
+      Validations.of(lb).acknowledge({
         id: 'AwsSolutions-ELB2',
         reason: 'Access logs need a bucket the user owns; pass a load balancer with access logs enabled to have them.',
       });
       if ((props.internetFacing ?? true) && props.productionPeers === undefined) {
-        Validations.of(this.loadBalancer).acknowledge({
+        Validations.of(lb).acknowledge({
           id: 'AwsSolutions-EC23',
-          reason: 'An internet-facing load balancer accepts the production port from anywhere by design; the test port is limited to the VPC.',
+          reason: this.shared
+            ? 'An internet-facing load balancer accepts the production port from anywhere by design; the test port is limited to the VPC.'
+            : 'Each colour\'s internet-facing load balancer accepts the production port from anywhere by design; the weighted DNS records choose between them.',
         });
       }
     }

@@ -51,6 +51,15 @@ export const HANDLERS = [
 /** A handler folder name, such as `find-live`. */
 export type HandlerName = typeof HANDLERS[number];
 
+/**
+ * Handlers that are not workflow tasks: CloudFormation custom-resource providers, one Lambda
+ * function per fleet that needs them. `dns-records` creates the Route 53 weighted records once
+ * and never re-applies their weights.
+ */
+export const RESOURCE_HANDLERS = ['dns-records'] as const;
+/** A resource handler folder name. */
+export type ResourceHandlerName = typeof RESOURCE_HANDLERS[number];
+
 /** Name of the environment variable that carries {@link FleetConfig} (JSON) to every handler. */
 export const FLEET_CONFIG_ENV = 'BLUE_GREEN_FLEET_CONFIG';
 
@@ -77,6 +86,11 @@ export enum CutoverErrorName {
    * the new colour. Reported by the final Fail state; set the weights by hand.
    */
   ROLLBACK_FAILED = 'RollbackFailed',
+  /**
+   * Route 53 accepted a weight change but did not report it INSYNC in time. During a shift this
+   * rolls the cutover back (surfaces as RolledBack).
+   */
+  DNS_CHANGE_PENDING = 'DnsChangePending',
 }
 
 /** Throttling errors retried by the state machine (with backoff and jitter). */
@@ -114,14 +128,22 @@ export interface SmokeCheckConfig {
 export interface FleetConfig {
   /** A stable name of the fleet (the lock key). */
   readonly fleetId: string;
+  /**
+   * The production catch-all rule, whose weights say which colour is live. Empty when traffic
+   * is switched by Route 53 records (`route53`): then the records say it.
+   */
   readonly productionRuleArn: string;
+  /** The test catch-all rule, pointed at the idle colour. Empty with `route53`: each colour's own load balancer is its test endpoint. */
   readonly testRuleArn: string;
-  /** Test listener port and protocol, used by the smoke tests. */
+  /**
+   * Port and protocol the smoke tests call: the test listener's, or with `route53` the
+   * production listener of the idle colour's own load balancer.
+   */
   readonly testPort: number;
   readonly testProtocol: 'HTTP' | 'HTTPS';
-  /** DNS name of the load balancer. */
+  /** DNS name of the shared load balancer. Empty with `route53` (see `colours.<colour>.loadBalancer`). */
   readonly loadBalancerDnsName: string;
-  /** `app/<name>/<id>` of the load balancer, used to find its private addresses. */
+  /** `app/<name>/<id>` of the shared load balancer, used to find its private addresses. Empty with `route53`. */
   readonly loadBalancerFullName: string;
   readonly colours: Record<Colour, ColourConfig>;
   /** Names of the user's rollback alarms (fleet-wide). */
@@ -134,6 +156,19 @@ export interface FleetConfig {
   readonly smokeRounds: number;
   readonly bakeSeconds: number;
   readonly warmSeconds: number;
+  /**
+   * How long each partial shift step (a canary, or a linear step short of 100 %) holds, its
+   * alarms checked every poll. Absent or 0: a step is checked once and the next one follows.
+   */
+  readonly stepSeconds?: number;
+  /**
+   * Target-group stickiness on the production rule while traffic is split between the colours,
+   * in seconds; 0 = none. Whenever one colour has 100 % the handlers switch stickiness off, so no
+   * client stays pinned to the other colour. Absent: the rule's stickiness setting is kept as it is.
+   */
+  readonly stickinessSeconds?: number;
+  /** Set when production traffic is switched by Route 53 weighted records instead of the production rule. */
+  readonly route53?: Route53Config;
 }
 
 /** One colour's resources, as the handlers see them. */
@@ -144,6 +179,57 @@ export interface ColourConfig {
   readonly versionParameterName: string;
   /** Names of the colour's built-in alarms. */
   readonly alarmNames: string[];
+  /** The colour's own load balancer, with Route 53 switching: smoke tests call it while the colour is idle. */
+  readonly loadBalancer?: LoadBalancerConfig;
+}
+
+/** A load balancer as the handlers see it. */
+export interface LoadBalancerConfig {
+  readonly dnsName: string;
+  /** `app/<name>/<id>`, used to find its private addresses. */
+  readonly fullName: string;
+}
+
+/** Record types the Route 53 switch uses: alias A records, or CNAME records with a TTL of their own. */
+export type DnsRecordType = 'A' | 'CNAME';
+
+/** Set identifier of each colour's weighted record. */
+export const DNS_SET_IDENTIFIERS: Record<Colour, string> = { [Colour.BLUE]: 'blue', [Colour.GREEN]: 'green' };
+
+/** The Route 53 weighted records that switch production traffic between the colours' load balancers. */
+export interface Route53Config {
+  readonly hostedZoneId: string;
+  /** Fully qualified record name, normalized: lower case, no trailing dot (`www.example.com`). */
+  readonly recordName: string;
+  /** `A` (alias records to the load balancers) or `CNAME` (records with `ttlSeconds`). */
+  readonly recordType: DnsRecordType;
+  /** TTL of CNAME records; absent for alias records, whose TTL is the load balancer's (60 s). */
+  readonly ttlSeconds?: number;
+  /** What each colour's record points at. */
+  readonly targets: Record<Colour, DnsTargetConfig>;
+}
+
+/**
+ * Properties of the `Custom::BlueGreenDnsRecords` resource, as its provider (lambda/dns-records)
+ * receives them. CloudFormation passes numbers as strings.
+ */
+export interface DnsRecordsProperties {
+  readonly HostedZoneId: string;
+  /** Fully qualified, lower case, no trailing dot. */
+  readonly RecordName: string;
+  readonly RecordType: DnsRecordType;
+  /** TTL of CNAME records, in seconds. */
+  readonly Ttl?: string | number;
+  /** What each colour's record points at. */
+  readonly Targets: Record<Colour, { readonly DnsName: string; readonly HostedZoneId: string }>;
+}
+
+/** One colour's record value. */
+export interface DnsTargetConfig {
+  /** DNS name of the colour's load balancer (alias target or CNAME value). */
+  readonly dnsName: string;
+  /** The load balancer's canonical hosted zone id (the alias target's zone). */
+  readonly hostedZoneId: string;
 }
 
 /** The execution input an operator types. Every field is optional; unknown fields are errors. */
@@ -203,6 +289,8 @@ export interface CutoverState {
   readonly health?: { readonly healthy: boolean; readonly deadline: string; readonly inService: number; readonly healthyTargets: number; readonly desired: number; readonly detail: string };
   /** Bake bookkeeping. */
   readonly bake?: { readonly until: string; readonly polls: number; readonly done: boolean };
+  /** Bookkeeping of the partial shift step being held (canary or linear), at `weight` percent. */
+  readonly shiftStep?: { readonly weight: number; readonly until: string; readonly polls: number; readonly done: boolean };
   /** Set when an alarm fired: name and when it was first seen in ALARM. */
   readonly alarm?: { readonly name: string; readonly detectedAt: string };
   /** Rollback bookkeeping. */
@@ -210,8 +298,11 @@ export interface CutoverState {
     readonly reason: string;
     readonly decidedAt: string;
     readonly trafficRestoredAt?: string;
-    /** How long the listener rule change took, in milliseconds; absent when traffic was already back. */
+    /** How long the listener rule (or Route 53) change took, in milliseconds; absent when traffic was already back. */
     readonly revertCallMs?: number;
+    /** Route 53 only: whether the change was INSYNC before the handler stopped waiting, and after how long (ms). */
+    readonly dnsInSync?: boolean;
+    readonly dnsSyncMs?: number;
   };
   /** Stage timings, in order. */
   readonly stages?: StageTiming[];
@@ -241,7 +332,7 @@ export interface CutoverState {
 /** How a cutover execution ended, recorded by release-lock. */
 export type CutoverOutcome = 'succeeded' | 'rolled-back' | 'failed';
 
-/** When check-alarms runs: between shift steps, or during the bake. */
+/** When check-alarms runs: while a partial shift step holds, or during the bake. */
 export type AlarmWatchPhase = 'shift' | 'bake';
 
 /** Which colour of the state a handler acts on: `state.target` or `state.live`. */

@@ -80,19 +80,81 @@ export class SmokeCheck {
   }
 }
 
+/** Options of {@link TrafficShift.canary}. */
+export interface CanaryTrafficShiftOptions {
+  /**
+   * Percentage of production traffic the new colour takes first: a whole number from 1 to 99.
+   */
+  readonly percent: number;
+
+  /**
+   * How long the canary holds before the rest of the traffic follows. Alarms are checked every
+   * `pollInterval` meanwhile; any alarm in ALARM moves all traffic back.
+   */
+  readonly bake: Duration;
+}
+
+/** Options of {@link TrafficShift.linear}. */
+export interface LinearTrafficShiftOptions {
+  /**
+   * Percentage of production traffic added to the new colour at each step: a whole number from
+   * 1 to 99. The last step moves whatever is left, so 30 gives 30, 60, 90 and 100.
+   */
+  readonly percentPerStep: number;
+
+  /**
+   * How long each step short of 100 % holds before the next. Alarms are checked every
+   * `pollInterval` meanwhile; any alarm in ALARM moves all traffic back.
+   */
+  readonly stepInterval: Duration;
+}
+
 /** How production traffic moves from the live colour to the new one. */
 export class TrafficShift {
-  /** All traffic in one listener-rule change. */
+  /** All traffic in one change. */
   public static allAtOnce(): TrafficShift {
     return new TrafficShift('AllAtOnce', [100], Duration.seconds(0));
   }
 
   /**
-   * @param kind name of the strategy, for messages
-   * @param steps the new colour's weight (percent) after each step; the last is 100
-   * @param stepBake how long alarms are watched after each step but the last
+   * `percent` of the traffic first, held for `bake` with alarms watched, then the rest.
+   * Steps: `[percent, 100]`.
    */
-  protected constructor(public readonly kind: string, public readonly steps: number[], public readonly stepBake: Duration) {}
+  public static canary(options: CanaryTrafficShiftOptions): TrafficShift {
+    return new TrafficShift('Canary', [options.percent, 100], options.bake, options.percent);
+  }
+
+  /**
+   * `percentPerStep` more of the traffic at each step, each step short of 100 % held for
+   * `stepInterval` with alarms watched. Steps: `[p, 2p, ..., 100]`; the last step clamps to 100.
+   */
+  public static linear(options: LinearTrafficShiftOptions): TrafficShift {
+    return new TrafficShift('Linear', linearSteps(options.percentPerStep), options.stepInterval, options.percentPerStep);
+  }
+
+  /**
+   * @param kind name of the strategy: `AllAtOnce`, `Canary` or `Linear`
+   * @param steps the new colour's weight (percent) after each step; the last is 100
+   * @param stepBake how long each step but the last holds, alarms watched
+   * @param percent the canary percentage, or the linear percentage per step, as given
+   */
+  protected constructor(
+    public readonly kind: string,
+    public readonly steps: number[],
+    public readonly stepBake: Duration,
+    public readonly percent?: number,
+  ) {}
+}
+
+/**
+ * `[p, 2p, ..., 100]`. A percentage that is not a whole number from 1 to 99 gives `[100]`:
+ * validation rejects it with a message, and a bad value must not build a huge state machine first.
+ */
+function linearSteps(percentPerStep: number): number[] {
+  if (!Number.isInteger(percentPerStep) || percentPerStep < 1 || percentPerStep > 99) return [100];
+  const steps: number[] = [];
+  for (let w = percentPerStep; w < 100; w += percentPerStep) steps.push(w);
+  return [...steps, 100];
 }
 
 /** Settings of the cutover workflow. */
@@ -131,7 +193,7 @@ export interface CutoverOptions {
   readonly preTrafficHook?: lambda.IFunction;
 
   /**
-   * How traffic moves.
+   * How traffic moves: all at once, a canary, or linear steps.
    * @default TrafficShift.allAtOnce()
    */
   readonly trafficShift?: TrafficShift;
@@ -144,8 +206,20 @@ export interface CutoverOptions {
 
   /**
    * How long the previous colour stays running after the bake, so that
-   * `{"action":"rollback"}` is instant. Then it is scaled to zero.
+   * `{"action":"rollback"}` is instant. Then it is scaled to zero. With Route 53 switching keep it
+   * at several record TTLs: clients and resolvers may hold the old answer that long and longer.
    * @default Duration.minutes(10)
    */
   readonly keepPreviousWarm?: Duration;
+
+  /**
+   * Target-group stickiness on the production rule while a canary or linear shift splits
+   * traffic: a client keeps the colour it first got for this long (1 second to 7 days), so it
+   * does not flip between releases from one request to the next. The workflow sets it at run
+   * time with the weights, never in the template, and switches it off whenever one colour has all
+   * the traffic: after the last step, and in every rollback, no client stays pinned to the colour
+   * traffic left. Needs the listener-rule traffic switch.
+   * @default - no stickiness: each request is routed by the weights alone
+   */
+  readonly stickinessDuration?: Duration;
 }

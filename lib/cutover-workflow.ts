@@ -8,12 +8,22 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { Colour, CutoverErrorName, FLEET_CONFIG_ENV, FleetConfig, HANDLERS, HandlerName, THROTTLING_ERRORS } from './contract';
+import { Colour, CutoverErrorName, FLEET_CONFIG_ENV, FleetConfig, HANDLERS, HandlerName, Route53Config, THROTTLING_ERRORS } from './contract';
 import { CutoverOptions, TrafficShift } from './cutover-options';
 import { FleetColour } from './fleet-colour';
+import {
+  CUTOVER_DEFAULTS,
+  cutoverTimeoutSeconds,
+  DNS_DRAIN_TTLS,
+  DNS_TASK_TIMEOUT_SECONDS,
+  smokeSeconds,
+  TASK_TIMEOUT_SECONDS,
+  validateCutoverOptions,
+} from './validation';
 
 /** Names of the states operators see in the console. Part of the public contract. */
 export const STATE_NAMES = {
@@ -31,7 +41,7 @@ export const STATE_NAMES = {
   hookFailed: 'Pre-traffic hook failed',
   shift: (weight: number) => (weight === 100 ? 'Shift all traffic' : `Shift ${weight}% of traffic`),
   watch: (weight: number) => `Watch alarms at ${weight}%`,
-  watchVerdict: (weight: number) => `Alarm at ${weight}%?`,
+  watchVerdict: (weight: number) => `Alarm or step done at ${weight}%?`,
   waitWatch: (weight: number) => `Wait at ${weight}%`,
   bake: 'Watch alarms during bake',
   bakeVerdict: 'Alarm or bake done?',
@@ -43,34 +53,65 @@ export const STATE_NAMES = {
   summarize: 'Summarize',
   succeeded: 'Cutover succeeded',
   rollbackShift: 'Move traffic to the previous colour',
+  dnsDrainRollback: 'Let DNS caches expire before scaling down',
   rollbackRetire: 'Scale the colour we left to zero',
   scaleIdleDown: 'Scale the idle colour back to zero',
   releaseAfterFailure: 'Release the lock after failure',
   failed: 'Cutover failed',
   rollBack: 'Move traffic back',
+  dnsDrain: 'Let DNS caches expire',
   scaleFailedDown: 'Scale the failed colour to zero',
   releaseAfterRollback: 'Release the lock after rollback',
   rolledBack: 'Rolled back',
 } as const;
 
 
+/** The Route 53 records a workflow switches traffic with. */
+export interface CutoverDnsProps {
+  /** The records' hosted zone. */
+  readonly zone: route53.IHostedZone;
+  /** The records as the handlers see them. */
+  readonly records: Route53Config;
+  /** How long clients and resolvers may keep an answer: the records' TTL, or 60 s for alias records. */
+  readonly ttl: Duration;
+}
+
 /** What the workflow is built from. */
 export interface CutoverWorkflowProps extends CutoverOptions {
   readonly fleetId: string;
   readonly vpc: ec2.IVpc;
-  readonly loadBalancer: elbv2.IApplicationLoadBalancer;
-  readonly productionRule: elbv2.ApplicationListenerRule;
-  readonly testRule: elbv2.ApplicationListenerRule;
+  /**
+   * The load balancer both colours share (listener-rule switch).
+   * @default - none: `dns` is set and each colour has its own load balancer
+   */
+  readonly loadBalancer?: elbv2.IApplicationLoadBalancer;
+  /**
+   * The production catch-all rule whose weights the workflow moves (listener-rule switch).
+   * @default - none: `dns` is set
+   */
+  readonly productionRule?: elbv2.ApplicationListenerRule;
+  /**
+   * The test catch-all rule the workflow points at the idle colour (listener-rule switch).
+   * @default - none: `dns` is set
+   */
+  readonly testRule?: elbv2.ApplicationListenerRule;
+  /** Port the smoke tests call: the test listener's, or with `dns` each colour's production port. */
   readonly testPort: number;
   readonly testProtocol: elbv2.ApplicationProtocol;
+  /** The load balancer(s) the smoke tests call, whose security groups must admit them. */
   readonly loadBalancerSecurityGroups: ec2.IConnectable;
+  /**
+   * The Route 53 records that switch traffic; each colour's `loadBalancer` must be set.
+   * @default - traffic is switched by `productionRule`
+   */
+  readonly dns?: CutoverDnsProps;
   readonly colours: FleetColour[];
   /** The user's rollback alarms, read lazily so alarms added after construction count. */
   readonly rollbackAlarms: () => cloudwatch.IAlarm[];
 }
 
 /** Directory of a handler's pre-built bundle (built by `npm run build`, shipped in the package). */
-function bundleDir(name: string): string {
+export function bundleDir(name: string): string {
   const candidates = [
     path.join(__dirname, '..', 'lambda-bundles', name),
     path.join(__dirname, '..', 'dist', 'lambda-bundles', name),
@@ -100,25 +141,47 @@ export class CutoverWorkflow extends Construct {
   public readonly keepPreviousWarm: Duration;
   public readonly trafficShift: TrafficShift;
 
+  /** How long production traffic may keep reaching a colour after the records moved away from it (Route 53 only). */
+  public readonly dnsDrainTime?: Duration;
+
   constructor(scope: Construct, id: string, props: CutoverWorkflowProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    this.pollInterval = props.pollInterval ?? Duration.seconds(10);
-    this.healthyTimeout = props.healthyTimeout ?? Duration.minutes(10);
-    this.bakeTime = props.bakeTime ?? Duration.minutes(5);
-    this.keepPreviousWarm = props.keepPreviousWarm ?? Duration.minutes(10);
+    const dns = props.dns;
+    if (dns ? props.colours.some((c) => !c.loadBalancer) : !(props.loadBalancer && props.productionRule && props.testRule)) {
+      throw new Error(`CutoverWorkflow ${this.node.path}: pass loadBalancer, productionRule and testRule, or dns with a load balancer on each colour.`);
+    }
+    const checked = validateCutoverOptions(props, { route53: !!dns, dnsTtlSeconds: dns?.ttl.toSeconds() });
+    if (checked.errors.length > 0) {
+      throw new Error(`Invalid cutover options at ${this.node.path}:\n${checked.errors.map((e) => `  - ${e}`).join('\n')}`);
+    }
+    this.pollInterval = props.pollInterval ?? CUTOVER_DEFAULTS.pollInterval;
+    this.healthyTimeout = props.healthyTimeout ?? CUTOVER_DEFAULTS.healthyTimeout;
+    this.bakeTime = props.bakeTime ?? CUTOVER_DEFAULTS.bakeTime;
+    this.keepPreviousWarm = props.keepPreviousWarm ?? CUTOVER_DEFAULTS.keepPreviousWarm;
     this.trafficShift = props.trafficShift ?? TrafficShift.allAtOnce();
+    this.dnsDrainTime = dns ? Duration.seconds(DNS_DRAIN_TTLS * dns.ttl.toSeconds()) : undefined;
     const smokeChecks = (props.smokeChecks ?? []).map((c) => c._render());
-    const smokeRounds = props.smokeRounds ?? 3;
+    const smokeRounds = props.smokeRounds ?? CUTOVER_DEFAULTS.smokeRounds;
+    const shiftTaskSeconds = dns ? DNS_TASK_TIMEOUT_SECONDS : TASK_TIMEOUT_SECONDS;
 
     // The state machine may not outlive the lock's lease: a lock is only ever left behind by an
     // execution that was stopped from outside, and then it expires on its own.
-    const smokeBudget = smokeChecks.reduce((s, c) => s + Math.max(2 * c.latencyBudgetMs, 1000), 0) * smokeRounds / 1000;
-    const shiftSeconds = this.trafficShift.steps.length * this.trafficShift.stepBake.toSeconds();
-    const timeoutSeconds = this.healthyTimeout.toSeconds() + smokeBudget + shiftSeconds + this.bakeTime.toSeconds()
-      + this.keepPreviousWarm.toSeconds() + 15 * 60;
-    const stateMachineTimeout = Duration.seconds(Math.ceil(timeoutSeconds));
-    const leaseSeconds = Math.ceil(timeoutSeconds) + 5 * 60;
+    const smokeBudget = smokeSeconds(props);
+    const partialSteps = this.trafficShift.steps.slice(0, -1);
+    const timeoutSeconds = cutoverTimeoutSeconds({
+      pollSeconds: this.pollInterval.toSeconds(),
+      healthySeconds: this.healthyTimeout.toSeconds(),
+      smokeSeconds: smokeBudget,
+      partialStepSeconds: partialSteps.map(() => this.trafficShift.stepBake.toSeconds()),
+      shiftTasks: this.trafficShift.steps.length,
+      shiftTaskSeconds,
+      bakeSeconds: this.bakeTime.toSeconds(),
+      warmSeconds: this.keepPreviousWarm.toSeconds(),
+      drainSeconds: this.dnsDrainTime?.toSeconds() ?? 0,
+    });
+    const stateMachineTimeout = Duration.seconds(timeoutSeconds);
+    const leaseSeconds = timeoutSeconds + 5 * 60;
 
     this.lockTable = new dynamodb.Table(this, 'LockTable', {
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
@@ -133,16 +196,19 @@ export class CutoverWorkflow extends Construct {
       imageParameterName: c.imageParameterName,
       versionParameterName: c.versionParameterName,
       alarmNames: c.alarms.map((a) => a.alarmName),
+      ...(dns ? { loadBalancer: { dnsName: c.loadBalancer!.loadBalancerDnsName, fullName: loadBalancerFullName(c.loadBalancer!) } } : {}),
     });
     const [blue, green] = props.colours;
+    const stickiness = props.stickinessDuration?.toSeconds();
     const config = (withSmokeChecks: boolean): FleetConfig => ({
       fleetId: props.fleetId,
-      productionRuleArn: props.productionRule.listenerRuleArn,
-      testRuleArn: props.testRule.listenerRuleArn,
+      // With Route 53 there is no shared rule or load balancer: the records and each colour's own say it all.
+      productionRuleArn: dns ? '' : props.productionRule!.listenerRuleArn,
+      testRuleArn: dns ? '' : props.testRule!.listenerRuleArn,
       testPort: props.testPort,
       testProtocol: props.testProtocol === elbv2.ApplicationProtocol.HTTPS ? 'HTTPS' : 'HTTP',
-      loadBalancerDnsName: props.loadBalancer.loadBalancerDnsName,
-      loadBalancerFullName: loadBalancerFullName(props.loadBalancer),
+      loadBalancerDnsName: dns ? '' : props.loadBalancer!.loadBalancerDnsName,
+      loadBalancerFullName: dns ? '' : loadBalancerFullName(props.loadBalancer!),
       colours: { [Colour.BLUE]: colourConfig(blue), [Colour.GREEN]: colourConfig(green) },
       rollbackAlarmNames: Lazy.list({ produce: () => props.rollbackAlarms().map((a) => a.alarmName) }) as string[],
       lockTableName: this.lockTable.tableName,
@@ -152,6 +218,10 @@ export class CutoverWorkflow extends Construct {
       smokeRounds,
       bakeSeconds: this.bakeTime.toSeconds(),
       warmSeconds: this.keepPreviousWarm.toSeconds(),
+      // How long a partial step holds (absent: all at once). Stickiness is always given with the
+      // listener-rule switch (0 = none), so the rule's setting follows the config at every shift.
+      ...(partialSteps.length > 0 ? { stepSeconds: this.trafficShift.stepBake.toSeconds() } : {}),
+      ...(dns ? { route53: dns.records } : { stickinessSeconds: partialSteps.length > 0 ? stickiness ?? 0 : 0 }),
     });
 
     // One function and one role per handler, each role scoped to what that handler does.
@@ -174,13 +244,16 @@ export class CutoverWorkflow extends Construct {
         description: `Cutover handler '${name}' of ${props.fleetId}`,
       });
       const inVpc = name === 'smoke-test';
+      // With Route 53, moving traffic waits until the change is INSYNC.
+      const waitsForDns = dns !== undefined && (name === 'shift' || name === 'roll-back');
       fns[name] = new lambda.Function(this, pascal(name), {
         runtime: lambda.Runtime.NODEJS_24_X,
         architecture: lambda.Architecture.ARM_64,
         handler: 'index.handler',
         code: lambda.Code.fromAsset(bundleDir(name)),
         memorySize: 256,
-        timeout: inVpc ? Duration.seconds(Math.min(900, Math.ceil(smokeBudget) + 60)) : Duration.seconds(60),
+        timeout: inVpc ? Duration.seconds(Math.min(900, Math.ceil(smokeBudget) + 60))
+          : Duration.seconds(waitsForDns ? DNS_TASK_TIMEOUT_SECONDS : TASK_TIMEOUT_SECONDS),
         role,
         logGroup,
         description: `Blue/green cutover: ${name}`,
@@ -254,14 +327,47 @@ export class CutoverWorkflow extends Construct {
       });
     };
 
+    // Reading and moving production traffic: the production rule, or the Route 53 records.
+    const dns = props.dns;
+    const readsTraffic = dns ? [] : ['elasticloadbalancing:DescribeRules'];
+    const allowReadTraffic = (fn: lambda.Function) => {
+      if (dns) allow(fn, ['route53:ListResourceRecordSets'], [dns.zone.hostedZoneArn]);
+    };
+    const allowMoveTraffic = (fn: lambda.Function) => {
+      if (!dns) {
+        allow(fn, ['elasticloadbalancing:ModifyRule'], [props.productionRule!.listenerRuleArn]);
+        return;
+      }
+      allowReadTraffic(fn);
+      // Only UPSERTs of this fleet's two records, by name and type.
+      fn.addToRolePolicy(new iam.PolicyStatement({
+        actions: ['route53:ChangeResourceRecordSets'],
+        resources: [dns.zone.hostedZoneArn],
+        conditions: {
+          'ForAllValues:StringEquals': {
+            'route53:ChangeResourceRecordSetsNormalizedRecordNames': [dns.records.recordName],
+            'route53:ChangeResourceRecordSetsRecordTypes': [dns.records.recordType],
+            'route53:ChangeResourceRecordSetsActions': ['UPSERT'],
+          },
+        },
+      }));
+      const changes = Arn.format({ service: 'route53', region: '', account: '', resource: 'change', resourceName: '*' }, stack);
+      allow(fn, ['route53:GetChange'], [changes]);
+      Validations.of(fn.role!).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${nagResource(stack, changes)}]`,
+        reason: 'Read-only GetChange: Route 53 change ids are generated per call, so they cannot be named in advance.',
+      });
+    };
+
     allow(f.start, ['dynamodb:PutItem'], [this.lockTable.tableArn]);
 
-    describe(f['find-live'], ['elasticloadbalancing:DescribeRules', 'elasticloadbalancing:DescribeTargetHealth', 'autoscaling:DescribeAutoScalingGroups']);
+    describe(f['find-live'], [...readsTraffic, 'elasticloadbalancing:DescribeTargetHealth', 'autoscaling:DescribeAutoScalingGroups']);
+    allowReadTraffic(f['find-live']);
     allow(f['find-live'], ['ssm:GetParameters', 'ssm:GetParameter'], parameterArns);
 
-    describe(f.prepare, ['elasticloadbalancing:DescribeRules', 'autoscaling:DescribeAutoScalingGroups']);
+    describe(f.prepare, [...readsTraffic, 'autoscaling:DescribeAutoScalingGroups']);
     allow(f.prepare, ['ssm:GetParameters', 'ssm:GetParameter', 'ssm:PutParameter'], parameterArns);
-    allow(f.prepare, ['elasticloadbalancing:ModifyRule'], [props.testRule.listenerRuleArn]);
+    if (props.testRule) allow(f.prepare, ['elasticloadbalancing:ModifyRule'], [props.testRule.listenerRuleArn]);
     allowScaling(f.prepare);
 
     describe(f['check-health'], ['elasticloadbalancing:DescribeTargetHealth', 'autoscaling:DescribeAutoScalingGroups']);
@@ -273,14 +379,15 @@ export class CutoverWorkflow extends Construct {
     allow(f['smoke-test'], ['ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'], [ec2Resources]);
 
     for (const fn of [f.shift, f['roll-back']]) {
-      describe(fn, ['elasticloadbalancing:DescribeRules']);
-      allow(fn, ['elasticloadbalancing:ModifyRule'], [props.productionRule.listenerRuleArn]);
+      if (readsTraffic.length > 0) describe(fn, readsTraffic);
+      allowMoveTraffic(fn);
     }
 
     describe(f['check-alarms'], ['cloudwatch:DescribeAlarms']);
 
     for (const fn of [f['scale-to-zero'], f['retire-previous']]) {
-      describe(fn, ['elasticloadbalancing:DescribeRules', 'autoscaling:DescribeAutoScalingGroups']);
+      describe(fn, [...readsTraffic, 'autoscaling:DescribeAutoScalingGroups']);
+      allowReadTraffic(fn);
       allowScaling(fn);
     }
     allow(f['keep-warm'], ['dynamodb:UpdateItem'], [this.lockTable.tableArn]);
@@ -322,7 +429,7 @@ export class CutoverWorkflow extends Construct {
     const errorAt = { resultPath: '$.error' };
 
     // Terminal paths.
-    const rejected = new sfn.Fail(this, N.rejected, { stateName: N.rejected, errorPath: '$.error.Error', causePath: '$.error.Cause' });
+    const rejected = new sfn.Fail(this, N.rejected, { stateName: N.rejected, errorPath: '$.Error', causePath: '$.Cause' });
     const failed = new sfn.Fail(this, N.failed, { stateName: N.failed, errorPath: '$.failure.error', causePath: '$.failure.cause' });
     const rolledBack = new sfn.Fail(this, N.rolledBack, { stateName: N.rolledBack, errorPath: '$.failure.error', causePath: '$.failure.cause' });
     const succeeded = new sfn.Pass(this, N.summarize, {
@@ -355,16 +462,19 @@ export class CutoverWorkflow extends Construct {
     const rollBack = this.task(N.rollBack, 'roll-back');
     rollBack.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 3, jitterStrategy: sfn.JitterType.FULL });
     rollBack.addCatch(releaseAfterRollback, { resultPath: '$.rollbackError' });
-    rollBack.next(scaleFailedDown);
+    // With DNS, clients and resolvers that still hold the old answer keep reaching the colour
+    // traffic left: it keeps serving for a few TTLs before it is scaled to zero.
+    rollBack.next(this.dnsDrain(N.dnsDrain, scaleFailedDown));
 
     // The start handler gets the operator's input and the execution id (the lock owner).
     const start = this.task(N.start, 'start', undefined, sfn.TaskInput.fromObject({ 'input.$': '$', 'executionId.$': '$$.Execution.Id' }));
-    start.addCatch(rejected, { errors: [CutoverErrorName.INVALID_INPUT, CutoverErrorName.CUTOVER_IN_PROGRESS], ...errorAt });
+    // The error replaces the state here (no ResultPath): the input may not even be an object.
+    start.addCatch(rejected, { errors: [CutoverErrorName.INVALID_INPUT, CutoverErrorName.CUTOVER_IN_PROGRESS] });
     // Any other failure may come after the lock was taken: release it (only if it is ours).
     start.addCatch(new sfn.Pass(this, N.startFailed, {
       stateName: N.startFailed,
-      parameters: { 'executionId.$': '$$.Execution.Id', 'error.$': '$.error' },
-    }).next(releaseAfterFailure), errorAt);
+      parameters: { 'executionId.$': '$$.Execution.Id', 'error.$': '$' },
+    }).next(releaseAfterFailure));
 
     const findLive = this.task(N.findLive, 'find-live');
     findLive.addCatch(releaseAfterFailure, errorAt);
@@ -395,6 +505,8 @@ export class CutoverWorkflow extends Construct {
       .when(sfn.Condition.booleanEquals('$.bake.done', true), keepWarm)
       .otherwise(waitBake.next(bake)));
 
+    // The shift: one task per weight step. Each step short of 100 % holds for the step time,
+    // its alarms checked every poll interval; an alarm at any step moves all traffic back.
     let shiftChain: sfn.INextable & sfn.IChainable = bake;
     const steps = this.trafficShift.steps;
     for (let i = steps.length - 1; i >= 0; i--) {
@@ -406,10 +518,11 @@ export class CutoverWorkflow extends Construct {
       } else {
         const watch = this.task(N.watch(weight), 'check-alarms', { phase: 'shift' });
         watch.addCatch(rollBack, errorAt);
-        const wait = new sfn.Wait(this, N.waitWatch(weight), { stateName: N.waitWatch(weight), time: sfn.WaitTime.duration(this.trafficShift.stepBake) });
-        shift.next(wait).next(watch).next(new sfn.Choice(this, N.watchVerdict(weight), { stateName: N.watchVerdict(weight) })
+        const wait = new sfn.Wait(this, N.waitWatch(weight), { stateName: N.waitWatch(weight), time: sfn.WaitTime.duration(this.pollInterval) });
+        shift.next(watch).next(new sfn.Choice(this, N.watchVerdict(weight), { stateName: N.watchVerdict(weight) })
           .when(sfn.Condition.isPresent('$.alarm'), rollBack)
-          .otherwise(shiftChain));
+          .when(sfn.Condition.booleanEquals('$.shiftStep.done', true), shiftChain)
+          .otherwise(wait.next(watch)));
       }
       shiftChain = shift;
     }
@@ -450,11 +563,20 @@ export class CutoverWorkflow extends Construct {
     const rollbackRetire = this.task(N.rollbackRetire, 'scale-to-zero', { colour: 'live' });
     rollbackShift.addCatch(rollBack, errorAt);
     rollbackRetire.addCatch(releaseAfterFailure, errorAt);
-    rollbackShift.next(rollbackRetire).next(release);
+    rollbackShift.next(this.dnsDrain(N.dnsDrainRollback, rollbackRetire));
+    rollbackRetire.next(release);
 
     return start.next(findLive).next(new sfn.Choice(this, N.whichAction, { stateName: N.whichAction })
       .when(sfn.Condition.stringEquals('$.action', 'rollback'), rollbackShift)
       .otherwise(prepare));
+  }
+
+  /**
+   * With Route 53 switching, a Wait of {@link dnsDrainTime} before `next`; otherwise `next` itself.
+   */
+  private dnsDrain(name: string, next: sfn.IChainable & sfn.INextable): sfn.IChainable {
+    if (!this.dnsDrainTime) return next;
+    return new sfn.Wait(this, name, { stateName: name, time: sfn.WaitTime.duration(this.dnsDrainTime) }).next(next);
   }
 
   /** Lets `grantee` start cutovers and read their executions. */

@@ -54,6 +54,8 @@ export class FleetColour extends Construct {
   /** The built-in alarms of this colour (those enabled). */
   public readonly alarms: cloudwatch.Alarm[] = [];
 
+  private ownLoadBalancer?: { loadBalancer: elbv2.ApplicationLoadBalancer; listener: elbv2.ApplicationListener; rule: elbv2.ApplicationListenerRule };
+
   constructor(scope: Construct, id: string, props: FleetColourProps) {
     super(scope, id);
     this.colour = props.colour;
@@ -134,6 +136,32 @@ export class FleetColour extends Construct {
 
     this.targetGroup = new elbv2.ApplicationTargetGroup(this, 'TargetGroup', props.targetGroupProps);
     this.autoScalingGroup.attachToApplicationTargetGroup(this.targetGroup);
+  }
+
+  /**
+   * The colour's own load balancer, when the fleet switches traffic with Route 53 records.
+   * While the colour is idle it is also the colour's test endpoint.
+   */
+  public get loadBalancer(): elbv2.ApplicationLoadBalancer | undefined {
+    return this.ownLoadBalancer?.loadBalancer;
+  }
+
+  /** The production listener of the colour's own load balancer (Route 53 switching only). */
+  public get productionListener(): elbv2.ApplicationListener | undefined {
+    return this.ownLoadBalancer?.listener;
+  }
+
+  /** The catch-all rule of the colour's own load balancer, forwarding to this colour only (Route 53 switching only). */
+  public get productionRule(): elbv2.ApplicationListenerRule | undefined {
+    return this.ownLoadBalancer?.rule;
+  }
+
+  /**
+   * Gives the colour a load balancer of its own (Route 53 switching).
+   * @internal
+   */
+  public _useOwnLoadBalancer(loadBalancer: elbv2.ApplicationLoadBalancer, listener: elbv2.ApplicationListener, rule: elbv2.ApplicationListenerRule): void {
+    this.ownLoadBalancer = { loadBalancer, listener, rule };
   }
 
   /** `UnhealthyHostCount` of this colour's target group (Maximum per minute). */

@@ -3,6 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { CutoverOptions } from './cutover-options';
+import { TrafficSwitch } from './traffic-switch';
 
 /** How many instances the live colour runs. */
 export interface FleetCapacity {
@@ -226,7 +227,16 @@ export interface BlueGreenFleetProps {
   readonly healthCheckGracePeriod?: Duration;
 
   /**
-   * An existing Application Load Balancer to add the listeners to.
+   * Where production traffic is switched between the colours: the weights of a listener rule on
+   * one shared load balancer, or Route 53 weighted records in front of a load balancer per colour
+   * (`TrafficSwitch.route53({ zone, recordName })`).
+   * @default TrafficSwitch.listenerRule()
+   */
+  readonly trafficSwitch?: TrafficSwitch;
+
+  /**
+   * An existing Application Load Balancer to add the listeners to. Not with Route 53 switching,
+   * which creates a load balancer per colour.
    * @default - a new load balancer in the VPC's public subnets (internal: private subnets)
    */
   readonly loadBalancer?: elbv2.IApplicationLoadBalancer;
@@ -269,7 +279,8 @@ export interface BlueGreenFleetProps {
   readonly productionPort?: number;
 
   /**
-   * Port of the test listener, which forwards to the idle colour for smoke tests.
+   * Port of the test listener, which forwards to the idle colour for smoke tests. Not with
+   * Route 53 switching: there the idle colour's own load balancer is its test endpoint.
    * @default 8443 for HTTPS, 8080 for HTTP
    */
   readonly testPort?: number;
@@ -282,7 +293,7 @@ export interface BlueGreenFleetProps {
 
   /**
    * Who may reach the test listener. Keep it away from the internet: it serves the
-   * release before it has passed its smoke tests.
+   * release before it has passed its smoke tests. Not with Route 53 switching.
    * @default - the VPC's CIDR block
    */
   readonly testPeers?: ec2.IPeer[];
@@ -308,7 +319,7 @@ export interface BlueGreenFleetProps {
   /**
    * Settings of the cutover workflow (the state machine that releases into the idle colour).
    * @default - poll every 10 s, 10 minute health timeout, no smoke checks, all at once,
-   * 5 minute bake, previous colour kept warm for 10 minutes
+   * 5 minute bake, previous colour kept warm for 10 minutes, no stickiness
    */
   readonly cutover?: CutoverOptions;
 }

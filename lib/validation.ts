@@ -2,7 +2,9 @@ import { Duration, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { VERSION_PATTERN } from './contract';
+import { CutoverOptions, TrafficShift } from './cutover-options';
 import { BlueGreenFleetProps, CountAlarmOptions, LatencyAlarmOptions } from './fleet-props';
+import { TrafficSwitch } from './traffic-switch';
 
 /** A risky but legal setting: reported with `Annotations.addWarningV2`. */
 export interface FleetWarning {
@@ -36,6 +38,41 @@ export const DEFAULTS = {
   httpsTestPort: 8443,
 } as const;
 
+/** Defaults of the cutover workflow, shared by validation and the workflow construct. */
+export const CUTOVER_DEFAULTS = {
+  pollInterval: Duration.seconds(10),
+  healthyTimeout: Duration.minutes(10),
+  bakeTime: Duration.minutes(5),
+  keepPreviousWarm: Duration.minutes(10),
+  smokeRounds: 3,
+  smokeLatencyBudget: Duration.seconds(2),
+} as const;
+
+/** Limits of Step Functions Standard workflows and of the services the workflow drives. */
+export const LIMITS = {
+  /** An execution (and a single Wait) may last one year. */
+  maxExecutionSeconds: 365 * 24 * 3600,
+  /** An execution fails once its history holds this many events. */
+  maxHistoryEvents: 25_000,
+  /** Target-group stickiness on a forward action: 1 second to 7 days. */
+  maxStickinessSeconds: 7 * 24 * 3600,
+  /** Route 53 record TTLs. */
+  maxTtlSeconds: 2_147_483_647,
+  maxSmokeRounds: 10,
+} as const;
+
+/** TTL Route 53 answers alias records to a load balancer with (the load balancer's own). */
+export const ALIAS_RECORD_TTL_SECONDS = 60;
+
+/**
+ * After traffic leaves a colour by DNS, it keeps running this many record TTLs before it is
+ * scaled to zero (resolvers and clients may keep an answer longer than its TTL).
+ */
+export const DNS_DRAIN_TTLS = 5;
+
+/** TTL above which the Route 53 switch warns. */
+export const HIGH_TTL_SECONDS = 300;
+
 /** Defaults of the built-in per-colour alarms. */
 export const ALARM_DEFAULTS = {
   unhealthyHosts: { threshold: 1, evaluationPeriods: 2, datapointsToAlarm: 2 },
@@ -52,6 +89,10 @@ export const WARNING_IDS = {
   longDeregistrationDelay: 'cdk-ec2-blue-green:longDeregistrationDelay',
   slowHealthCheck: 'cdk-ec2-blue-green:slowHealthCheck',
   alarmDisabled: 'cdk-ec2-blue-green:builtInAlarmDisabled',
+  highDnsTtl: 'cdk-ec2-blue-green:highDnsTtl',
+  warmShorterThanDnsCaching: 'cdk-ec2-blue-green:keepPreviousWarmShorterThanDnsCaching',
+  stickinessNeverUsed: 'cdk-ec2-blue-green:stickinessNeverUsed',
+  stickinessOutlastsStep: 'cdk-ec2-blue-green:stickinessOutlastsStep',
 } as const;
 
 const PARAMETER_PREFIX_PATTERN = /^(\/[A-Za-z0-9_.-]+)+$/;
@@ -211,7 +252,325 @@ export function validateFleetProps(props: BlueGreenFleetProps): FleetValidation 
     }
   }
 
+  // Traffic switch and cutover workflow.
+  const dns = checkTrafficSwitch(errors, warnings, props);
+  const cutover = validateCutoverOptions(props.cutover ?? {}, { dnsTtlSeconds: dns?.ttlSeconds, route53: dns !== undefined || props.trafficSwitch?.isRoute53 === true });
+  errors.push(...cutover.errors);
+  warnings.push(...cutover.warnings);
+
   return { errors, warnings };
+}
+
+/** What the cutover options are checked against. */
+export interface CutoverValidationContext {
+  /** Whether traffic is switched by Route 53 records. */
+  readonly route53?: boolean;
+  /** The effective TTL of the records, when known. */
+  readonly dnsTtlSeconds?: number;
+}
+
+/** The cutover options with defaults applied, in seconds (undefined where a value is a token or invalid). */
+export interface CutoverTiming {
+  readonly pollSeconds: number;
+  readonly healthySeconds: number;
+  readonly smokeSeconds: number;
+  /** How long each step short of 100 % holds. */
+  readonly partialStepSeconds: number[];
+  /** How many shift tasks run (steps, including the last). */
+  readonly shiftTasks: number;
+  /** Longest a shift task may run (its function timeout). */
+  readonly shiftTaskSeconds: number;
+  readonly bakeSeconds: number;
+  readonly warmSeconds: number;
+  /** Wait after a rollback before the colour traffic left is scaled to zero (DNS caching). */
+  readonly drainSeconds: number;
+}
+
+/** Margin added to the worst case, for task latencies and retries. */
+const TIMEOUT_MARGIN_SECONDS = 15 * 60;
+
+/**
+ * History events of one poll of a loop: a Lambda task (entered, scheduled, started, succeeded,
+ * exited), its Choice (entered, exited) and its Wait (entered, exited).
+ */
+const EVENTS_PER_POLL = 9;
+/** History events of everything that is not a poll, with room for retries and the rollback path. */
+const FIXED_EVENTS = 400;
+const EVENTS_PER_SHIFT = 12;
+
+/** The longest a cutover can take, which the state machine's timeout and the lock lease follow. */
+export function cutoverTimeoutSeconds(t: CutoverTiming): number {
+  const steps = t.partialStepSeconds.reduce((sum, s) => sum + s + t.pollSeconds, 0);
+  return Math.ceil(t.healthySeconds + t.pollSeconds + t.smokeSeconds + t.shiftTasks * t.shiftTaskSeconds + steps
+    + t.bakeSeconds + t.pollSeconds + t.warmSeconds + t.drainSeconds + TIMEOUT_MARGIN_SECONDS);
+}
+
+/** The worst-case number of polls (health, shift steps, bake) and history events of a cutover. */
+export function cutoverHistory(t: CutoverTiming): { polls: number; events: number } {
+  const loops = [t.healthySeconds, ...t.partialStepSeconds, t.bakeSeconds];
+  const polls = loops.reduce((sum, s) => sum + Math.ceil(s / t.pollSeconds) + 1, 0);
+  return { polls, events: polls * EVENTS_PER_POLL + t.shiftTasks * EVENTS_PER_SHIFT + FIXED_EVENTS };
+}
+
+/** The milliseconds of a Duration, or undefined when it is a token (`Duration.seconds(token)` cannot even be converted). */
+function knownMilliseconds(d: Duration): number | undefined {
+  try {
+    const ms = d.toMilliseconds();
+    return Token.isUnresolved(ms) ? undefined : ms;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The whole seconds of a Duration, or an error. The workflow's states, timeout and lock lease
+ * are computed from these values at synth time, so a token is an error too.
+ */
+function wholeSeconds(errors: string[], name: string, d: Duration | undefined, example = 'Duration.seconds(60)'): number | undefined {
+  if (d === undefined) return undefined;
+  const ms = knownMilliseconds(d);
+  if (ms === undefined) {
+    errors.push(`${name} is a token: use a Duration known at synth time, such as ${example}; the workflow is built from it.`);
+    return undefined;
+  }
+  if (ms % 1000 !== 0) {
+    errors.push(`${name} is ${ms} ms: use a whole number of seconds, such as Duration.seconds(${Math.max(1, Math.round(ms / 1000))}); Step Functions waits in whole seconds.`);
+    return undefined;
+  }
+  return ms / 1000;
+}
+
+/**
+ * Checks the cutover workflow's options: each value, and that the whole cutover fits in one
+ * Step Functions execution (its duration and its history). Unresolved tokens are skipped.
+ */
+export function validateCutoverOptions(options: CutoverOptions, context: CutoverValidationContext = {}): FleetValidation {
+  const errors: string[] = [];
+  const warnings: FleetWarning[] = [];
+
+  let poll = wholeSeconds(errors, 'cutover.pollInterval', options.pollInterval ?? CUTOVER_DEFAULTS.pollInterval, 'Duration.seconds(10)');
+  if (poll !== undefined && poll < 1) {
+    errors.push(`cutover.pollInterval is ${poll} seconds: set it to at least 1 second, such as Duration.seconds(10).`);
+    poll = undefined;
+  }
+  const healthy = wholeSeconds(errors, 'cutover.healthyTimeout', options.healthyTimeout ?? CUTOVER_DEFAULTS.healthyTimeout, 'Duration.minutes(10)');
+  if (healthy !== undefined && poll !== undefined && healthy < poll) {
+    errors.push(`cutover.healthyTimeout (${healthy} seconds) is shorter than cutover.pollInterval (${poll} seconds): set healthyTimeout to at least pollInterval, so the idle colour has time to become healthy.`);
+  }
+  const rounds = options.smokeRounds;
+  if (resolved(rounds) && (!isWholeNumber(rounds!) || rounds! < 1 || rounds! > LIMITS.maxSmokeRounds)) {
+    errors.push(`cutover.smokeRounds is ${rounds}: set it to a whole number from 1 to ${LIMITS.maxSmokeRounds}.`);
+  }
+  const bake = wholeSeconds(errors, 'cutover.bakeTime', options.bakeTime ?? CUTOVER_DEFAULTS.bakeTime, 'Duration.minutes(5)');
+  const warm = wholeSeconds(errors, 'cutover.keepPreviousWarm', options.keepPreviousWarm ?? CUTOVER_DEFAULTS.keepPreviousWarm, 'Duration.minutes(10)');
+  const steps = checkTrafficShift(errors, options.trafficShift ?? TrafficShift.allAtOnce());
+
+  // Stickiness (listener-rule switch only; applied by the workflow while traffic is split).
+  const stickiness = wholeSeconds(errors, 'cutover.stickinessDuration', options.stickinessDuration, 'Duration.minutes(5)');
+  if (stickiness !== undefined) {
+    if (context.route53) {
+      errors.push('cutover.stickinessDuration is set but trafficSwitch is TrafficSwitch.route53(): target-group stickiness needs the listener-rule switch, and DNS answers are cached per resolver anyway. Remove stickinessDuration.');
+    } else if (stickiness < 1 || stickiness > LIMITS.maxStickinessSeconds) {
+      errors.push(`cutover.stickinessDuration is ${stickiness} seconds: set it between 1 second and 7 days (${LIMITS.maxStickinessSeconds} seconds), the load balancer's range.`);
+    } else if (steps && steps.partial.length === 0) {
+      warnings.push({
+        id: WARNING_IDS.stickinessNeverUsed,
+        message: 'cutover.stickinessDuration is set but cutover.trafficShift moves all traffic at once: stickiness only applies while traffic is split, so it never takes effect. Remove it, or use TrafficShift.canary() or TrafficShift.linear().',
+      });
+    } else if (steps && steps.holdSeconds !== undefined && stickiness > steps.holdSeconds) {
+      warnings.push({
+        id: WARNING_IDS.stickinessOutlastsStep,
+        message: `cutover.stickinessDuration (${stickiness} seconds) is longer than each shift step (${steps.holdSeconds} seconds): clients keep the colour they first got for longer than a step lasts, so the new colour mostly sees clients that arrived during the shift. Shorten stickinessDuration to at most the step.`,
+      });
+    }
+  }
+
+  // DNS caching: the previous colour must outlive the answers that still name it.
+  const ttl = context.dnsTtlSeconds;
+  if (context.route53 && ttl !== undefined && warm !== undefined && warm < DNS_DRAIN_TTLS * ttl) {
+    warnings.push({
+      id: WARNING_IDS.warmShorterThanDnsCaching,
+      message: `cutover.keepPreviousWarm (${warm} seconds) is shorter than ${DNS_DRAIN_TTLS} record TTLs (${DNS_DRAIN_TTLS * ttl} seconds): clients and resolvers that still hold the old answer would reach a colour scaled to zero. Keep the previous colour warm for at least ${DNS_DRAIN_TTLS * ttl} seconds.`,
+    });
+  }
+
+  // The whole cutover in one execution.
+  if (poll !== undefined && healthy !== undefined && bake !== undefined && warm !== undefined && steps?.holdSeconds !== undefined) {
+    const timing = (pollSeconds: number): CutoverTiming => ({
+      pollSeconds,
+      healthySeconds: healthy,
+      smokeSeconds: smokeSeconds(options),
+      partialStepSeconds: steps.partial.map(() => steps.holdSeconds!),
+      shiftTasks: steps.partial.length + 1,
+      shiftTaskSeconds: context.route53 ? DNS_TASK_TIMEOUT_SECONDS : TASK_TIMEOUT_SECONDS,
+      bakeSeconds: bake,
+      warmSeconds: warm,
+      drainSeconds: context.route53 ? DNS_DRAIN_TTLS * (ttl ?? ALIAS_RECORD_TTL_SECONDS) : 0,
+    });
+    const timeout = cutoverTimeoutSeconds(timing(poll));
+    if (timeout > LIMITS.maxExecutionSeconds) {
+      errors.push(`cutover: the workflow can run for up to ${(timeout / 86400).toFixed(1)} days (healthyTimeout, smoke tests, shift steps, bakeTime and keepPreviousWarm, plus margins), more than the 365 days a Step Functions execution may run: shorten keepPreviousWarm, bakeTime or the shift steps.`);
+    }
+    const history = cutoverHistory(timing(poll));
+    if (history.events > LIMITS.maxHistoryEvents) {
+      // The smallest poll interval that fits (events only fall as the interval grows).
+      let low = poll + 1;
+      let high = LIMITS.maxExecutionSeconds;
+      while (low < high) {
+        const mid = Math.floor((low + high) / 2);
+        if (cutoverHistory(timing(mid)).events > LIMITS.maxHistoryEvents) low = mid + 1;
+        else high = mid;
+      }
+      const enough = low;
+      errors.push(`cutover.pollInterval (${poll} seconds) makes the workflow check health and alarms up to ${history.polls} times (healthyTimeout, each shift step and bakeTime, divided by pollInterval), about ${history.events} execution history events, more than the ${LIMITS.maxHistoryEvents} a Step Functions execution may record: raise pollInterval to at least ${enough} seconds, or shorten healthyTimeout, the shift steps or bakeTime.`);
+    }
+  }
+
+  return { errors, warnings };
+}
+
+/** Timeout of a workflow task's function; shift and roll-back get longer with Route 53 (they wait for INSYNC). */
+export const TASK_TIMEOUT_SECONDS = 60;
+export const DNS_TASK_TIMEOUT_SECONDS = 300;
+
+/** Longest the smoke tests may take: each check twice its latency budget (at least 1 s), every round. */
+export function smokeSeconds(options: CutoverOptions): number {
+  const rounds = options.smokeRounds ?? CUTOVER_DEFAULTS.smokeRounds;
+  const perRound = (options.smokeChecks ?? []).reduce((sum, c) => {
+    const budget = c.options.latencyBudget ?? CUTOVER_DEFAULTS.smokeLatencyBudget;
+    const ms = knownMilliseconds(budget) ?? CUTOVER_DEFAULTS.smokeLatencyBudget.toMilliseconds();
+    return sum + Math.max(2 * ms, 1000);
+  }, 0);
+  return (perRound * (resolved(rounds) ? rounds : CUTOVER_DEFAULTS.smokeRounds)) / 1000;
+}
+
+/** Checks a traffic shift; returns its partial steps and how long each holds (undefined when a value is unknown or invalid). */
+function checkTrafficShift(errors: string[], shift: TrafficShift): { partial: number[]; holdSeconds?: number } | undefined {
+  if (shift.kind === 'AllAtOnce') return { partial: [], holdSeconds: 0 };
+  const canary = shift.kind === 'Canary';
+  const name = canary ? 'cutover.trafficShift canary percent' : 'cutover.trafficShift linear percentPerStep';
+  const holdName = canary ? 'cutover.trafficShift canary bake' : 'cutover.trafficShift linear stepInterval';
+  let valid = true;
+  const p = shift.percent;
+  if (p === undefined || Token.isUnresolved(p)) {
+    errors.push(`${name} is a token: use a number known at synth time; the state machine has one state per step.`);
+    valid = false;
+  } else if (!isWholeNumber(p) || p < 1 || p > 99) {
+    errors.push(canary
+      ? `${name} is ${p}: set it to a whole number from 1 to 99, such as 10.`
+      : `${name} is ${p}: set it to a whole number from 1 to 99, such as 25 (the last step moves what is left: 30 gives 30, 60, 90 and 100).`);
+    valid = false;
+  }
+  let hold = wholeSeconds(errors, holdName, shift.stepBake, canary ? 'Duration.minutes(5)' : 'Duration.minutes(2)');
+  if (hold !== undefined && hold < 1) {
+    errors.push(`${holdName} is ${hold} seconds: set it to at least 1 second, such as ${canary ? 'Duration.minutes(5)' : 'Duration.minutes(2)'}.`);
+    hold = undefined;
+  }
+  if (!valid) return undefined;
+  return { partial: shift.steps.slice(0, -1), holdSeconds: hold };
+}
+
+/** The Route 53 switch, as the fleet and the workflow use it. */
+export interface ResolvedDnsSwitch {
+  /** Fully qualified, lower case, no trailing dot. */
+  readonly recordName: string;
+  readonly recordType: 'A' | 'CNAME';
+  /** The TTL clients see: the record's, or the load balancer's for alias records. */
+  readonly ttlSeconds: number;
+  /** Set for CNAME records. */
+  readonly recordTtlSeconds?: number;
+}
+
+const RECORD_NAME_PATTERN = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?$/;
+
+/**
+ * The fully qualified record name (lower case, no trailing dot) of `recordName` in the zone
+ * `zoneName`: a name ending in '.' or in the zone's name is taken as is, anything else is
+ * relative to the zone.
+ */
+export function fullyQualifiedRecordName(recordName: string, zoneName: string): string {
+  const zone = zoneName.replace(/\.$/, '').toLowerCase();
+  const name = recordName.toLowerCase();
+  if (name.endsWith('.')) return name.slice(0, -1);
+  if (name === zone || name.endsWith(`.${zone}`)) return name;
+  return `${name}.${zone}`;
+}
+
+/** Checks the traffic switch and the props that depend on it; returns the resolved Route 53 switch, if any. */
+function checkTrafficSwitch(errors: string[], warnings: FleetWarning[], props: BlueGreenFleetProps): ResolvedDnsSwitch | undefined {
+  const sw: TrafficSwitch | undefined = props.trafficSwitch;
+  if (!sw?.isRoute53) return undefined;
+  const o = sw.route53Options!;
+  if (props.loadBalancer !== undefined) {
+    errors.push('loadBalancer is set but trafficSwitch is TrafficSwitch.route53(): the Route 53 switch creates a load balancer per colour. Remove loadBalancer, or use TrafficSwitch.listenerRule().');
+  }
+  if (props.testPort !== undefined) {
+    errors.push('testPort is set but trafficSwitch is TrafficSwitch.route53(): there is no test listener, the idle colour\'s own load balancer is its test endpoint. Remove testPort.');
+  }
+  if (props.testPeers !== undefined) {
+    errors.push('testPeers is set but trafficSwitch is TrafficSwitch.route53(): there is no test listener; productionPeers decides who reaches each colour\'s load balancer. Remove testPeers.');
+  }
+
+  let zoneName: string | undefined;
+  try {
+    zoneName = o.zone.zoneName;
+  } catch {
+    errors.push('trafficSwitch zone has no name (it was imported with HostedZone.fromHostedZoneId): import it with HostedZone.fromHostedZoneAttributes({ hostedZoneId, zoneName }) so the records and their IAM conditions can be named.');
+    return undefined;
+  }
+  if (Token.isUnresolved(zoneName)) {
+    errors.push('trafficSwitch zone name is a token: pass a zone whose name is known at synth time (created in the app, or imported with HostedZone.fromHostedZoneAttributes or fromLookup).');
+    return undefined;
+  }
+  if (Token.isUnresolved(o.recordName)) {
+    errors.push('trafficSwitch recordName is a token: use a name known at synth time, such as \'www\'; it names the records in their IAM conditions.');
+    return undefined;
+  }
+  if (!RECORD_NAME_PATTERN.test(o.recordName)) {
+    errors.push(`trafficSwitch recordName is '${o.recordName}': use letters, digits, '-' and '_' separated by dots, relative to the zone ('www') or fully qualified ('www.${zoneName}').`);
+    return undefined;
+  }
+  const zone = zoneName.replace(/\.$/, '').toLowerCase();
+  const fqdn = fullyQualifiedRecordName(o.recordName, zone);
+  if (fqdn !== zone && !fqdn.endsWith(`.${zone}`)) {
+    errors.push(`trafficSwitch recordName '${o.recordName}' is not in the zone ${zone}: use a name in the zone, such as 'www' or 'www.${zone}'.`);
+    return undefined;
+  }
+  if (fqdn.length > 253) {
+    errors.push(`trafficSwitch recordName '${fqdn}' is ${fqdn.length} characters long: DNS names are at most 253 characters.`);
+    return undefined;
+  }
+
+  const ttl = wholeSeconds(errors, 'trafficSwitch ttl', o.ttl);
+  if (o.ttl === undefined) {
+    return { recordName: fqdn, recordType: 'A', ttlSeconds: ALIAS_RECORD_TTL_SECONDS };
+  }
+  if (ttl === undefined) return undefined;
+  if (ttl > LIMITS.maxTtlSeconds) {
+    errors.push(`trafficSwitch ttl is ${ttl} seconds: set it to a whole number of seconds from 0 to ${LIMITS.maxTtlSeconds}, such as Duration.seconds(60).`);
+    return undefined;
+  }
+  if (fqdn === zone) {
+    errors.push(`trafficSwitch ttl is set, which makes the records CNAME records, but recordName '${o.recordName}' is the zone apex, where a CNAME cannot sit: remove ttl to use alias records, or choose a name below the apex such as 'www'.`);
+    return undefined;
+  }
+  if (ttl > HIGH_TTL_SECONDS) {
+    warnings.push({
+      id: WARNING_IDS.highDnsTtl,
+      message: `trafficSwitch ttl is ${ttl} seconds: after every switch and every rollback, clients and resolvers keep the old answer at least that long. Keep it at ${ALIAS_RECORD_TTL_SECONDS} seconds or less, or remove it to use alias records.`,
+    });
+  }
+  return { recordName: fqdn, recordType: 'CNAME', ttlSeconds: ttl, recordTtlSeconds: ttl };
+}
+
+/** The resolved Route 53 switch of valid props (the fleet calls this after validation passed). */
+export function resolveDnsSwitch(props: BlueGreenFleetProps): ResolvedDnsSwitch | undefined {
+  const errors: string[] = [];
+  const resolvedSwitch = checkTrafficSwitch(errors, [], props);
+  if (errors.length > 0 || (props.trafficSwitch?.isRoute53 && !resolvedSwitch)) {
+    throw new Error(`The Route 53 traffic switch cannot be resolved: ${errors.join(' ') || 'validate the props first'}`);
+  }
+  return resolvedSwitch;
 }
 
 function checkPort(errors: string[], name: string, port: number | undefined): void {

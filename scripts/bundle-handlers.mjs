@@ -23,6 +23,12 @@ await Promise.all(handlers.map((name) => build({
   platform: 'node',
   target: 'node20',
   format: 'cjs',
+  // The SDK's ES module build: esbuild trims it to what a handler uses (about 40% smaller and
+  // half the cold load time of its CommonJS build, measured by the benchmark).
+  mainFields: ['module', 'main'],
+  // The ESM build loads some modules with import(); as require() they stay in the bundle and load
+  // the same way in Lambda and in the local lab (jest's module sandbox has no import()).
+  supported: { 'dynamic-import': false },
   minify: true,
   sourcemap: false,
   legalComments: 'none',

@@ -12,9 +12,9 @@ export function stageName(state: CutoverState, phase: AlarmWatchPhase): string |
   return undefined;
 }
 
-/** `{ state, phase }` with phase 'shift' (between shift steps) or 'bake'. */
+/** `{ state, phase }` with phase 'shift' (while a partial shift step holds) or 'bake'. */
 export type CheckAlarmsRequest = CheckAlarmsPayload;
-/** The state; `alarm` set when an alarm is in ALARM; for the bake, `bake` updated. */
+/** The state; `alarm` set when an alarm is in ALARM; `bake` or `shiftStep` updated. */
 export type CheckAlarmsResponse = CutoverState;
 
 export interface CheckAlarmsDeps extends BaseDeps {
@@ -31,7 +31,9 @@ export interface AlarmSeen {
 /**
  * Looks at the rollback alarms (the target's built-in ones and the fleet's own) once.
  * An alarm in ALARM does not throw: the state comes back with `alarm` set, so the state
- * machine can branch to the rollback with everything it knows.
+ * machine can branch to the rollback with everything it knows. Keeps the clock of the phase:
+ * the bake lasts `bakeSeconds` from its first check, a partial shift step `stepSeconds` from
+ * the first check at its weight; `done` says the time is up (or an alarm fired).
  */
 export async function checkAlarms(request: CheckAlarmsRequest, deps: CheckAlarmsDeps): Promise<CheckAlarmsResponse> {
   const { state, phase } = request;
@@ -66,19 +68,26 @@ export async function checkAlarms(request: CheckAlarmsRequest, deps: CheckAlarms
   }
 
   let bake = state.bake;
+  let shiftStep = state.shiftStep;
   if (phase === 'bake') {
     const until = bake?.until ?? isoPlusSeconds(startedAt, config.bakeSeconds);
     const polls = (bake?.polls ?? 0) + 1;
     bake = { until, polls, done: alarm !== undefined || now.getTime() >= Date.parse(until) };
     logger.info('Bake', { ...bake, watched: names.length });
   } else {
-    logger.info('Alarms between shift steps', { watched: names.length, firing: firing.length });
+    const weight = state.targetWeight ?? 0;
+    // A new weight is a new step: its clock starts now.
+    const current = shiftStep?.weight === weight ? shiftStep : undefined;
+    const until = current?.until ?? isoPlusSeconds(startedAt, config.stepSeconds ?? 0);
+    shiftStep = { weight, until, polls: (current?.polls ?? 0) + 1, done: alarm !== undefined || now.getTime() >= Date.parse(until) };
+    logger.info('Shift step', { ...shiftStep, watched: names.length, firing: firing.length });
   }
 
   return {
     ...state,
     ...(alarm ? { alarm } : {}),
     ...(bake ? { bake } : {}),
+    ...(shiftStep ? { shiftStep } : {}),
     stages: appendStage(state.stages, stage, startedAt, deps.now()),
   };
 }

@@ -3,6 +3,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { Route53Client } from '@aws-sdk/client-route-53';
 import { SSMClient } from '@aws-sdk/client-ssm';
 
 /**
@@ -19,4 +20,5 @@ export const cloudWatch = /* @__PURE__ */ new CloudWatchClient(CLIENT_CONFIG);
 export const dynamoDb = /* @__PURE__ */ new DynamoDBClient(CLIENT_CONFIG);
 export const ec2 = /* @__PURE__ */ new EC2Client(CLIENT_CONFIG);
 export const elbv2 = /* @__PURE__ */ new ElasticLoadBalancingV2Client(CLIENT_CONFIG);
+export const route53 = /* @__PURE__ */ new Route53Client(CLIENT_CONFIG);
 export const ssm = /* @__PURE__ */ new SSMClient(CLIENT_CONFIG);

@@ -21,6 +21,11 @@ export function loadFleetConfig(env: NodeJS.ProcessEnv = process.env): FleetConf
 
 let cached: { raw: string; config: FleetConfig } | undefined;
 
+/** Where production traffic is decided, as operators read it in messages. */
+export function switchName(config: FleetConfig): string {
+  return config.route53 ? `the Route 53 records ${config.route53.recordName}` : 'the production rule';
+}
+
 /** Parses and checks a {@link FleetConfig} given as JSON text. */
 export function parseFleetConfig(raw: string): FleetConfig {
   let value: unknown;
@@ -31,13 +36,23 @@ export function parseFleetConfig(raw: string): FleetConfig {
   }
   const problems: string[] = [];
   const c = new Checker(value, problems);
+  const dns = isObject(value) && (value as Record<string, unknown>).route53 !== undefined;
   c.string('fleetId');
-  c.string('productionRuleArn');
-  c.string('testRuleArn');
+  if (dns) {
+    // Route 53 switching: the records say which colour is live; each colour has its own load
+    // balancer, so the shared rule and load balancer fields are empty.
+    c.stringOrEmpty('productionRuleArn');
+    c.stringOrEmpty('testRuleArn');
+    c.stringOrEmpty('loadBalancerDnsName');
+    c.stringOrEmpty('loadBalancerFullName');
+  } else {
+    c.string('productionRuleArn');
+    c.string('testRuleArn');
+    c.string('loadBalancerDnsName');
+    c.string('loadBalancerFullName');
+  }
   c.integer('testPort', 1, 65535);
   c.oneOf('testProtocol', ['HTTP', 'HTTPS']);
-  c.string('loadBalancerDnsName');
-  c.string('loadBalancerFullName');
   c.stringArray('rollbackAlarmNames');
   c.string('lockTableName');
   c.integer('lockLeaseSeconds', 1);
@@ -45,6 +60,25 @@ export function parseFleetConfig(raw: string): FleetConfig {
   c.integer('smokeRounds', 0);
   c.integer('bakeSeconds', 0);
   c.integer('warmSeconds', 0);
+  c.optionalInteger('stepSeconds', 0);
+  c.optionalInteger('stickinessSeconds', 0, 604800);
+  if (dns && c.object('route53')) {
+    const route53 = (value as Record<string, unknown>).route53 as Record<string, unknown>;
+    const r = new Checker(route53, problems, 'route53');
+    r.string('hostedZoneId');
+    r.string('recordName');
+    r.oneOf('recordType', ['A', 'CNAME']);
+    r.optionalInteger('ttlSeconds', 0);
+    if (r.object('targets')) {
+      for (const colour of COLOURS) {
+        const t = new Checker((route53.targets as Record<string, unknown>)[colour], problems, `route53.targets.${colour}`);
+        if (t.isObject()) {
+          t.string('dnsName');
+          t.string('hostedZoneId');
+        }
+      }
+    }
+  }
   if (c.object('colours')) {
     const colours = (value as Record<string, unknown>).colours as Record<string, unknown>;
     for (const colour of COLOURS) {
@@ -58,6 +92,16 @@ export function parseFleetConfig(raw: string): FleetConfig {
       cc.string('imageParameterName');
       cc.string('versionParameterName');
       cc.stringArray('alarmNames');
+      const lb = (colours[colour] as Record<string, unknown>).loadBalancer;
+      if (lb !== undefined) {
+        const lc = new Checker(lb, problems, `colours.${colour}.loadBalancer`);
+        if (lc.isObject()) {
+          lc.string('dnsName');
+          lc.string('fullName');
+        }
+      } else if (dns) {
+        problems.push(`colours.${colour}.loadBalancer must be an object with Route 53 switching (the smoke tests call it)`);
+      }
     }
   }
   if (c.array('smokeChecks')) {
@@ -91,9 +135,18 @@ function isObject(v: unknown): v is Record<string, unknown> {
 class Checker {
   private readonly obj: Record<string, unknown>;
 
+  private readonly valueIsObject: boolean;
+
   constructor(value: unknown, private readonly problems: string[], private readonly prefix = '') {
+    this.valueIsObject = isObject(value);
     this.obj = isObject(value) ? value : {};
     if (!isObject(value) && prefix === '') problems.push('the value is not a JSON object');
+  }
+
+  /** Whether the value is an object; records a problem if not. */
+  isObject(): boolean {
+    if (!this.valueIsObject) this.problems.push(`${this.prefix} must be an object`);
+    return this.valueIsObject;
   }
 
   private name(key: string): string {
@@ -103,6 +156,10 @@ class Checker {
   string(key: string): void {
     const v = this.obj[key];
     if (typeof v !== 'string' || v === '') this.problems.push(`${this.name(key)} must be a non-empty string`);
+  }
+
+  stringOrEmpty(key: string): void {
+    if (typeof this.obj[key] !== 'string') this.problems.push(`${this.name(key)} must be a string`);
   }
 
   optionalString(key: string): void {
@@ -115,6 +172,10 @@ class Checker {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
       this.problems.push(`${this.name(key)} must be an integer from ${min}${max === Number.MAX_SAFE_INTEGER ? ' up' : ` to ${max}`}`);
     }
+  }
+
+  optionalInteger(key: string, min: number, max = Number.MAX_SAFE_INTEGER): void {
+    if (this.obj[key] !== undefined) this.integer(key, min, max);
   }
 
   oneOf(key: string, values: string[]): void {

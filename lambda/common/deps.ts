@@ -8,3 +8,9 @@ export interface BaseDeps {
 
 /** The real clock. */
 export const systemClock = (): Date => new Date();
+
+/** Waits `ms` milliseconds. Tests inject one that moves their clock instead. */
+export type Sleep = (ms: number) => Promise<void>;
+
+/** The real wait. */
+export const realSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

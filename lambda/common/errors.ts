@@ -48,6 +48,11 @@ export class AlarmFired extends CutoverError {
   public override readonly name = CutoverErrorName.ALARM_FIRED;
 }
 
+/** Route 53 accepted a weight change but did not report it INSYNC in time. */
+export class DnsChangePending extends CutoverError {
+  public override readonly name = CutoverErrorName.DNS_CHANGE_PENDING;
+}
+
 /** Moving traffic back failed; reported, never thrown by a handler. */
 export class RollbackFailed extends CutoverError {
   public override readonly name = CutoverErrorName.ROLLBACK_FAILED;

@@ -16,6 +16,7 @@ import {
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
   ModifyRuleCommand,
+  TargetGroupStickinessConfig,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { GetParametersCommand, Parameter, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import {
@@ -104,11 +105,31 @@ export async function readRuleWeights(elbv2: ElasticLoadBalancingV2Client, ruleA
   return parsed.weights;
 }
 
+/** Target-group stickiness of a forward action, as ModifyRule takes it. */
+export type Stickiness = TargetGroupStickinessConfig;
+
 /**
- * Sets a listener rule's weights with one ModifyRule call, only when they differ from the
- * current ones. The forward action always names both target groups (the idle one at weight 0
- * stays attached to the load balancer, so it is health-checked before it serves); stickiness
- * settings and the rule's other actions are kept.
+ * The production rule's stickiness for `weights`: on while traffic is split (when the fleet has a
+ * stickiness duration), off whenever one colour has everything, so no client stays pinned to the
+ * colour traffic left. Undefined when the fleet config says nothing: the rule's setting is kept.
+ */
+export function productionStickiness(config: FleetConfig, weights: RuleWeights): Stickiness | undefined {
+  if (config.stickinessSeconds === undefined) return undefined;
+  const split = weights.blue > 0 && weights.green > 0;
+  return split && config.stickinessSeconds > 0 ? { Enabled: true, DurationSeconds: config.stickinessSeconds } : { Enabled: false };
+}
+
+function sameStickiness(current: Stickiness | undefined, wanted: Stickiness | undefined): boolean {
+  if (wanted === undefined) return true;
+  const enabled = current?.Enabled ?? false;
+  return enabled === (wanted.Enabled ?? false) && (!enabled || current?.DurationSeconds === wanted.DurationSeconds);
+}
+
+/**
+ * Sets a listener rule's weights with one ModifyRule call, only when they (or the stickiness
+ * asked for) differ from the current ones. The forward action always names both target groups
+ * (the idle one at weight 0 stays attached to the load balancer, so it is health-checked before
+ * it serves); the rule's other actions are kept, and so is its stickiness unless `stickiness` is given.
  */
 export async function setRuleWeights(
   elbv2: ElasticLoadBalancingV2Client,
@@ -116,6 +137,7 @@ export async function setRuleWeights(
   config: FleetConfig,
   weights: RuleWeights,
   now: () => Date = () => new Date(),
+  stickiness?: Stickiness,
 ): Promise<WeightChange> {
   for (const c of COLOURS) {
     if (!Number.isInteger(weights[c]) || weights[c] < 0 || weights[c] > 100) {
@@ -124,16 +146,17 @@ export async function setRuleWeights(
   }
   const parsed = await describeRule(elbv2, ruleArn, config);
   const before = parsed.weights;
-  const same = parsed.foreign.length === 0 && parsed.explicit && COLOURS.every((c) => before[c] === weights[c]);
+  const current = parsed.actions[parsed.forwardIndex];
+  const same = parsed.foreign.length === 0 && parsed.explicit && COLOURS.every((c) => before[c] === weights[c])
+    && sameStickiness(current.ForwardConfig?.TargetGroupStickinessConfig, stickiness);
   if (same) return { changed: false, before };
 
-  const current = parsed.actions[parsed.forwardIndex];
   const forward: Action = {
     Type: 'forward',
     Order: current.Order,
     ForwardConfig: {
       TargetGroups: COLOURS.map((c) => ({ TargetGroupArn: config.colours[c].targetGroupArn, Weight: weights[c] })),
-      TargetGroupStickinessConfig: current.ForwardConfig?.TargetGroupStickinessConfig,
+      TargetGroupStickinessConfig: stickiness ?? current.ForwardConfig?.TargetGroupStickinessConfig,
     },
   };
   const actions = parsed.actions.map((a, i) => (i === parsed.forwardIndex ? forward : keepAsIs(a)));
@@ -397,26 +420,6 @@ export function colours(state: CutoverState): { live: Colour; target: Colour } {
 /** Adds seconds to a date, as ISO 8601. */
 export function isoPlusSeconds(date: Date, seconds: number): string {
   return new Date(date.getTime() + seconds * 1000).toISOString();
-}
-
-/**
- * Scales a colour to zero (min 0, desired 0, max unchanged), only if it is not already, and
- * never while the production rule sends it any traffic: the weights are read again first.
- */
-export async function scaleColourToZero(
-  elbv2: ElasticLoadBalancingV2Client,
-  asg: AutoScalingClient,
-  config: FleetConfig,
-  colour: Colour,
-): Promise<CapacityChange> {
-  const weights = await readRuleWeights(elbv2, config.productionRuleArn, config);
-  if (weights[colour] > 0) {
-    throw new FleetStateConflict(
-      `Refusing to scale ${colour} to zero: the production rule sends it ${weights[colour]}% of the traffic ` +
-      `(blue ${weights.blue}%, green ${weights.green}%). Move the traffic off ${colour} first. Nothing was changed.`,
-    );
-  }
-  return setCapacity(asg, config.colours[colour].autoScalingGroupName, { min: 0, desired: 0 });
 }
 
 /** The list with `colour` added once. */

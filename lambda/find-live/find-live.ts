@@ -1,11 +1,13 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { Route53Client } from '@aws-sdk/client-route-53';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { Colour, ColourRelease, CutoverState, otherColour } from '../../lib/contract';
 import { BaseDeps } from '../common/deps';
 import { FleetStateConflict, NothingToRollBack } from '../common/errors';
-import { appendStage, assessColour, colourAtFull, readCapacity, readReleases, readRuleWeights } from '../common/fleet';
+import { appendStage, assessColour, colourAtFull, readCapacity, readReleases } from '../common/fleet';
 import { logger, setLogContext } from '../common/logger';
+import { readProductionWeights, switchName } from '../common/traffic';
 
 export const STAGE = 'Find the live colour';
 
@@ -18,10 +20,12 @@ export interface FindLiveDeps extends BaseDeps {
   readonly elbv2: ElasticLoadBalancingV2Client;
   readonly autoScaling: AutoScalingClient;
   readonly ssm: SSMClient;
+  /** Needed when the fleet switches traffic with Route 53 records. */
+  readonly route53?: Route53Client;
 }
 
 /**
- * Finds the live colour from the production rule (the truth), what both colours run and the
+ * Finds the live colour from the production rule or the Route 53 records (the truth), what both colours run and the
  * live colour's capacity. For a rollback, the target is the previous colour, which must still
  * be warm: scaled up, every instance InService and healthy in its target group.
  */
@@ -30,12 +34,13 @@ export async function findLive(state: FindLiveRequest, deps: FindLiveDeps): Prom
   const startedAt = deps.now();
   setLogContext(state, config, STAGE);
 
-  const weights = await readRuleWeights(deps.elbv2, config.productionRuleArn, config);
+  const weights = await readProductionWeights(deps, config);
   const live = colourAtFull(weights);
   if (!live) {
+    const where = switchName(config);
     throw new FleetStateConflict(
-      `The production rule splits traffic (blue ${weights.blue}%, green ${weights.green}%): a previous cutover was interrupted mid-shift. ` +
-      'Finish it by hand first: set the production rule\'s weights to 100 for the colour that should serve and 0 for the other, ' +
+      `${where[0].toUpperCase()}${where.slice(1)} ${config.route53 ? 'split' : 'splits'} traffic (blue ${weights.blue}%, green ${weights.green}%): a previous cutover was interrupted mid-shift. ` +
+      `Finish it by hand first: set the ${config.route53 ? 'records\'' : 'production rule\'s'} weights to 100 for the colour that should serve and 0 for the other, ` +
       'then start again. Nothing was changed.',
     );
   }

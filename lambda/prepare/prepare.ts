@@ -20,7 +20,8 @@ export interface PrepareDeps extends BaseDeps {
 }
 
 /**
- * Writes the target's release parameters, points the test rule at the target and sizes the
+ * Writes the target's release parameters, points the test rule at the target (with Route 53
+ * switching there is none: the target's own load balancer is its test endpoint) and sizes the
  * target like the live colour. Parameters come first: instances launched by the resize
  * resolve their image (and read their version) at launch.
  */
@@ -46,8 +47,12 @@ export async function prepare(state: PrepareRequest, deps: PrepareDeps): Promise
     logger.info('Release parameters of the target', { target, targetRelease, written });
   }
 
-  const test = await setRuleWeights(deps.elbv2, config.testRuleArn, config, weightsFor(target, 100), deps.now);
-  logger.info('Test rule', { pointsAt: target, changed: test.changed, before: test.before });
+  if (config.testRuleArn) {
+    const test = await setRuleWeights(deps.elbv2, config.testRuleArn, config, weightsFor(target, 100), deps.now);
+    logger.info('Test rule', { pointsAt: target, changed: test.changed, before: test.before });
+  } else {
+    logger.info('No test rule: the target\'s own load balancer is its test endpoint', { target, loadBalancer: targetConfig.loadBalancer?.dnsName });
+  }
 
   const size = await setCapacity(deps.autoScaling, targetConfig.autoScalingGroupName, state.liveCapacity);
   logger.info('Target capacity', { target, changed: size.changed, before: size.before, after: size.after });

@@ -15,6 +15,7 @@ import { causeMessage } from '../common/errors';
 import { appendStage } from '../common/fleet';
 import { isConditionFailure, lockItem } from '../common/lock';
 import { logger, setLogContext } from '../common/logger';
+import { switchName } from '../common/config';
 
 /** The console name of the stage for each outcome. */
 export const STAGES: Record<CutoverOutcome, string> = {
@@ -48,7 +49,7 @@ export async function releaseLock(request: ReleaseLockRequest, deps: ReleaseLock
   }
   const stage = STAGES[outcome];
   setLogContext(state, config, stage);
-  const failure = outcome === 'succeeded' ? undefined : describeFailure(state, outcome);
+  const failure = outcome === 'succeeded' ? undefined : describeFailure(state, outcome, switchName(config));
 
   if (state.superseded) {
     logger.info('Superseded by another execution: not recording a result');
@@ -113,7 +114,11 @@ function resultRecord(
 }
 
 /** The error and cause an operator reads on the failed execution. */
-export function describeFailure(state: CutoverState, outcome: Exclude<CutoverOutcome, 'succeeded'>): { error: string; cause: string } {
+export function describeFailure(
+  state: CutoverState,
+  outcome: Exclude<CutoverOutcome, 'succeeded'>,
+  where = 'the production rule',
+): { error: string; cause: string } {
   const live = state.live;
   const target = state.target ?? (live ? otherColour(live) : undefined);
   const cleanup = state.cleanupError
@@ -138,14 +143,18 @@ export function describeFailure(state: CutoverState, outcome: Exclude<CutoverOut
     const failedWith = state.rollbackError ? ` (${state.rollbackError.Error}: ${causeMessage(state.rollbackError.Cause)})` : '';
     return {
       error: CutoverErrorName.ROLLBACK_FAILED,
-      cause: `${why}; moving traffic back to ${live} failed${failedWith}: the production rule may still send traffic to ${target}. ` +
-        `Set its weights by hand (${live} 100, ${target} 0), then scale ${target} to zero.`,
+      cause: `${why}; moving traffic back to ${live} failed${failedWith}: ${where} may still send traffic to ${target}. ` +
+        `Set ${where.startsWith('the Route 53') ? 'their' : 'its'} weights by hand (${live} 100, ${target} 0), then scale ${target} to zero.`,
     };
   }
   let traffic: string;
   if (rb.trafficRestoredAt && rb.revertCallMs !== undefined) {
     const seconds = (Date.parse(rb.trafficRestoredAt) - Date.parse(rb.decidedAt)) / 1000;
-    traffic = `traffic back on ${live} ${seconds.toFixed(1)} s after ${state.alarm ? 'detection' : 'the failure'} (revert call took ${rb.revertCallMs} ms)`;
+    const dns = rb.dnsInSync === undefined ? ''
+      : rb.dnsInSync
+        ? `, Route 53 change INSYNC after ${((rb.dnsSyncMs ?? 0) / 1000).toFixed(1)} s; clients follow within the record TTL`
+        : `, Route 53 change not yet INSYNC after ${((rb.dnsSyncMs ?? 0) / 1000).toFixed(1)} s`;
+    traffic = `traffic back on ${live} ${seconds.toFixed(1)} s after ${state.alarm ? 'detection' : 'the failure'} (revert call took ${rb.revertCallMs} ms${dns})`;
   } else if (rb.trafficRestoredAt) {
     traffic = `traffic was already back on ${live} at ${rb.trafficRestoredAt}`;
   } else {

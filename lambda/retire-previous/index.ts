@@ -1,4 +1,4 @@
-import { autoScaling, dynamoDb, elbv2 } from '../common/clients';
+import { autoScaling, dynamoDb, elbv2, route53 } from '../common/clients';
 import { loadFleetConfig } from '../common/config';
 import { systemClock } from '../common/deps';
 import { retirePrevious, RetirePreviousRequest, RetirePreviousResponse } from './retire-previous';
@@ -7,4 +7,4 @@ export type { RetirePreviousRequest, RetirePreviousResponse } from './retire-pre
 
 /** "Scale the previous colour to zero". Payload: the state. */
 export const handler = async (event: RetirePreviousRequest): Promise<RetirePreviousResponse> =>
-  retirePrevious(event, { dynamoDb, elbv2, autoScaling, config: loadFleetConfig(), now: systemClock });
+  retirePrevious(event, { dynamoDb, elbv2, route53, autoScaling, config: loadFleetConfig(), now: systemClock });

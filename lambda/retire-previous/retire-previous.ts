@@ -1,11 +1,13 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { Route53Client } from '@aws-sdk/client-route-53';
 import { CutoverState, LOCK_PARTITION_KEY, LockPhase } from '../../lib/contract';
 import { BaseDeps } from '../common/deps';
-import { appendStage, colours, scaleColourToZero, withColour } from '../common/fleet';
+import { appendStage, colours, withColour } from '../common/fleet';
 import { isConditionFailure, lockItem } from '../common/lock';
 import { logger, setLogContext } from '../common/logger';
+import { scaleColourToZero } from '../common/traffic';
 
 export const STAGE = 'Scale the previous colour to zero';
 
@@ -18,6 +20,8 @@ export interface RetirePreviousDeps extends BaseDeps {
   readonly dynamoDb: DynamoDBClient;
   readonly elbv2: ElasticLoadBalancingV2Client;
   readonly autoScaling: AutoScalingClient;
+  /** Needed when the fleet switches traffic with Route 53 records. */
+  readonly route53?: Route53Client;
 }
 
 /**
@@ -57,7 +61,7 @@ export async function retirePrevious(state: RetirePreviousRequest, deps: RetireP
     }
   }
 
-  const change = await scaleColourToZero(deps.elbv2, deps.autoScaling, config, live);
+  const change = await scaleColourToZero(deps, config, live);
   logger.info('Previous colour scaled to zero', { colour: live, changed: change.changed, before: change.before });
   return {
     ...state,

@@ -1,9 +1,11 @@
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { Route53Client } from '@aws-sdk/client-route-53';
 import { CutoverState } from '../../lib/contract';
-import { BaseDeps } from '../common/deps';
+import { BaseDeps, Sleep } from '../common/deps';
 import { causeMessage } from '../common/errors';
-import { appendStage, colours, setRuleWeights, weightsFor } from '../common/fleet';
+import { appendStage, colours, weightsFor } from '../common/fleet';
 import { logger, setLogContext } from '../common/logger';
+import { setProductionWeights } from '../common/traffic';
 
 export const STAGE = 'Move traffic back';
 
@@ -14,11 +16,17 @@ export type RollBackResponse = CutoverState & Required<Pick<CutoverState, 'rollb
 
 export interface RollBackDeps extends BaseDeps {
   readonly elbv2: ElasticLoadBalancingV2Client;
+  /** Needed when the fleet switches traffic with Route 53 records. */
+  readonly route53?: Route53Client;
+  /** How the Route 53 INSYNC wait sleeps (tests move a clock instead). */
+  readonly sleep?: Sleep;
 }
 
 /**
- * Sends all production traffic back to the live colour with one ModifyRule call (none if it
- * is already there) and records why and how fast. The test rule is left alone.
+ * Sends all production traffic back to the live colour with one mutating call (none if it is
+ * already there): ModifyRule on the production rule, with stickiness off so no client stays
+ * pinned to the failed colour, or one Route 53 change of both records, which it then waits to be
+ * INSYNC. Records why and how fast. The test rule is left alone.
  */
 export async function rollBack(state: RollBackRequest, deps: RollBackDeps): Promise<RollBackResponse> {
   const { config } = deps;
@@ -26,7 +34,11 @@ export async function rollBack(state: RollBackRequest, deps: RollBackDeps): Prom
   setLogContext(state, config, STAGE);
   const { live } = colours(state);
 
-  const change = await setRuleWeights(deps.elbv2, config.productionRuleArn, config, weightsFor(live, 100), deps.now);
+  const change = await setProductionWeights(deps, config, weightsFor(live, 100), { now: deps.now, sleep: deps.sleep });
+  if (change.inSync === false) {
+    // Route 53 has the weights; its servers will follow. Not a reason to fail the rollback.
+    logger.warn('The Route 53 change moving traffic back is not INSYNC yet', { dnsChangeId: change.dnsChangeId, waitedMs: change.syncMs });
+  }
   const restoredAt = deps.now();
   const reason = state.alarm?.name ?? (state.error ? `${state.error.Error}: ${causeMessage(state.error.Cause)}` : 'unknown');
   const rollback = {
@@ -34,6 +46,7 @@ export async function rollBack(state: RollBackRequest, deps: RollBackDeps): Prom
     decidedAt: state.alarm?.detectedAt ?? startedAt.toISOString(),
     trafficRestoredAt: restoredAt.toISOString(),
     ...(change.callMs !== undefined ? { revertCallMs: change.callMs } : {}),
+    ...(change.inSync !== undefined ? { dnsInSync: change.inSync, dnsSyncMs: change.syncMs } : {}),
   };
   logger.warn('Production traffic moved back', { live, changed: change.changed, before: change.before, ...rollback });
   return {

@@ -1,9 +1,11 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { Route53Client } from '@aws-sdk/client-route-53';
 import { ColourRole, CutoverState, ScaleToZeroPayload } from '../../lib/contract';
 import { BaseDeps } from '../common/deps';
-import { appendStage, colours, scaleColourToZero, withColour } from '../common/fleet';
+import { appendStage, colours, withColour } from '../common/fleet';
 import { logger, setLogContext } from '../common/logger';
+import { scaleColourToZero } from '../common/traffic';
 
 /** `{ state, colour }`: which colour of the state to scale to zero, 'target' or 'live'. */
 export type ScaleToZeroRequest = ScaleToZeroPayload;
@@ -13,6 +15,8 @@ export type ScaleToZeroResponse = CutoverState & Required<Pick<CutoverState, 'sc
 export interface ScaleToZeroDeps extends BaseDeps {
   readonly elbv2: ElasticLoadBalancingV2Client;
   readonly autoScaling: AutoScalingClient;
+  /** Needed when the fleet switches traffic with Route 53 records. */
+  readonly route53?: Route53Client;
 }
 
 /** The console name of the stage, which depends on why the colour goes. */
@@ -26,7 +30,7 @@ export function stageName(state: CutoverState, role: ColourRole): string {
 
 /**
  * Scales one colour to zero (min 0, desired 0, max unchanged), unless it already is.
- * Refuses with FleetStateConflict while the production rule sends that colour any traffic.
+ * Refuses with FleetStateConflict while production traffic goes to that colour.
  */
 export async function scaleToZero(request: ScaleToZeroRequest, deps: ScaleToZeroDeps): Promise<ScaleToZeroResponse> {
   const { state, colour: role } = request;
@@ -37,7 +41,7 @@ export async function scaleToZero(request: ScaleToZeroRequest, deps: ScaleToZero
   setLogContext(state, config, stage);
   const colour = colours(state)[role];
 
-  const change = await scaleColourToZero(deps.elbv2, deps.autoScaling, config, colour);
+  const change = await scaleColourToZero(deps, config, colour);
   logger.info('Scaled to zero', { colour, role, changed: change.changed, before: change.before });
   return {
     ...state,

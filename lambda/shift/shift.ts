@@ -1,8 +1,11 @@
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { Route53Client } from '@aws-sdk/client-route-53';
 import { CutoverState, ShiftPayload } from '../../lib/contract';
-import { BaseDeps } from '../common/deps';
-import { appendStage, colours, setRuleWeights, weightsFor } from '../common/fleet';
+import { BaseDeps, Sleep } from '../common/deps';
+import { DnsChangePending } from '../common/errors';
+import { appendStage, colours, weightsFor } from '../common/fleet';
 import { logger, setLogContext } from '../common/logger';
+import { setProductionWeights, switchName } from '../common/traffic';
 
 /** The console name of the stage: it names the step, or the move back for a rollback execution. */
 export function stageName(state: CutoverState, weight: number): string {
@@ -17,9 +20,18 @@ export type ShiftResponse = CutoverState & Required<Pick<CutoverState, 'trafficM
 
 export interface ShiftDeps extends BaseDeps {
   readonly elbv2: ElasticLoadBalancingV2Client;
+  /** Needed when the fleet switches traffic with Route 53 records. */
+  readonly route53?: Route53Client;
+  /** How the Route 53 INSYNC wait sleeps (tests move a clock instead). */
+  readonly sleep?: Sleep;
 }
 
-/** Moves `weight` percent of production traffic to the target with one ModifyRule call (none if already so). */
+/**
+ * Moves `weight` percent of production traffic to the target with one mutating call (none if
+ * already so): ModifyRule on the production rule, or one Route 53 change of both records, which
+ * it then waits to be INSYNC. A deploy's change not INSYNC in time throws DnsChangePending (and is
+ * rolled back); a rollback execution's is only logged: going back is what was asked for.
+ */
 export async function shift(request: ShiftRequest, deps: ShiftDeps): Promise<ShiftResponse> {
   const { state, weight } = request;
   const { config } = deps;
@@ -30,8 +42,23 @@ export async function shift(request: ShiftRequest, deps: ShiftDeps): Promise<Shi
     throw new RangeError(`shift: weight must be an integer percentage from 0 to 100, got ${JSON.stringify(weight)}.`);
   }
   const { target } = colours(state);
-  const change = await setRuleWeights(deps.elbv2, config.productionRuleArn, config, weightsFor(target, weight), deps.now);
-  logger.info('Production traffic shifted', { target, weight, changed: change.changed, before: change.before, callMs: change.callMs });
+  const weights = weightsFor(target, weight);
+  const change = await setProductionWeights(deps, config, weights, { now: deps.now, sleep: deps.sleep });
+  logger.info('Production traffic shifted', {
+    target, weight, changed: change.changed, before: change.before, callMs: change.callMs,
+    ...(change.dnsChangeId ? { dnsChangeId: change.dnsChangeId, inSync: change.inSync, syncMs: change.syncMs } : {}),
+  });
+  if (change.inSync === false && state.action === 'rollback') {
+    // Moving back is what the operator asked for: Route 53 has the weights, its servers will follow.
+    logger.warn('The Route 53 change moving traffic back is not INSYNC yet', { dnsChangeId: change.dnsChangeId, waitedMs: change.syncMs });
+  } else if (change.inSync === false) {
+    // The weights are written; Route 53 has not confirmed them everywhere. Not knowing what
+    // clients get, the cutover goes back (the state machine catches this as after the shift).
+    throw new DnsChangePending(
+      `Route 53 change ${change.dnsChangeId} of ${switchName(config)} (blue ${weights.blue}%, green ${weights.green}%) ` +
+      `was not INSYNC after ${Math.round((change.syncMs ?? 0) / 1000)} s: moving traffic back.`,
+    );
+  }
   return {
     ...state,
     // From here on a failure must move traffic back.

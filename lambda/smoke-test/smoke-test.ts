@@ -2,7 +2,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { isIP } from 'node:net';
 import { DescribeNetworkInterfacesCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { CutoverState, SMOKE_TEST_ENDPOINT_ENV, SmokeCheckConfig } from '../../lib/contract';
+import { Colour, CutoverState, SMOKE_TEST_ENDPOINT_ENV, SmokeCheckConfig } from '../../lib/contract';
 import { BaseDeps } from '../common/deps';
 import { SmokeTestFailed, truncate } from '../common/errors';
 import { appendStage, colours } from '../common/fleet';
@@ -53,7 +53,7 @@ export async function smokeTest(state: SmokeTestRequest, deps: SmokeTestDeps): P
   if (checks.length === 0 || rounds < 1) {
     logger.info('No smoke checks configured: nothing to do');
   } else {
-    const endpoint = await resolveEndpoint(deps);
+    const endpoint = await resolveEndpoint(deps, target);
     const version = state.targetRelease?.version ?? state.release?.version ?? '';
     logger.info('Running smoke checks', { endpoint: endpoint.base.toString(), host: endpoint.host, checks: checks.length, rounds });
     for (let round = 1; round <= rounds; round++) {
@@ -78,11 +78,12 @@ export async function smokeTest(state: SmokeTestRequest, deps: SmokeTestDeps): P
 }
 
 /**
- * The test listener's address. The lab sets {@link SMOKE_TEST_ENDPOINT_ENV}; on AWS the
- * requests go to a private address of the load balancer, so they come from inside the VPC
- * and match the test listener's VPC-only rule even when the load balancer is internet-facing.
+ * The test endpoint's address: the test listener, or with Route 53 switching the target's own
+ * load balancer. The lab sets {@link SMOKE_TEST_ENDPOINT_ENV}; on AWS the requests go to a
+ * private address of the load balancer, so they come from inside the VPC and match the test
+ * listener's VPC-only rule even when the load balancer is internet-facing.
  */
-export async function resolveEndpoint(deps: SmokeTestDeps): Promise<SmokeEndpoint> {
+export async function resolveEndpoint(deps: SmokeTestDeps, target?: Colour): Promise<SmokeEndpoint> {
   const { config } = deps;
   const override = (deps.env ?? process.env)[SMOKE_TEST_ENDPOINT_ENV];
   if (override) {
@@ -92,8 +93,14 @@ export async function resolveEndpoint(deps: SmokeTestDeps): Promise<SmokeEndpoin
       throw new SmokeTestFailed(`${SMOKE_TEST_ENDPOINT_ENV} '${truncate(override)}' is not a URL: use a base URL such as http://127.0.0.1:4567.`);
     }
   }
+  const own = target ? config.colours[target].loadBalancer : undefined;
+  const fullName = own?.fullName ?? config.loadBalancerFullName;
+  const dnsName = own?.dnsName ?? config.loadBalancerDnsName;
+  if (!fullName || !dnsName) {
+    throw new SmokeTestFailed(`The fleet config names no load balancer for the ${target ?? 'idle'} colour's smoke tests: redeploy the stack.`);
+  }
   const out = await deps.ec2.send(new DescribeNetworkInterfacesCommand({
-    Filters: [{ Name: 'description', Values: [`ELB ${config.loadBalancerFullName}`] }],
+    Filters: [{ Name: 'description', Values: [`ELB ${fullName}`] }],
   }));
   const addresses = (out.NetworkInterfaces ?? [])
     .map((n) => n.PrivateIpAddress)
@@ -101,12 +108,12 @@ export async function resolveEndpoint(deps: SmokeTestDeps): Promise<SmokeEndpoin
     .sort();
   if (addresses.length === 0) {
     throw new SmokeTestFailed(
-      `Found no network interface of the load balancer ${config.loadBalancerFullName} ` +
-      `(description 'ELB ${config.loadBalancerFullName}'), so the test listener cannot be reached: check that the load balancer exists.`,
+      `Found no network interface of the load balancer ${fullName} ` +
+      `(description 'ELB ${fullName}'), so the test listener cannot be reached: check that the load balancer exists.`,
     );
   }
   const protocol = config.testProtocol === 'HTTPS' ? 'https' : 'http';
-  return { base: new URL(`${protocol}://${addresses[0]}:${config.testPort}`), host: config.loadBalancerDnsName };
+  return { base: new URL(`${protocol}://${addresses[0]}:${config.testPort}`), host: dnsName };
 }
 
 /** One GET, timed from the request to the end of the body. */

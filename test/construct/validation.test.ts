@@ -1,11 +1,85 @@
-import { Duration } from 'aws-cdk-lib';
+import { App, CfnParameter, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
-import { WARNING_IDS } from '../../lib';
-import { fleetStack, onlyProblem, propsError } from './fleet-fixture';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import { BlueGreenFleet, TrafficShift, TrafficSwitch, WARNING_IDS } from '../../lib';
+import { baseProps, fleetStack, onlyProblem, propsError } from './fleet-fixture';
 
 const CERT = elbv2.ListenerCertificate.fromArn('arn:aws:acm:us-east-1:123456789012:certificate/abc');
+
+const zone = (vpc: ec2.IVpc) => route53.HostedZone.fromHostedZoneAttributes(Stack.of(vpc), 'Zone', { hostedZoneId: 'Z0123456789ABCDEFGHIJ', zoneName: 'example.com' });
+const dns = (vpc: ec2.IVpc, extra: Partial<route53Switch> = {}) => TrafficSwitch.route53({ zone: zone(vpc), recordName: 'www', ...extra });
+type route53Switch = Parameters<typeof TrafficSwitch.route53>[0];
+
+const cutoverCases: Array<[string, Parameters<typeof propsError>[0], string]> = [
+  ['the poll interval is 0', () => ({ cutover: { pollInterval: Duration.seconds(0) } }),
+    'cutover.pollInterval is 0 seconds: set it to at least 1 second, such as Duration.seconds(10).'],
+  ['the poll interval is not whole seconds', () => ({ cutover: { pollInterval: Duration.millis(1500) } }),
+    'cutover.pollInterval is 1500 ms: use a whole number of seconds, such as Duration.seconds(2); Step Functions waits in whole seconds.'],
+  ['the health timeout is shorter than the poll interval', () => ({ cutover: { pollInterval: Duration.seconds(30), healthyTimeout: Duration.seconds(20) } }),
+    'cutover.healthyTimeout (20 seconds) is shorter than cutover.pollInterval (30 seconds): set healthyTimeout to at least pollInterval, so the idle colour has time to become healthy.'],
+  ['smokeRounds is 0', () => ({ cutover: { smokeRounds: 0 } }),
+    'cutover.smokeRounds is 0: set it to a whole number from 1 to 10.'],
+  ['smokeRounds is above 10', () => ({ cutover: { smokeRounds: 11 } }),
+    'cutover.smokeRounds is 11: set it to a whole number from 1 to 10.'],
+  ['smokeRounds is not whole', () => ({ cutover: { smokeRounds: 2.5 } }),
+    'cutover.smokeRounds is 2.5: set it to a whole number from 1 to 10.'],
+  ['the bake time is not whole seconds', () => ({ cutover: { bakeTime: Duration.millis(500) } }),
+    'cutover.bakeTime is 500 ms: use a whole number of seconds, such as Duration.seconds(1); Step Functions waits in whole seconds.'],
+  ['keepPreviousWarm is not whole seconds', () => ({ cutover: { keepPreviousWarm: Duration.millis(2500) } }),
+    'cutover.keepPreviousWarm is 2500 ms: use a whole number of seconds, such as Duration.seconds(3); Step Functions waits in whole seconds.'],
+  ['the canary percentage is 0', () => ({ cutover: { trafficShift: TrafficShift.canary({ percent: 0, bake: Duration.minutes(5) }) } }),
+    'cutover.trafficShift canary percent is 0: set it to a whole number from 1 to 99, such as 10.'],
+  ['the canary percentage is 100', () => ({ cutover: { trafficShift: TrafficShift.canary({ percent: 100, bake: Duration.minutes(5) }) } }),
+    'cutover.trafficShift canary percent is 100: set it to a whole number from 1 to 99, such as 10.'],
+  ['the canary percentage is not whole', () => ({ cutover: { trafficShift: TrafficShift.canary({ percent: 12.5, bake: Duration.minutes(5) }) } }),
+    'cutover.trafficShift canary percent is 12.5: set it to a whole number from 1 to 99, such as 10.'],
+  ['the canary percentage is a token', (vpc) => ({ cutover: { trafficShift: TrafficShift.canary({ percent: new CfnParameter(Stack.of(vpc), 'Percent', { type: 'Number' }).valueAsNumber, bake: Duration.minutes(5) }) } }),
+    'cutover.trafficShift canary percent is a token: use a number known at synth time; the state machine has one state per step.'],
+  ['the canary bake is 0', () => ({ cutover: { trafficShift: TrafficShift.canary({ percent: 10, bake: Duration.seconds(0) }) } }),
+    'cutover.trafficShift canary bake is 0 seconds: set it to at least 1 second, such as Duration.minutes(5).'],
+  ['the linear step is 0', () => ({ cutover: { trafficShift: TrafficShift.linear({ percentPerStep: 0, stepInterval: Duration.minutes(2) }) } }),
+    'cutover.trafficShift linear percentPerStep is 0: set it to a whole number from 1 to 99, such as 25 (the last step moves what is left: 30 gives 30, 60, 90 and 100).'],
+  ['the linear step is above 99', () => ({ cutover: { trafficShift: TrafficShift.linear({ percentPerStep: 150, stepInterval: Duration.minutes(2) }) } }),
+    'cutover.trafficShift linear percentPerStep is 150: set it to a whole number from 1 to 99, such as 25 (the last step moves what is left: 30 gives 30, 60, 90 and 100).'],
+  ['the linear step interval is 0', () => ({ cutover: { trafficShift: TrafficShift.linear({ percentPerStep: 25, stepInterval: Duration.seconds(0) }) } }),
+    'cutover.trafficShift linear stepInterval is 0 seconds: set it to at least 1 second, such as Duration.minutes(2).'],
+  ['the linear step interval is not whole seconds', () => ({ cutover: { trafficShift: TrafficShift.linear({ percentPerStep: 25, stepInterval: Duration.millis(90_500) }) } }),
+    'cutover.trafficShift linear stepInterval is 90500 ms: use a whole number of seconds, such as Duration.seconds(91); Step Functions waits in whole seconds.'],
+  ['stickiness is 0', () => ({ cutover: { trafficShift: TrafficShift.canary({ percent: 10, bake: Duration.minutes(5) }), stickinessDuration: Duration.seconds(0) } }),
+    "cutover.stickinessDuration is 0 seconds: set it between 1 second and 7 days (604800 seconds), the load balancer's range."],
+  ['stickiness is longer than 7 days', () => ({ cutover: { trafficShift: TrafficShift.canary({ percent: 10, bake: Duration.minutes(5) }), stickinessDuration: Duration.days(8) } }),
+    "cutover.stickinessDuration is 691200 seconds: set it between 1 second and 7 days (604800 seconds), the load balancer's range."],
+  ['the cutover outlasts a Step Functions execution', () => ({ cutover: { keepPreviousWarm: Duration.days(366) } }),
+    'cutover: the workflow can run for up to 366.0 days (healthyTimeout, smoke tests, shift steps, bakeTime and keepPreviousWarm, plus margins), more than the 365 days a Step Functions execution may run: shorten keepPreviousWarm, bakeTime or the shift steps.'],
+  ['the cutover polls more often than an execution history holds', () => ({ cutover: { trafficShift: TrafficShift.linear({ percentPerStep: 1, stepInterval: Duration.minutes(10) }) } }),
+    'cutover.pollInterval (10 seconds) makes the workflow check health and alarms up to 6131 times (healthyTimeout, each shift step and bakeTime, divided by pollInterval), about 56779 execution history events, more than the 25000 a Step Functions execution may record: raise pollInterval to at least 25 seconds, or shorten healthyTimeout, the shift steps or bakeTime.'],
+  ['Route 53 switching is given a load balancer', (vpc) => ({ trafficSwitch: dns(vpc), loadBalancer: new elbv2.ApplicationLoadBalancer(Stack.of(vpc), 'Shared', { vpc }) }),
+    'loadBalancer is set but trafficSwitch is TrafficSwitch.route53(): the Route 53 switch creates a load balancer per colour. Remove loadBalancer, or use TrafficSwitch.listenerRule().'],
+  ['Route 53 switching is given a test port', (vpc) => ({ trafficSwitch: dns(vpc), testPort: 9000 }),
+    "testPort is set but trafficSwitch is TrafficSwitch.route53(): there is no test listener, the idle colour's own load balancer is its test endpoint. Remove testPort."],
+  ['Route 53 switching is given test peers', (vpc) => ({ trafficSwitch: dns(vpc), testPeers: [ec2.Peer.ipv4('10.0.0.0/8')] }),
+    "testPeers is set but trafficSwitch is TrafficSwitch.route53(): there is no test listener; productionPeers decides who reaches each colour's load balancer. Remove testPeers."],
+  ['the zone has no name', (vpc) => ({ trafficSwitch: TrafficSwitch.route53({ zone: route53.HostedZone.fromHostedZoneId(Stack.of(vpc), 'ById', 'Z0123456789ABCDEFGHIJ'), recordName: 'www' }) }),
+    'trafficSwitch zone has no name (it was imported with HostedZone.fromHostedZoneId): import it with HostedZone.fromHostedZoneAttributes({ hostedZoneId, zoneName }) so the records and their IAM conditions can be named.'],
+  ['the record name is malformed', (vpc) => ({ trafficSwitch: dns(vpc, { recordName: 'my shop' }) }),
+    "trafficSwitch recordName is 'my shop': use letters, digits, '-' and '_' separated by dots, relative to the zone ('www') or fully qualified ('www.example.com')."],
+  ['the record name is outside the zone', (vpc) => ({ trafficSwitch: dns(vpc, { recordName: 'www.example.org.' }) }),
+    "trafficSwitch recordName 'www.example.org.' is not in the zone example.com: use a name in the zone, such as 'www' or 'www.example.com'."],
+  ['a CNAME would sit at the zone apex', (vpc) => ({ trafficSwitch: dns(vpc, { recordName: 'example.com', ttl: Duration.seconds(60) }) }),
+    "trafficSwitch ttl is set, which makes the records CNAME records, but recordName 'example.com' is the zone apex, where a CNAME cannot sit: remove ttl to use alias records, or choose a name below the apex such as 'www'."],
+  ['the TTL is not whole seconds', (vpc) => ({ trafficSwitch: dns(vpc, { ttl: Duration.millis(30_500) }) }),
+    'trafficSwitch ttl is 30500 ms: use a whole number of seconds, such as Duration.seconds(31); Step Functions waits in whole seconds.'],
+  ['the TTL is a token', (vpc) => ({ trafficSwitch: dns(vpc, { ttl: Duration.seconds(new CfnParameter(Stack.of(vpc), 'Ttl', { type: 'Number' }).valueAsNumber) }) }),
+    'trafficSwitch ttl is a token: use a Duration known at synth time, such as Duration.seconds(60); the workflow is built from it.'],
+  ['the bake time is a token', (vpc) => ({ cutover: { bakeTime: Duration.minutes(new CfnParameter(Stack.of(vpc), 'Bake', { type: 'Number' }).valueAsNumber) } }),
+    'cutover.bakeTime is a token: use a Duration known at synth time, such as Duration.minutes(5); the workflow is built from it.'],
+  ['the record name is a token', (vpc) => ({ trafficSwitch: dns(vpc, { recordName: new CfnParameter(Stack.of(vpc), 'Name').valueAsString }) }),
+    "trafficSwitch recordName is a token: use a name known at synth time, such as 'www'; it names the records in their IAM conditions."],
+  ['stickiness is asked of Route 53 switching', (vpc) => ({ trafficSwitch: dns(vpc), cutover: { trafficShift: TrafficShift.canary({ percent: 10, bake: Duration.minutes(5) }), stickinessDuration: Duration.minutes(1) } }),
+    'cutover.stickinessDuration is set but trafficSwitch is TrafficSwitch.route53(): target-group stickiness needs the listener-rule switch, and DNS answers are cached per resolver anyway. Remove stickinessDuration.'],
+];
 
 describe('BlueGreenFleet rejects props that cannot work, naming the prop, the value and the fix', () => {
   const cases: Array<[string, Parameters<typeof propsError>[0], string]> = [
@@ -83,6 +157,12 @@ describe('BlueGreenFleet rejects props that cannot work, naming the prop, the va
     expect(onlyProblem(message)).toBe(expected);
   });
 
+  test.each(cutoverCases)('fails when %s', (_name, overrides, expected) => {
+    const message = propsError(overrides);
+    expect(message.split('\n')[0]).toBe('Invalid BlueGreenFleet props at TestStack/Web:');
+    expect(onlyProblem(message)).toBe(expected);
+  });
+
   test('lists every problem at once', () => {
     const message = propsError(() => ({ capacity: { minCapacity: 5, maxCapacity: 3 }, testPort: 0 }));
     expect(message).toBe([
@@ -116,6 +196,38 @@ describe('BlueGreenFleet warns about risky but legal settings', () => {
   ];
 
   test.each(cases)('warns when %s', (_name, overrides, id, message) => {
+    const { stack } = fleetStack(overrides);
+    const warnings = Annotations.fromStack(stack).findWarning('/TestStack/Web', Match.stringLikeRegexp('.*'));
+    expect(warnings.map((w) => w.entry.data)).toEqual([`${message} [ack: ${id}]`]);
+  });
+
+  const withZone = (build: (vpc: ec2.IVpc) => Parameters<typeof fleetStack>[0]) => {
+    const app = new App();
+    const stack = new Stack(app, 'TestStack', { env: { account: '123456789012', region: 'us-east-1' } });
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
+    new BlueGreenFleet(stack, 'Web', { ...baseProps(vpc), ...build(vpc) });
+    return Annotations.fromStack(stack).findWarning('/TestStack/Web', Match.stringLikeRegexp('.*')).map((w) => w.entry.data);
+  };
+
+  const dnsCases: Array<[string, (vpc: ec2.IVpc) => Parameters<typeof fleetStack>[0], string, string]> = [
+    ['the record TTL is high', (vpc) => ({ trafficSwitch: dns(vpc, { ttl: Duration.minutes(10) }), cutover: { keepPreviousWarm: Duration.hours(1) } }), WARNING_IDS.highDnsTtl,
+      'trafficSwitch ttl is 600 seconds: after every switch and every rollback, clients and resolvers keep the old answer at least that long. Keep it at 60 seconds or less, or remove it to use alias records.'],
+    ['the previous colour is not kept warm for several TTLs', (vpc) => ({ trafficSwitch: dns(vpc), cutover: { keepPreviousWarm: Duration.minutes(2) } }), WARNING_IDS.warmShorterThanDnsCaching,
+      'cutover.keepPreviousWarm (120 seconds) is shorter than 5 record TTLs (300 seconds): clients and resolvers that still hold the old answer would reach a colour scaled to zero. Keep the previous colour warm for at least 300 seconds.'],
+  ];
+
+  test.each(dnsCases)('warns when %s', (_name, build, id, message) => {
+    expect(withZone(build)).toEqual([`${message} [ack: ${id}]`]);
+  });
+
+  const stickyCases: Array<[string, Parameters<typeof fleetStack>[0], string, string]> = [
+    ['stickiness is set for an all-at-once shift', { cutover: { stickinessDuration: Duration.minutes(5) } }, WARNING_IDS.stickinessNeverUsed,
+      'cutover.stickinessDuration is set but cutover.trafficShift moves all traffic at once: stickiness only applies while traffic is split, so it never takes effect. Remove it, or use TrafficShift.canary() or TrafficShift.linear().'],
+    ['stickiness outlasts each step', { cutover: { trafficShift: TrafficShift.linear({ percentPerStep: 25, stepInterval: Duration.minutes(1) }), stickinessDuration: Duration.minutes(5) } }, WARNING_IDS.stickinessOutlastsStep,
+      'cutover.stickinessDuration (300 seconds) is longer than each shift step (60 seconds): clients keep the colour they first got for longer than a step lasts, so the new colour mostly sees clients that arrived during the shift. Shorten stickinessDuration to at most the step.'],
+  ];
+
+  test.each(stickyCases)('warns when %s', (_name, overrides, id, message) => {
     const { stack } = fleetStack(overrides);
     const warnings = Annotations.fromStack(stack).findWarning('/TestStack/Web', Match.stringLikeRegexp('.*'));
     expect(warnings.map((w) => w.entry.data)).toEqual([`${message} [ack: ${id}]`]);

@@ -148,23 +148,53 @@ describe('check-alarms during the bake', () => {
   });
 });
 
-describe('check-alarms between shift steps', () => {
-  it('reports an alarm without touching the bake', async () => {
+describe('check-alarms while a shift step holds', () => {
+  const stepFleet = { ...FLEET, stepSeconds: 120 };
+
+  it('reports an alarm without touching the bake, and ends the step', async () => {
     alarmsInStates({ 'web-green-5xx': 'ALARM' });
 
-    const out = await checkAlarms({ state: deployState({ trafficMoved: true, targetWeight: 10 }), phase: 'shift' }, deps());
+    const out = await checkAlarms({ state: deployState({ trafficMoved: true, targetWeight: 10 }), phase: 'shift' }, deps(stepFleet));
 
     expect(out.alarm).toEqual({ name: 'web-green-5xx', detectedAt: '2025-03-01T12:00:00.000Z' });
     expect(out.bake).toBeUndefined();
+    expect(out.shiftStep).toEqual({ weight: 10, until: '2025-03-01T12:02:00.000Z', polls: 1, done: true });
     expect(out.stages?.map((s) => s.stage)).toEqual(['Watch alarms at 10%']);
   });
 
-  it('returns the state unchanged but for its timing when all is quiet', async () => {
+  it('starts the step clock on the first check at a weight and changes nothing else when all is quiet', async () => {
     const state = deployState({ trafficMoved: true, targetWeight: 10 });
 
-    const out = await checkAlarms({ state, phase: 'shift' }, deps());
+    const out = await checkAlarms({ state, phase: 'shift' }, deps(stepFleet));
 
-    expect({ ...out, stages: [] }).toEqual({ ...state, stages: [] });
+    expect({ ...out, stages: [] }).toEqual({ ...state, shiftStep: { weight: 10, until: '2025-03-01T12:02:00.000Z', polls: 1, done: false }, stages: [] });
+  });
+
+  it('polls until the step time is up, then says the step is done', async () => {
+    let state = await checkAlarms({ state: deployState({ trafficMoved: true, targetWeight: 25 }), phase: 'shift' }, deps(stepFleet));
+    time.advance(60);
+    state = await checkAlarms({ state, phase: 'shift' }, deps(stepFleet));
+    expect(state.shiftStep).toEqual({ weight: 25, until: '2025-03-01T12:02:00.000Z', polls: 2, done: false });
+    time.advance(60);
+
+    state = await checkAlarms({ state, phase: 'shift' }, deps(stepFleet));
+
+    expect(state.shiftStep).toEqual({ weight: 25, until: '2025-03-01T12:02:00.000Z', polls: 3, done: true });
+    expect(state.stages?.map((s) => s.stage)).toEqual(['Watch alarms at 25%']);
+  });
+
+  it('gives the next step a clock of its own', async () => {
+    const held = { weight: 25, until: '2025-03-01T11:58:00.000Z', polls: 13, done: true };
+
+    const out = await checkAlarms({ state: deployState({ trafficMoved: true, targetWeight: 50, shiftStep: held }), phase: 'shift' }, deps(stepFleet));
+
+    expect(out.shiftStep).toEqual({ weight: 50, until: '2025-03-01T12:02:00.000Z', polls: 1, done: false });
+  });
+
+  it('is done on the first check when the fleet has no step time', async () => {
+    const out = await checkAlarms({ state: deployState({ trafficMoved: true, targetWeight: 10 }), phase: 'shift' }, deps());
+
+    expect(out.shiftStep).toEqual({ weight: 10, until: '2025-03-01T12:00:00.000Z', polls: 1, done: true });
   });
 
   it('makes no call when there is no alarm to watch', async () => {

@@ -6,7 +6,7 @@ import { Colour, CutoverErrorName, FLEET_CONFIG_ENV } from '../../lib/contract';
 import { loadFleetConfig, parseFleetConfig } from '../../lambda/common/config';
 import * as errors from '../../lambda/common/errors';
 import { appendStage, healthyTargets, readRuleWeights, setRuleWeights, writeRelease } from '../../lambda/common/fleet';
-import { HANDLERS } from '../../lib/contract';
+import { HANDLERS, RESOURCE_HANDLERS } from '../../lib/contract';
 import { FakeAws, FLEET, target } from './fake-aws';
 
 const aws = new FakeAws();
@@ -39,7 +39,7 @@ describe('fleet configuration', () => {
 });
 
 describe('clients', () => {
-  it.each(['autoScaling', 'cloudWatch', 'dynamoDb', 'ec2', 'elbv2', 'ssm'] as const)('%s retries up to 5 attempts in adaptive mode', async (name) => {
+  it.each(['autoScaling', 'cloudWatch', 'dynamoDb', 'ec2', 'elbv2', 'route53', 'ssm'] as const)('%s retries up to 5 attempts in adaptive mode', async (name) => {
     const clients = await import('../../lambda/common/clients');
     const config = clients[name].config as unknown as { maxAttempts: () => Promise<number>; retryStrategy: () => Promise<{ mode: string }> };
     await expect(config.maxAttempts()).resolves.toBe(5);
@@ -140,10 +140,10 @@ describe('handler names', () => {
       .filter((d) => d.isDirectory() && d.name !== 'common')
       .map((d) => d.name)
       .sort();
-    expect([...HANDLERS].sort()).toEqual(folders);
+    expect([...HANDLERS, ...RESOURCE_HANDLERS].sort()).toEqual(folders);
   });
 
-  it.each(HANDLERS)('lambda/%s/index.ts exports a handler function', async (name) => {
+  it.each([...HANDLERS, ...RESOURCE_HANDLERS])('lambda/%s/index.ts exports a handler function', async (name) => {
     const file = path.join(lambdaDir, name, 'index.ts');
     expect(existsSync(file)).toBe(true);
     const mod = (await import(file)) as { handler?: unknown };

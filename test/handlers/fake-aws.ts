@@ -23,9 +23,16 @@ import {
   TargetHealthReasonEnum,
   TargetHealthStateEnum,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  ChangeResourceRecordSetsCommand,
+  GetChangeCommand,
+  ListResourceRecordSetsCommand,
+  ResourceRecordSet,
+  Route53Client,
+} from '@aws-sdk/client-route-53';
 import { GetParametersCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { Colour, ColourRelease, CutoverState, FleetConfig, GroupCapacity } from '../../lib/contract';
+import { Colour, ColourRelease, COLOURS, CutoverState, DNS_SET_IDENTIFIERS, FleetConfig, GroupCapacity } from '../../lib/contract';
 import { logger } from '../../lambda/common/logger';
 
 // Handler logs are asserted through spies, not read from the console.
@@ -76,6 +83,34 @@ export const FLEET: FleetConfig = {
   warmSeconds: 900,
 };
 
+/** The same fleet switching traffic with Route 53 weighted alias records, a load balancer per colour. */
+export const DNS_FLEET: FleetConfig = {
+  ...FLEET,
+  productionRuleArn: '',
+  testRuleArn: '',
+  loadBalancerDnsName: '',
+  loadBalancerFullName: '',
+  testPort: 80,
+  colours: {
+    blue: { ...FLEET.colours.blue, loadBalancer: { dnsName: 'web-blue-111.eu-west-1.elb.amazonaws.com', fullName: 'app/web-blue/1111111111111111' } },
+    green: { ...FLEET.colours.green, loadBalancer: { dnsName: 'web-green-222.eu-west-1.elb.amazonaws.com', fullName: 'app/web-green/2222222222222222' } },
+  },
+  route53: {
+    hostedZoneId: 'Z0123456789ABCDEFGHIJ',
+    recordName: 'www.example.com',
+    recordType: 'A',
+    targets: {
+      blue: { dnsName: 'dualstack.web-blue-111.eu-west-1.elb.amazonaws.com', hostedZoneId: 'Z32O12XQLNTSW2' },
+      green: { dnsName: 'dualstack.web-green-222.eu-west-1.elb.amazonaws.com', hostedZoneId: 'Z32O12XQLNTSW2' },
+    },
+  },
+};
+
+/** A Route 53 error as the SDK surfaces it. */
+export function route53Error(name: string, message: string): Error {
+  return Object.assign(new Error(message), { name, $fault: 'client', $metadata: { httpStatusCode: 400 } });
+}
+
 /** A clock tests move by hand. */
 export function clock(startIso = '2025-03-01T12:00:00.000Z') {
   let t = Date.parse(startIso);
@@ -124,6 +159,7 @@ export class FakeAws {
   readonly dynamoMock = mockClient(DynamoDBClient);
   readonly cloudWatchMock = mockClient(CloudWatchClient);
   readonly ec2Mock = mockClient(EC2Client);
+  readonly route53Mock = mockClient(Route53Client);
 
   readonly elbv2 = new ElasticLoadBalancingV2Client({ region: 'eu-west-1' });
   readonly autoScaling = new AutoScalingClient({ region: 'eu-west-1' });
@@ -131,11 +167,17 @@ export class FakeAws {
   readonly dynamoDb = new DynamoDBClient({ region: 'eu-west-1' });
   readonly cloudWatch = new CloudWatchClient({ region: 'eu-west-1' });
   readonly ec2 = new EC2Client({ region: 'eu-west-1' });
+  readonly route53 = new Route53Client({ region: 'us-east-1' });
 
   rules = new Map<string, Action[]>();
   groups = new Map<string, FakeGroup>();
   targets = new Map<string, TargetHealthDescription[]>();
   params = new Map<string, { Value: string; DataType: string }>();
+  /** Route 53 records by zone, in the order Route 53 would list them. */
+  records = new Map<string, ResourceRecordSet[]>();
+  /** How many GetChange calls answer PENDING before a change is INSYNC. */
+  pendingPolls = 0;
+  private changes = new Map<string, number>();
 
   constructor(readonly config: FleetConfig = FLEET) {
     this.reset();
@@ -146,11 +188,15 @@ export class FakeAws {
    * test rule 0/100; both releases in their parameters.
    */
   reset(): void {
-    for (const m of [this.elbv2Mock, this.asgMock, this.ssmMock, this.dynamoMock, this.cloudWatchMock, this.ec2Mock]) m.reset();
+    for (const m of [this.elbv2Mock, this.asgMock, this.ssmMock, this.dynamoMock, this.cloudWatchMock, this.ec2Mock, this.route53Mock]) m.reset();
     this.rules.clear();
     this.groups.clear();
     this.targets.clear();
     this.params.clear();
+    this.records.clear();
+    this.changes.clear();
+    this.pendingPolls = 0;
+    if (this.config.route53) this.setRecordWeights(100, 0);
     this.setWeights(this.config.productionRuleArn, 100, 0);
     this.setWeights(this.config.testRuleArn, 0, 100);
     this.setGroup(Colour.BLUE, { min: 2, max: 4, desired: 2 }, ['i-0b1', 'i-0b2']);
@@ -172,6 +218,29 @@ export class FakeAws {
         TargetGroupStickinessConfig: { Enabled: false },
       },
     }]);
+  }
+
+  /** Both weighted records of the fleet, at the given weights, pointing at each colour's load balancer. */
+  setRecordWeights(blue: number, green: number): void {
+    const r = this.config.route53!;
+    const others = (this.records.get(r.hostedZoneId) ?? []).filter((rs) => !(rs.Name === `${r.recordName}.` && COLOURS.some((c) => rs.SetIdentifier === DNS_SET_IDENTIFIERS[c])));
+    const ours = COLOURS.map((c): ResourceRecordSet => ({
+      Name: `${r.recordName}.`,
+      Type: r.recordType,
+      SetIdentifier: DNS_SET_IDENTIFIERS[c],
+      Weight: c === Colour.BLUE ? blue : green,
+      ...(r.recordType === 'A'
+        ? { AliasTarget: { DNSName: `${r.targets[c].dnsName}.`, HostedZoneId: r.targets[c].hostedZoneId, EvaluateTargetHealth: false } }
+        : { TTL: r.ttlSeconds, ResourceRecords: [{ Value: r.targets[c].dnsName }] }),
+    }));
+    this.records.set(r.hostedZoneId, [...ours, ...others]);
+  }
+
+  /** Weights of the fleet's records, as the model holds them. */
+  recordWeights(): { blue: number; green: number } {
+    const r = this.config.route53!;
+    const of = (c: Colour) => (this.records.get(r.hostedZoneId) ?? []).find((rs) => rs.Name === `${r.recordName}.` && rs.SetIdentifier === DNS_SET_IDENTIFIERS[c])?.Weight ?? 0;
+    return { blue: of(Colour.BLUE), green: of(Colour.GREEN) };
   }
 
   /** Raw weights of a rule by colour, as the model holds them. */
@@ -219,7 +288,54 @@ export class FakeAws {
 
   /** Forgets the calls made so far (the model keeps its state). */
   resetHistory(): void {
-    for (const m of [this.elbv2Mock, this.asgMock, this.ssmMock, this.dynamoMock, this.cloudWatchMock, this.ec2Mock]) m.resetHistory();
+    for (const m of [this.elbv2Mock, this.asgMock, this.ssmMock, this.dynamoMock, this.cloudWatchMock, this.ec2Mock, this.route53Mock]) m.resetHistory();
+  }
+
+  /**
+   * Route 53 as the handlers use it: records listed from a name and type on, change batches applied
+   * atomically (CREATE of an existing record, DELETE of a record that differs, fail), each change
+   * PENDING for `pendingPolls` GetChange calls.
+   */
+  private installRoute53(): void {
+    const clone = <T>(v: T): T => structuredClone(v);
+    const key = (rs: ResourceRecordSet) => `${rs.Name?.toLowerCase()}|${rs.Type}|${rs.SetIdentifier ?? ''}`;
+    const fqdn = (name: string) => (name.endsWith('.') ? name : `${name}.`).toLowerCase();
+    this.route53Mock.on(ListResourceRecordSetsCommand).callsFake((input: { HostedZoneId: string; StartRecordName?: string; StartRecordType?: string }) => {
+      if (!this.records.has(input.HostedZoneId)) throw route53Error('NoSuchHostedZone', `No hosted zone found with ID: ${input.HostedZoneId}`);
+      const all = this.records.get(input.HostedZoneId)!;
+      const start = input.StartRecordName ? fqdn(input.StartRecordName) : undefined;
+      const first = all.filter((rs) => rs.Name?.toLowerCase() === start && (!input.StartRecordType || rs.Type === input.StartRecordType));
+      return { ResourceRecordSets: clone([...first, ...all.filter((rs) => !first.includes(rs))]), IsTruncated: false, MaxItems: 100 };
+    });
+    this.route53Mock.on(ChangeResourceRecordSetsCommand).callsFake((input: { HostedZoneId: string; ChangeBatch: { Changes: { Action: string; ResourceRecordSet: ResourceRecordSet }[] } }) => {
+      const next = clone(this.records.get(input.HostedZoneId) ?? []).map((rs) => ({ ...rs, Name: fqdn(rs.Name!) }));
+      for (const { Action, ResourceRecordSet: raw } of input.ChangeBatch.Changes) {
+        const rs = clone({ ...raw, Name: fqdn(raw.Name!) });
+        if (rs.AliasTarget) rs.AliasTarget.DNSName = fqdn(rs.AliasTarget.DNSName!);
+        const at = next.findIndex((r) => key(r) === key(rs));
+        if (Action === 'CREATE') {
+          if (at >= 0) throw route53Error('InvalidChangeBatch', `[Tried to create resource record set [name='${rs.Name}', type='${rs.Type}', set-identifier='${rs.SetIdentifier}'] but it already exists]`);
+          next.push(rs);
+        } else if (Action === 'UPSERT') {
+          if (at >= 0) next[at] = rs; else next.push(rs);
+        } else {
+          if (at < 0 || JSON.stringify(next[at]) !== JSON.stringify(rs)) {
+            throw route53Error('InvalidChangeBatch', `[Tried to delete resource record set [name='${rs.Name}', type='${rs.Type}', set-identifier='${rs.SetIdentifier}'] but the values provided do not match the current values]`);
+          }
+          next.splice(at, 1);
+        }
+      }
+      this.records.set(input.HostedZoneId, next);
+      const id = `/change/C${String(this.changes.size + 1).padStart(4, '0')}`;
+      this.changes.set(id, this.pendingPolls);
+      return { ChangeInfo: { Id: id, Status: 'PENDING', SubmittedAt: new Date('2025-03-01T12:00:00Z') } };
+    });
+    this.route53Mock.on(GetChangeCommand).callsFake((input: { Id: string }) => {
+      const left = this.changes.get(input.Id);
+      if (left === undefined) throw route53Error('NoSuchChange', `Could not find change with ID ${input.Id}`);
+      this.changes.set(input.Id, Math.max(0, left - 1));
+      return { ChangeInfo: { Id: input.Id, Status: left > 0 ? 'PENDING' : 'INSYNC', SubmittedAt: new Date('2025-03-01T12:00:00Z') } };
+    });
   }
 
   private install(): void {
@@ -257,6 +373,7 @@ export class FakeAws {
       Parameters: input.Names.filter((n) => this.params.has(n)).map((n) => ({ Name: n, Type: 'String', ...this.params.get(n) })),
       InvalidParameters: input.Names.filter((n) => !this.params.has(n)),
     }));
+    this.installRoute53();
     this.ssmMock.on(PutParameterCommand).callsFake((input: { Name: string; Value: string; DataType?: string }) => {
       this.params.set(input.Name, { Value: input.Value, DataType: input.DataType ?? 'text' });
       return { Version: 2 };

@@ -7,6 +7,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ExampleStack } from '../../bin/example-stack';
+import { Route53ExampleStack } from '../../bin/route53-example-stack';
 
 /**
  * Static checks on the example app's synthesized template: cfn-lint and cdk-nag. Each check is
@@ -66,14 +67,15 @@ describe('the example app', () => {
     expect(errors.map((e) => `${e.Rule.Id}: ${e.Message}`)).toEqual([]);
   });
 
-  test('has exactly two groups without DesiredCapacity, two target groups, two listeners, six alarms and four parameters', () => {
+  test('has exactly two groups without DesiredCapacity, two target groups, two listeners, seven alarms and four parameters', () => {
     const t = JSON.parse(fs.readFileSync(templateFile, 'utf8'));
     const count = (type: string) => Object.values(t.Resources).filter((r: any) => r.Type === type).length;
     expect(count('AWS::AutoScaling::AutoScalingGroup')).toBe(2);
     expect(Object.values(t.Resources).filter((r: any) => r.Type === 'AWS::AutoScaling::AutoScalingGroup' && 'DesiredCapacity' in r.Properties)).toEqual([]);
     expect(count('AWS::ElasticLoadBalancingV2::TargetGroup')).toBe(2);
     expect(count('AWS::ElasticLoadBalancingV2::Listener')).toBe(2);
-    expect(count('AWS::CloudWatch::Alarm')).toBe(6);
+    // Three built-in alarms per colour and the example's checkout alarm.
+    expect(count('AWS::CloudWatch::Alarm')).toBe(7);
     expect(count('Custom::BlueGreenParameter')).toBe(4);
   });
 
@@ -81,6 +83,49 @@ describe('the example app', () => {
     const app = new App();
     const stack = new ExampleStack(app, 'BlueGreenExample');
     expect(Template.fromStack(stack).toJSON()).toMatchSnapshot();
+  });
+});
+
+describe('the Route 53 example', () => {
+  const docker = process.env.CDK_DOCKER;
+  beforeAll(() => { process.env.CDK_DOCKER = '/bin/false'; });
+  afterAll(() => { if (docker === undefined) delete process.env.CDK_DOCKER; else process.env.CDK_DOCKER = docker; });
+
+  const synth = synthWithNag((app) => new Route53ExampleStack(app, 'BlueGreenRoute53Example', { env: { account: '123456789012', region: 'us-east-1' } }));
+  const templateFile = path.join(synth.outdir, 'BlueGreenRoute53Example.template.json');
+
+  test('synthesizes with cdk-nag AwsSolutions checks and no unacknowledged finding', () => {
+    expect(synth.error).toBeUndefined();
+    const report = JSON.parse(fs.readFileSync(path.join(synth.outdir, 'validation-report.json'), 'utf8'));
+    const findings = (report.pluginReports ?? []).filter((r: any) => r.pluginName !== 'CloudFormation Validate')
+      .flatMap((r: any) => r.violations ?? []);
+    expect(findings).toEqual([]);
+  });
+
+  test('acknowledges only with reasons, including the Route 53 wildcards', () => {
+    const acks = synth.app.node.findAll()
+      .flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY))
+      .flatMap((m) => Object.entries(m.data as Record<string, string>).map(([id, reason]) => ({ id: id.replace(/^Annotation::/, ''), reason })))
+      .filter((a) => a.id.startsWith('AwsSolutions-'));
+    expect(acks.map((a) => a.id)).toEqual(expect.arrayContaining([
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:route53:::change/*]',
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:route53:::hostedzone/*]',
+    ]));
+    for (const a of acks) expect(a.reason.length).toBeGreaterThan(30);
+  });
+
+  test('cfn-lint reports no errors', () => {
+    const errors = cfnLint(templateFile).filter((m) => m.Level === 'Error');
+    expect(errors.map((e) => `${e.Rule.Id}: ${e.Message}`)).toEqual([]);
+  });
+
+  test('has two load balancers, two listeners, the weighted records resource and no record set with a weight', () => {
+    const t = JSON.parse(fs.readFileSync(templateFile, 'utf8'));
+    const count = (type: string) => Object.values(t.Resources).filter((r: any) => r.Type === type).length;
+    expect(count('AWS::ElasticLoadBalancingV2::LoadBalancer')).toBe(2);
+    expect(count('AWS::ElasticLoadBalancingV2::Listener')).toBe(2);
+    expect(count('Custom::BlueGreenDnsRecords')).toBe(1);
+    expect(count('AWS::Route53::RecordSet')).toBe(0);
   });
 });
 

@@ -1,0 +1,47 @@
+import { Duration, Stack, StackProps } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import { Construct } from 'constructs';
+import { BlueGreenFleet, SmokeCheck, TrafficShift, TrafficSwitch } from '../lib';
+
+/**
+ * The example with Route 53 switching: a load balancer per colour, and weighted alias records
+ * www.example.com (set identifiers blue and green) that a canary moves 10 % at a time.
+ */
+export class Route53ExampleStack extends Stack {
+  public readonly fleet: BlueGreenFleet;
+
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, props);
+
+    const vpc = new ec2.Vpc(this, 'Vpc', {
+      maxAzs: 2,
+      natGateways: 1,
+      flowLogs: { All: { trafficType: ec2.FlowLogTrafficType.ALL } },
+    });
+    const zone = route53.HostedZone.fromHostedZoneAttributes(this, 'Zone', { hostedZoneId: 'Z0123456789ABCDEFGHIJ', zoneName: 'example.com' });
+
+    const userData = ec2.UserData.forLinux();
+    userData.addCommands(
+      'dnf install -y nginx',
+      'VERSION=$(aws ssm get-parameter --name "$BLUE_GREEN_VERSION_PARAMETER" --query Parameter.Value --output text)',
+      'echo "{\\"colour\\":\\"$BLUE_GREEN_COLOUR\\",\\"version\\":\\"$VERSION\\"}" > /usr/share/nginx/html/health',
+      'systemctl enable --now nginx',
+    );
+
+    this.fleet = new BlueGreenFleet(this, 'Web', {
+      vpc,
+      instanceType: new ec2.InstanceType('t3.small'),
+      machineImage: ec2.MachineImage.latestAmazonLinux2023(),
+      userData,
+      capacity: { minCapacity: 2, maxCapacity: 6 },
+      healthCheck: { path: '/health' },
+      trafficSwitch: TrafficSwitch.route53({ zone, recordName: 'www' }),
+      cutover: {
+        trafficShift: TrafficShift.canary({ percent: 10, bake: Duration.minutes(5) }),
+        smokeChecks: [SmokeCheck.http({ path: '/health', jsonField: 'version', jsonValue: '${version}' })],
+        keepPreviousWarm: Duration.minutes(15),
+      },
+    });
+  }
+}

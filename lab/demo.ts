@@ -1,0 +1,112 @@
+/**
+ * `npm run demo`: two releases in the local lab, with no AWS account.
+ *   1. v2 goes live on green.
+ *   2. v3 is deployed into blue; an alarm fires during the bake; traffic is back on green
+ *      within one poll and blue is scaled to zero.
+ * Exits 0 only if both stories really happened (checked against the emulator's state).
+ */
+import { Duration } from 'aws-cdk-lib';
+import { Colour, CutoverErrorName, STATE_NAMES } from '../lib';
+import { ExecutionResult, Lab } from './lab';
+
+const PROPS = {
+  cutover: {
+    pollInterval: Duration.seconds(1),
+    healthyTimeout: Duration.seconds(30),
+    bakeTime: Duration.seconds(3),
+    keepPreviousWarm: Duration.seconds(2),
+    smokeRounds: 2,
+  },
+};
+
+const t0 = Date.now();
+const clock = () => `${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s`;
+const say = (text: string) => console.log(`${clock()}  ${text}`);
+
+/** The states an execution went through, loops folded ("x3"), with when each was entered. */
+function printTimeline(result: ExecutionResult): void {
+  const folded: Array<{ state: string; at: number; times: number }> = [];
+  for (const step of result.timeline) {
+    const loop = folded.findIndex((f) => f.state === step.state);
+    if (loop >= 0 && loop >= folded.length - 3) folded[loop].times++;
+    else folded.push({ ...step, times: 1 });
+  }
+  for (const f of folded) {
+    console.log(`          +${(f.at / 1000).toFixed(2).padStart(6)} s  ${f.state}${f.times > 1 ? ` (x${f.times})` : ''}`);
+  }
+}
+
+async function sample(lab: Lab, n: number): Promise<Record<string, number>> {
+  const seen: Record<string, number> = {};
+  for (let i = 0; i < n; i++) {
+    const res = await fetch(`${lab.productionListener.url}/health`);
+    const body = await res.json() as { colour: string; version: string };
+    const key = `${body.colour} ${body.version}`;
+    seen[key] = (seen[key] ?? 0) + 1;
+  }
+  return seen;
+}
+
+function check(condition: boolean, what: string): void {
+  if (!condition) throw new Error(`the demo's story did not happen: ${what}`);
+  console.log(`          ok: ${what}`);
+}
+
+async function main(): Promise<void> {
+  say('starting moto_server, deploying the example app\'s synthesized template into it ...');
+  const lab = await Lab.start(PROPS);
+  try {
+    say(`lab ready: moto_server on ${lab.moto.endpoint}, ${Object.keys(lab.deployed.physical).length} resources, production listener on ${lab.productionListener.url}`);
+    say(`production serves: ${JSON.stringify(await sample(lab, 10))}`);
+
+    console.log('\n── Release 1: {"version":"2.0.0"} ──────────────────────────────────────────');
+    const r1 = await lab.runCutover({ version: '2.0.0' }, { realWaits: true });
+    printTimeline(r1);
+    say(`execution ${r1.status} in ${(r1.durationMs / 1000).toFixed(1)} s: ${r1.output?.previous} → ${r1.output?.live}`);
+    const served1 = await sample(lab, 10);
+    say(`production serves: ${JSON.stringify(served1)}`);
+    check(r1.status === 'SUCCEEDED' && (await lab.liveColour()) === Colour.GREEN, 'v2 is live on green');
+    check(served1['green 2.0.0'] === 10, 'every production request answered by green 2.0.0');
+    check((await lab.group(Colour.BLUE)).desired === 0, 'blue scaled to zero after the bake and the warm period');
+
+    console.log('\n── Release 2: {"version":"3.0.0"}, an alarm fires during the bake ─────────');
+    const alarm = lab.config.colours.blue.alarmNames.find((n) => n.includes('ServerErrors'))!;
+    const r2 = await lab.runCutover({ version: '3.0.0' }, {
+      realWaits: true,
+      beforeTask: async (state, n) => {
+        if (state === STATE_NAMES.bake && n === 1) {
+          await lab.setAlarm(alarm, 'ALARM');
+          say(`  !! ${alarm} set to ALARM (5XX responses from blue)`);
+        }
+      },
+    });
+    printTimeline(r2);
+    say(`execution ${r2.status} with ${r2.error}: ${r2.cause}`);
+    const revert = r2.calls.find((c) => c.stage === STATE_NAMES.rollBack && c.action === 'ModifyRule');
+    const bakePollsAfterAlarm = r2.states.slice(r2.states.indexOf(STATE_NAMES.bake)).filter((s) => s === STATE_NAMES.bake).length - 1;
+    const served2 = await sample(lab, 10);
+    say(`production serves: ${JSON.stringify(served2)}`);
+    check(r2.error === CutoverErrorName.ROLLED_BACK, 'the cutover rolled back');
+    check(bakePollsAfterAlarm === 1, 'the alarm was seen by the first poll after it fired, and the revert started right after it');
+    check(r2.calls.filter((c) => c.stage === STATE_NAMES.rollBack && c.mutating).length === 1 && revert !== undefined, 'traffic restored with one ModifyRule call');
+    check((await lab.liveColour()) === Colour.GREEN && served2['green 2.0.0'] === 10, 'traffic is back on green 2.0.0');
+    check((await lab.group(Colour.BLUE)).desired === 0, 'blue (3.0.0) scaled to zero');
+    check((await lab.lock()) === undefined, 'the lock is released');
+
+    console.log('\n── Final state ───────────────────────────────────────────────────────────');
+    for (const colour of [Colour.BLUE, Colour.GREEN]) {
+      const g = await lab.group(colour);
+      const release = await lab.release(colour);
+      const w = (await lab.weights())[colour];
+      console.log(`          ${colour.padEnd(5)}  ${String(w).padStart(3)}% of traffic  version ${release.version.padEnd(8)} min ${g.min} max ${g.max} desired ${g.desired}`);
+    }
+    say('both stories happened.');
+  } finally {
+    await lab.stop();
+  }
+}
+
+main().catch((e) => {
+  console.error(`\n${(e as Error).stack ?? e}`);
+  process.exit(1);
+});

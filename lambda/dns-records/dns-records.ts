@@ -1,0 +1,209 @@
+/**
+ * Provider of the `Custom::BlueGreenDnsRecords` resource: the two weighted records of a fleet
+ * that switches traffic with Route 53.
+ *
+ * The weights belong to the cutover workflow, not to the template (DESIGN invariant 6): the
+ * records are created once with blue at 100 and green at 0, and every later update (a new load
+ * balancer, a new TTL, a new name) keeps the weights the records have at that moment.
+ */
+import * as https from 'node:https';
+import {
+  Change,
+  ChangeResourceRecordSetsCommand,
+  ResourceRecordSet,
+  Route53Client,
+} from '@aws-sdk/client-route-53';
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { Colour, COLOURS, DNS_SET_IDENTIFIERS, DnsRecordsProperties, Route53Config } from '../../lib/contract';
+import { desiredRecord, listWeightedRecords } from '../common/dns';
+import { logger } from '../common/logger';
+
+/** Weights of a new pair of records: blue serves first, as the fleet's first deploy sizes it. */
+export const INITIAL_WEIGHTS: Record<Colour, number> = { [Colour.BLUE]: 100, [Colour.GREEN]: 0 };
+
+/** Physical id of a Create that failed: its Delete must not touch records it did not create. */
+export const FAILED_CREATE_ID = 'failed-create';
+
+export interface DnsRecordsDeps {
+  readonly route53: Route53Client;
+}
+
+/** What the resource reports back to CloudFormation. */
+export interface DnsRecordsResult {
+  readonly physicalResourceId: string;
+  readonly data?: Record<string, string>;
+}
+
+/** The records' settings, from the resource properties. */
+export function parseProperties(props: Record<string, unknown> | undefined): Route53Config {
+  const p = (props ?? {}) as unknown as DnsRecordsProperties;
+  const problems: string[] = [];
+  for (const key of ['HostedZoneId', 'RecordName', 'RecordType'] as const) {
+    if (typeof p[key] !== 'string' || p[key] === '') problems.push(`${key} must be a non-empty string`);
+  }
+  if (p.RecordType !== undefined && p.RecordType !== 'A' && p.RecordType !== 'CNAME') problems.push('RecordType must be A or CNAME');
+  const ttl = p.Ttl === undefined || p.Ttl === '' ? undefined : Number(p.Ttl);
+  if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 0)) problems.push('Ttl must be a whole number of seconds');
+  if (p.RecordType === 'CNAME' && ttl === undefined) problems.push('Ttl is required for CNAME records');
+  for (const c of COLOURS) {
+    const t = p.Targets?.[c];
+    if (!t || typeof t.DnsName !== 'string' || !t.DnsName || typeof t.HostedZoneId !== 'string' || !t.HostedZoneId) {
+      problems.push(`Targets.${c} must have DnsName and HostedZoneId`);
+    }
+  }
+  if (problems.length > 0) throw new Error(`Invalid Custom::BlueGreenDnsRecords properties: ${problems.join('; ')}.`);
+  return {
+    hostedZoneId: p.HostedZoneId,
+    recordName: p.RecordName.toLowerCase().replace(/\.$/, ''),
+    recordType: p.RecordType,
+    ...(p.RecordType === 'CNAME' ? { ttlSeconds: ttl } : {}),
+    targets: {
+      [Colour.BLUE]: { dnsName: p.Targets.blue.DnsName, hostedZoneId: p.Targets.blue.HostedZoneId },
+      [Colour.GREEN]: { dnsName: p.Targets.green.DnsName, hostedZoneId: p.Targets.green.HostedZoneId },
+    },
+  };
+}
+
+/** The resource's identity: records of one name in one zone (the type may change in place). */
+export function physicalId(r: Route53Config): string {
+  return `${r.hostedZoneId}/${r.recordName}`;
+}
+
+/** Our two records as they are now (by set identifier), or an empty map if there are none. */
+async function ourRecords(route53: Route53Client, r: Route53Config): Promise<Partial<Record<Colour, ResourceRecordSet>>> {
+  const sets = await listWeightedRecords(route53, r.hostedZoneId, r.recordName, r.recordType);
+  const found: Partial<Record<Colour, ResourceRecordSet>> = {};
+  for (const c of COLOURS) {
+    const rs = sets.find((s) => s.SetIdentifier === DNS_SET_IDENTIFIERS[c]);
+    if (rs) found[c] = rs;
+  }
+  return found;
+}
+
+/** The weights the records have now: the workflow's, which an update must keep. */
+async function currentWeights(route53: Route53Client, r: Route53Config): Promise<Record<Colour, number>> {
+  const found = await ourRecords(route53, r);
+  const missing = COLOURS.filter((c) => !found[c]);
+  if (missing.length > 0) {
+    throw new Error(
+      `The weighted record ${r.recordName} ${r.recordType} with set identifier '${DNS_SET_IDENTIFIERS[missing[0]]}' is missing from hosted zone ${r.hostedZoneId}, ` +
+      'so the weights that say which colour is live are unknown. Re-create it by hand with the weight of the colour that should serve ' +
+      '(100 for the serving colour, 0 for the other), then deploy again.',
+    );
+  }
+  return { [Colour.BLUE]: found.blue!.Weight ?? 0, [Colour.GREEN]: found.green!.Weight ?? 0 };
+}
+
+async function change(route53: Route53Client, zoneId: string, comment: string, changes: Change[]): Promise<void> {
+  if (changes.length === 0) return;
+  await route53.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: zoneId, ChangeBatch: { Comment: comment, Changes: changes } }));
+}
+
+function isError(e: unknown, ...names: string[]): boolean {
+  const name = (e as { name?: string; Code?: string } | undefined)?.name ?? (e as { Code?: string } | undefined)?.Code;
+  return name !== undefined && names.includes(name);
+}
+
+/** Creates, updates or deletes the records. Throws with a message CloudFormation shows on failure. */
+export async function onEvent(event: CloudFormationCustomResourceEvent, deps: DnsRecordsDeps): Promise<DnsRecordsResult> {
+  const { route53 } = deps;
+  switch (event.RequestType) {
+    case 'Create': {
+      const r = parseProperties(event.ResourceProperties);
+      // CREATE, not UPSERT: records someone else owns at this name make the deploy fail instead of being taken over.
+      await change(route53, r.hostedZoneId, 'Blue/green fleet: weighted records created, blue serving',
+        COLOURS.map((c) => ({ Action: 'CREATE', ResourceRecordSet: desiredRecord(r, c, INITIAL_WEIGHTS[c]) })));
+      logger.info('Weighted records created', { recordName: r.recordName, recordType: r.recordType, weights: INITIAL_WEIGHTS });
+      return { physicalResourceId: physicalId(r), data: { RecordName: r.recordName } };
+    }
+    case 'Update': {
+      const r = parseProperties(event.ResourceProperties);
+      const old = parseProperties(event.OldResourceProperties);
+      const weights = await currentWeights(route53, old);
+      if (physicalId(r) !== physicalId(old)) {
+        // Another name or zone: records there with the live weights; CloudFormation then deletes the
+        // old ones. UPSERT, so that the rollback of a failed stack update, which moves them back
+        // while the old records still exist, succeeds too.
+        await change(route53, r.hostedZoneId, 'Blue/green fleet: weighted records moved, weights kept',
+          COLOURS.map((c) => ({ Action: 'UPSERT', ResourceRecordSet: desiredRecord(r, c, weights[c]) })));
+      } else if (r.recordType !== old.recordType) {
+        // Alias <-> CNAME at the same name: one batch deletes the old records exactly as they are and creates the new ones.
+        const existing = await ourRecords(route53, old);
+        await change(route53, r.hostedZoneId, 'Blue/green fleet: weighted records changed type, weights kept', [
+          ...COLOURS.map((c): Change => ({ Action: 'DELETE', ResourceRecordSet: existing[c]! })),
+          ...COLOURS.map((c): Change => ({ Action: 'CREATE', ResourceRecordSet: desiredRecord(r, c, weights[c]) })),
+        ]);
+      } else {
+        // New targets or TTL: UPSERT with the weights the records have now.
+        await change(route53, r.hostedZoneId, 'Blue/green fleet: weighted records updated, weights kept',
+          COLOURS.map((c) => ({ Action: 'UPSERT', ResourceRecordSet: desiredRecord(r, c, weights[c]) })));
+      }
+      logger.info('Weighted records updated, weights kept', { recordName: r.recordName, recordType: r.recordType, weights });
+      return { physicalResourceId: physicalId(r), data: { RecordName: r.recordName } };
+    }
+    case 'Delete': {
+      if (event.PhysicalResourceId.startsWith(FAILED_CREATE_ID)) return { physicalResourceId: event.PhysicalResourceId };
+      const r = parseProperties(event.ResourceProperties);
+      try {
+        // DELETE must name each record exactly as it is, weights included: delete what is there.
+        const existing = await ourRecords(route53, r);
+        await change(route53, r.hostedZoneId, 'Blue/green fleet: weighted records deleted',
+          COLOURS.filter((c) => existing[c]).map((c) => ({ Action: 'DELETE', ResourceRecordSet: existing[c]! })));
+        logger.info('Weighted records deleted', { recordName: r.recordName, deleted: COLOURS.filter((c) => existing[c]) });
+      } catch (e) {
+        if (isError(e, 'NoSuchHostedZone')) {
+          logger.info('The hosted zone is gone: nothing to delete', { hostedZoneId: r.hostedZoneId });
+        } else if (isError(e, 'AccessDenied', 'AccessDeniedException')) {
+          // Only the records' current name and zone may be changed: these are the old ones of a renamed resource.
+          logger.warn('Not allowed to delete the old weighted records (the resource was renamed or moved): delete them by hand', { recordName: r.recordName, hostedZoneId: r.hostedZoneId });
+        } else {
+          throw e;
+        }
+      }
+      return { physicalResourceId: event.PhysicalResourceId };
+    }
+  }
+}
+
+/** The response CloudFormation waits for. */
+export interface CloudFormationResponse {
+  readonly Status: 'SUCCESS' | 'FAILED';
+  readonly Reason?: string;
+  readonly PhysicalResourceId: string;
+  readonly StackId: string;
+  readonly RequestId: string;
+  readonly LogicalResourceId: string;
+  readonly Data?: Record<string, string>;
+}
+
+/** Sends a response to the pre-signed URL CloudFormation gave. */
+export type Responder = (url: string, response: CloudFormationResponse) => Promise<void>;
+
+/** PUTs the response, as CloudFormation expects (no content type). */
+export const putResponse: Responder = (url, response) => new Promise((resolve, reject) => {
+  const body = JSON.stringify(response);
+  const req = https.request(url, { method: 'PUT', headers: { 'content-type': '', 'content-length': Buffer.byteLength(body) } }, (res) => {
+    res.resume();
+    res.on('end', () => ((res.statusCode ?? 0) < 300 ? resolve() : reject(new Error(`CloudFormation answered ${res.statusCode}`))));
+  });
+  req.on('error', reject);
+  req.end(body);
+});
+
+/** Runs the event and always answers CloudFormation, so a failure never leaves the stack waiting. */
+export async function handleEvent(event: CloudFormationCustomResourceEvent, deps: DnsRecordsDeps & { readonly respond: Responder }): Promise<CloudFormationResponse> {
+  const base = { StackId: event.StackId, RequestId: event.RequestId, LogicalResourceId: event.LogicalResourceId };
+  let response: CloudFormationResponse;
+  try {
+    const result = await onEvent(event, deps);
+    response = { ...base, Status: 'SUCCESS', PhysicalResourceId: result.physicalResourceId, ...(result.data ? { Data: result.data } : {}) };
+  } catch (e) {
+    const message = (e as Error).message ?? String(e);
+    logger.error('Custom::BlueGreenDnsRecords failed', { requestType: event.RequestType, error: message });
+    const physical = event.RequestType === 'Create' ? `${FAILED_CREATE_ID}-${event.RequestId}` : event.PhysicalResourceId;
+    // CloudFormation keeps at most 4 KiB of a response.
+    response = { ...base, Status: 'FAILED', Reason: message.slice(0, 1000), PhysicalResourceId: physical };
+  }
+  await deps.respond(event.ResponseURL, response);
+  return response;
+}

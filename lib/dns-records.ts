@@ -1,0 +1,129 @@
+import { Arn, CustomResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import { Construct } from 'constructs';
+import { Colour, DnsRecordsProperties, DnsRecordType, Route53Config } from './contract';
+import { bundleDir, nagResource } from './cutover-workflow';
+
+/** What the weighted records are built from. */
+export interface DnsRecordsProps {
+  /** The hosted zone the records are created in. */
+  readonly zone: route53.IHostedZone;
+  /** Fully qualified record name, lower case, without the trailing dot. */
+  readonly recordName: string;
+  /** `A` for alias records, `CNAME` for records with `ttl`. */
+  readonly recordType: DnsRecordType;
+  /**
+   * TTL of CNAME records.
+   * @default - none: alias records
+   */
+  readonly ttl?: Duration;
+  /** The blue colour's load balancer. */
+  readonly blue: elbv2.IApplicationLoadBalancer;
+  /** The green colour's load balancer. */
+  readonly green: elbv2.IApplicationLoadBalancer;
+}
+
+/**
+ * Two weighted Route 53 records (set identifiers `blue` and `green`) pointing at each colour's
+ * load balancer, created by a custom resource that writes the weights only on create (blue 100,
+ * green 0). Every later update keeps the weights the records have at that moment, so a
+ * `cdk deploy` never moves traffic: the cutover workflow owns the weights.
+ */
+export class DnsRecords extends Construct {
+  /** The hosted zone. */
+  public readonly zone: route53.IHostedZone;
+  /** Fully qualified record name, lower case, without the trailing dot. */
+  public readonly recordName: string;
+  /** `A` (alias records) or `CNAME`. */
+  public readonly recordType: DnsRecordType;
+  /** The custom resource holding the records. */
+  public readonly resource: CustomResource;
+  /** The function that creates, updates and deletes them. */
+  public readonly provider: lambda.Function;
+  /** The records as the cutover handlers see them. */
+  public readonly config: Route53Config;
+
+  constructor(scope: Construct, id: string, props: DnsRecordsProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    this.zone = props.zone;
+    this.recordName = props.recordName;
+    this.recordType = props.recordType;
+    const alias = props.recordType === 'A';
+    // Alias records use the dualstack name, as Route 53 and CDK's LoadBalancerTarget do.
+    const target = (lb: elbv2.IApplicationLoadBalancer) => ({
+      dnsName: alias ? `dualstack.${lb.loadBalancerDnsName}` : lb.loadBalancerDnsName,
+      hostedZoneId: lb.loadBalancerCanonicalHostedZoneId,
+    });
+    this.config = {
+      hostedZoneId: props.zone.hostedZoneId,
+      recordName: props.recordName,
+      recordType: props.recordType,
+      ...(alias ? {} : { ttlSeconds: props.ttl!.toSeconds() }),
+      targets: { [Colour.BLUE]: target(props.blue), [Colour.GREEN]: target(props.green) },
+    };
+
+    const logGroup = new logs.LogGroup(this, 'ProviderLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    const role = new iam.Role(this, 'ProviderRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Creates the blue/green weighted records ${props.recordName}`,
+    });
+    this.provider = new lambda.Function(this, 'Provider', {
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      handler: 'index.handler',
+      code: lambda.Code.fromAsset(bundleDir('dns-records')),
+      memorySize: 256,
+      timeout: Duration.minutes(2),
+      role,
+      logGroup,
+      description: `Blue/green weighted records ${props.recordName}: created once, weights kept on update`,
+      environment: { POWERTOOLS_SERVICE_NAME: 'blue-green-dns-records' },
+    });
+    // Only these records' name, as A or CNAME records (the type may change in place).
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['route53:ChangeResourceRecordSets'],
+      resources: [props.zone.hostedZoneArn],
+      conditions: {
+        'ForAllValues:StringEquals': {
+          'route53:ChangeResourceRecordSetsNormalizedRecordNames': [props.recordName],
+          'route53:ChangeResourceRecordSetsRecordTypes': ['A', 'CNAME'],
+          'route53:ChangeResourceRecordSetsActions': ['CREATE', 'UPSERT', 'DELETE'],
+        },
+      },
+    }));
+    // Reading any zone lets an update that moves the records carry the live weights over.
+    const anyZone = Arn.format({ service: 'route53', region: '', account: '', resource: 'hostedzone', resourceName: '*' }, stack);
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['route53:ListResourceRecordSets'], resources: [anyZone] }));
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagResource(stack, anyZone)}]`,
+      reason: 'Read-only: when recordName or the zone changes, the provider reads the old records to keep the live weights. Changes are limited to this zone and record name.',
+    });
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::<' + stack.getLogicalId(logGroup.node.defaultChild as logs.CfnLogGroup) + '.Arn>:*]',
+      reason: 'Writes log streams of its own log group only; stream names are not known in advance.',
+    });
+
+    const properties: DnsRecordsProperties = {
+      HostedZoneId: this.config.hostedZoneId,
+      RecordName: this.config.recordName,
+      RecordType: this.config.recordType,
+      ...(this.config.ttlSeconds !== undefined ? { Ttl: this.config.ttlSeconds } : {}),
+      Targets: {
+        [Colour.BLUE]: { DnsName: this.config.targets.blue.dnsName, HostedZoneId: this.config.targets.blue.hostedZoneId },
+        [Colour.GREEN]: { DnsName: this.config.targets.green.dnsName, HostedZoneId: this.config.targets.green.hostedZoneId },
+      },
+    };
+    this.resource = new CustomResource(this, 'Resource', {
+      serviceToken: this.provider.functionArn,
+      resourceType: 'Custom::BlueGreenDnsRecords',
+      properties: { ...properties },
+    });
+    // The policy must be in place before the provider runs, and still there when it deletes.
+    this.resource.node.addDependency(role);
+  }
+}

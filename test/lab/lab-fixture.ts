@@ -1,0 +1,41 @@
+import { Duration } from 'aws-cdk-lib';
+import { ExampleStackProps } from '../../bin/example-stack';
+import { Colour } from '../../lib/contract';
+import { ExecutionResult, Lab } from '../../lab/lab';
+
+/**
+ * Lab settings for the end-to-end scenarios: waits run at 0 in the lab, so the bake and the
+ * warm period are counted in polls, and time-boxed stages (health) have short deadlines.
+ */
+export const LAB_PROPS: ExampleStackProps = {
+  cutover: { pollInterval: Duration.seconds(1), bakeTime: Duration.seconds(0), keepPreviousWarm: Duration.seconds(0), healthyTimeout: Duration.seconds(2), smokeRounds: 2 },
+};
+
+/** Mutating calls of an execution, as `stage: Action`. */
+export function mutations(result: ExecutionResult): string[] {
+  return result.calls.filter((c) => c.mutating && !c.injected).map((c) => `${c.stage}: ${c.action}`);
+}
+
+/** Everything a scenario asserts about the fleet at the end. */
+export async function fleetState(lab: Lab) {
+  return {
+    production: await lab.weights('production'),
+    test: await lab.weights('test'),
+    blue: await lab.group(Colour.BLUE),
+    green: await lab.group(Colour.GREEN),
+    blueRelease: await lab.release(Colour.BLUE),
+    greenRelease: await lab.release(Colour.GREEN),
+    lock: await lab.lock(),
+  };
+}
+
+/** Names of the example's alarms: a colour's built-in ones and the user's checkout alarm. */
+export function alarmName(lab: Lab, which: 'blue-5xx' | 'green-5xx' | 'green-unhealthy' | 'checkout'): string {
+  const { colours, rollbackAlarmNames } = lab.config;
+  switch (which) {
+    case 'blue-5xx': return colours.blue.alarmNames.find((n) => n.includes('ServerErrors'))!;
+    case 'green-5xx': return colours.green.alarmNames.find((n) => n.includes('ServerErrors'))!;
+    case 'green-unhealthy': return colours.green.alarmNames.find((n) => n.includes('UnhealthyHosts'))!;
+    case 'checkout': return rollbackAlarmNames[0];
+  }
+}
