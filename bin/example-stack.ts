@@ -4,6 +4,27 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import { BlueGreenFleet, BlueGreenFleetProps, CutoverOptions, SmokeCheck } from '../lib';
 
+/** The examples' VPC: two AZs, one NAT gateway, flow logs. */
+export function exampleVpc(scope: Construct): ec2.Vpc {
+  return new ec2.Vpc(scope, 'Vpc', {
+    maxAzs: 2,
+    natGateways: 1,
+    flowLogs: { All: { trafficType: ec2.FlowLogTrafficType.ALL } },
+  });
+}
+
+/** The examples' application: nginx serving /health with the colour and the version it runs. */
+export function exampleUserData(): ec2.UserData {
+  const userData = ec2.UserData.forLinux();
+  userData.addCommands(
+    'dnf install -y nginx',
+    'VERSION=$(aws ssm get-parameter --name "$BLUE_GREEN_VERSION_PARAMETER" --query Parameter.Value --output text)',
+    'echo "{\\"colour\\":\\"$BLUE_GREEN_COLOUR\\",\\"version\\":\\"$VERSION\\"}" > /usr/share/nginx/html/health',
+    'systemctl enable --now nginx',
+  );
+  return userData;
+}
+
 /** Props of the example stack; the local lab uses them to vary the example. */
 export interface ExampleStackProps extends StackProps {
   /** Overrides of the fleet's props. */
@@ -21,19 +42,8 @@ export class ExampleStack extends Stack {
   constructor(scope: Construct, id: string, props: ExampleStackProps = {}) {
     super(scope, id, props);
 
-    const vpc = new ec2.Vpc(this, 'Vpc', {
-      maxAzs: 2,
-      natGateways: 1,
-      flowLogs: { All: { trafficType: ec2.FlowLogTrafficType.ALL } },
-    });
-
-    const userData = ec2.UserData.forLinux();
-    userData.addCommands(
-      'dnf install -y nginx',
-      'VERSION=$(aws ssm get-parameter --name "$BLUE_GREEN_VERSION_PARAMETER" --query Parameter.Value --output text)',
-      'echo "{\\"colour\\":\\"$BLUE_GREEN_COLOUR\\",\\"version\\":\\"$VERSION\\"}" > /usr/share/nginx/html/health',
-      'systemctl enable --now nginx',
-    );
+    const vpc = exampleVpc(this);
+    const userData = exampleUserData();
 
     this.fleet = new BlueGreenFleet(this, 'Web', {
       vpc,

@@ -3,6 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { Construct } from 'constructs';
 import { BlueGreenFleet, SmokeCheck, TrafficShift, TrafficSwitch } from '../lib';
+import { exampleUserData, exampleVpc } from './example-stack';
 
 /**
  * The example with Route 53 switching: a load balancer per colour, and weighted alias records
@@ -14,20 +15,10 @@ export class Route53ExampleStack extends Stack {
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
 
-    const vpc = new ec2.Vpc(this, 'Vpc', {
-      maxAzs: 2,
-      natGateways: 1,
-      flowLogs: { All: { trafficType: ec2.FlowLogTrafficType.ALL } },
-    });
+    const vpc = exampleVpc(this);
     const zone = route53.HostedZone.fromHostedZoneAttributes(this, 'Zone', { hostedZoneId: 'Z0123456789ABCDEFGHIJ', zoneName: 'example.com' });
 
-    const userData = ec2.UserData.forLinux();
-    userData.addCommands(
-      'dnf install -y nginx',
-      'VERSION=$(aws ssm get-parameter --name "$BLUE_GREEN_VERSION_PARAMETER" --query Parameter.Value --output text)',
-      'echo "{\\"colour\\":\\"$BLUE_GREEN_COLOUR\\",\\"version\\":\\"$VERSION\\"}" > /usr/share/nginx/html/health',
-      'systemctl enable --now nginx',
-    );
+    const userData = exampleUserData();
 
     this.fleet = new BlueGreenFleet(this, 'Web', {
       vpc,
