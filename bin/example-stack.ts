@@ -1,8 +1,9 @@
 import { Duration, Stack, StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as route53 from 'aws-cdk-lib/aws-route53';
 import { Construct } from 'constructs';
-import { BlueGreenFleet, BlueGreenFleetProps, CutoverOptions, SmokeCheck } from '../lib';
+import { BlueGreenFleet, BlueGreenFleetProps, CutoverOptions, SmokeCheck, TrafficSwitch } from '../lib';
 
 /** The examples' VPC: two AZs, one NAT gateway, flow logs. */
 export function exampleVpc(scope: Construct): ec2.Vpc {
@@ -31,6 +32,22 @@ export interface ExampleStackProps extends StackProps {
   readonly fleet?: Partial<BlueGreenFleetProps>;
   /** Overrides of the cutover options. */
   readonly cutover?: CutoverOptions;
+  /**
+   * Switch traffic with Route 53 weighted records in an existing zone instead of the listener
+   * rule (the lab creates the zone in the emulator first).
+   * @default - the listener rule switch
+   */
+  readonly route53?: ExampleRoute53Props;
+}
+
+/** Where the example's weighted records go. */
+export interface ExampleRoute53Props {
+  readonly hostedZoneId: string;
+  readonly zoneName: string;
+  /** Relative or fully qualified name of the records. */
+  readonly recordName: string;
+  /** TTL of the records: CNAME records instead of alias records. */
+  readonly ttl?: Duration;
 }
 
 /** The example: one VPC and one blue/green fleet serving HTTP on port 80. */
@@ -52,6 +69,13 @@ export class ExampleStack extends Stack {
       userData,
       capacity: { minCapacity: 2, maxCapacity: 6 },
       healthCheck: { path: '/health' },
+      ...(props.route53 ? {
+        trafficSwitch: TrafficSwitch.route53({
+          zone: route53.HostedZone.fromHostedZoneAttributes(this, 'Zone', { hostedZoneId: props.route53.hostedZoneId, zoneName: props.route53.zoneName }),
+          recordName: props.route53.recordName,
+          ttl: props.route53.ttl,
+        }),
+      } : {}),
       ...props.fleet,
       cutover: {
         smokeChecks: [SmokeCheck.http({ path: '/health', jsonField: 'version', jsonValue: '${version}', latencyBudget: Duration.seconds(1) })],

@@ -48,7 +48,8 @@ export class ColourApps {
  * The load balancer's data plane, which moto does not have: a listener that forwards each
  * request to a colour's application by the weights of its catch-all rule, read from moto on
  * every request. The lab runs one for the test listener (used by the smoke tests) and one for
- * the production listener (used by the demo).
+ * the production listener (used by the demo); with Route 53 switching, one per colour's own
+ * load balancer (its smoke test endpoint).
  */
 export class ListenerEmulator {
   public port = 0;
@@ -74,7 +75,9 @@ export class ListenerEmulator {
   /** The colour a request goes to now (weighted at random, as ALB does). */
   public async pick(): Promise<Colour | undefined> {
     const rule = (await this.elbv2.send(new DescribeRulesCommand({ RuleArns: [this.ruleArn()] }))).Rules![0];
-    const groups = rule.Actions?.find((a) => a.Type === 'forward')?.ForwardConfig?.TargetGroups ?? [];
+    const forward = rule.Actions?.find((a) => a.Type === 'forward');
+    // A forward to one group may come back as TargetGroupArn alone, without a ForwardConfig.
+    const groups = forward?.ForwardConfig?.TargetGroups ?? (forward?.TargetGroupArn ? [{ TargetGroupArn: forward.TargetGroupArn, Weight: 1 }] : []);
     const config = this.config();
     const weighted = COLOURS.map((c) => ({ c, w: groups.find((g) => g.TargetGroupArn === config.colours[c].targetGroupArn)?.Weight ?? 0 }));
     const total = weighted.reduce((s, x) => s + x.w, 0);

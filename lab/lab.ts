@@ -4,13 +4,16 @@ import { SetAlarmStateCommand, StateValue } from '@aws-sdk/client-cloudwatch';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { StopInstancesCommand } from '@aws-sdk/client-ec2';
 import { DescribeRulesCommand, ModifyRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand, ListResourceRecordSetsCommand, ResourceRecordSet } from '@aws-sdk/client-route-53';
 import { GetParametersCommand } from '@aws-sdk/client-ssm';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { ExampleStack, ExampleStackProps } from '../bin/example-stack';
-import { Colour, COLOURS, FLEET_CONFIG_ENV, FleetConfig, HandlerName, LOCK_PARTITION_KEY, SMOKE_TEST_ENDPOINT_ENV } from '../lib/contract';
+import { Colour, COLOURS, DNS_SET_IDENTIFIERS, FLEET_CONFIG_ENV, FleetConfig, HandlerName, LOCK_PARTITION_KEY, SMOKE_TEST_ENDPOINT_ENV, smokeTestEndpointEnv } from '../lib/contract';
+import { desiredRecord } from '../lambda/common/dns';
 import { ColourApps, ListenerEmulator } from './apps';
+import { CustomResourceRunner } from './custom-resources';
 import { MotoServer } from './moto';
 import { CallRecorder, RecordedCall } from './recorder';
 import { clientsFor, Clients, deployStack, DeployedStack, REGION, updateStack } from './stack';
@@ -30,6 +33,16 @@ if (!(Promise as any).withResolvers) {
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 const BUNDLES = path.join(__dirname, '..', 'dist', 'lambda-bundles');
+
+/** Props of the lab's example stack. */
+export interface LabProps extends Omit<ExampleStackProps, 'route53'> {
+  /**
+   * Switch traffic with Route 53 weighted records: the lab creates the zone in moto, and each
+   * colour gets its own load balancer (emulated, like the shared listener).
+   * @default - the listener rule switch
+   */
+  readonly dns?: { readonly zoneName: string; readonly recordName: string; readonly ttl?: Duration };
+}
 
 /** Hooks a scenario uses to inject faults at a chosen moment. */
 export interface RunHooks {
@@ -78,7 +91,7 @@ interface BoundFunction {
  * emulated listener data plane.
  */
 export class Lab {
-  public static async start(props: ExampleStackProps = {}): Promise<Lab> {
+  public static async start(props: LabProps = {}): Promise<Lab> {
     const lab = new Lab(props);
     await lab.boot();
     return lab;
@@ -95,11 +108,17 @@ export class Lab {
   public apps!: ColourApps;
   public testListener!: ListenerEmulator;
   public productionListener!: ListenerEmulator;
+  /** With Route 53 switching: each colour's own load balancer (its catch-all rule), the colour's smoke test endpoint. */
+  public readonly colourBalancers = {} as Record<Colour, ListenerEmulator>;
+  /** The hosted zone the lab created for Route 53 switching. */
+  public hostedZoneId?: string;
+  private colourRuleArns: Record<Colour, string> = { blue: '', green: '' };
+  private providers!: CustomResourceRunner;
   private functions = new Map<string, BoundFunction>();
   private handlers = new Map<HandlerName, (event: any, context: any) => Promise<any>>();
   private executions = 0;
 
-  private constructor(private props: ExampleStackProps) {}
+  private constructor(private props: LabProps) {}
 
   private async boot(): Promise<void> {
     await this.moto.start();
@@ -108,20 +127,47 @@ export class Lab {
       await this.recorder.start();
       this.clients = clientsFor(this.moto.endpoint);
       this.autoScaling = new AutoScalingClient({ endpoint: this.moto.endpoint, region: REGION, credentials: { accessKeyId: 'lab', secretAccessKey: 'lab' } });
-      this.template = synthesize(this.props);
-      this.deployed = await deployStack(this.clients, this.template);
-      this.bind();
       this.apps = new ColourApps(this.clients.ssm, () => this.config);
       await this.apps.start();
       this.testListener = new ListenerEmulator(this.clients.elbv2, () => this.config.testRuleArn, () => this.config, this.apps);
       this.productionListener = new ListenerEmulator(this.clients.elbv2, () => this.config.productionRuleArn, () => this.config, this.apps);
       await this.testListener.start();
       await this.productionListener.start();
+      for (const c of COLOURS) {
+        this.colourBalancers[c] = new ListenerEmulator(this.clients.elbv2, () => this.colourRuleArns[c], () => this.config, this.apps);
+        await this.colourBalancers[c].start();
+      }
+      this.pointSdkAtRecorder();
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const records = require(path.join(BUNDLES, 'dns-records', 'index.js')).handler;
+      this.providers = new CustomResourceRunner({ 'Custom::BlueGreenDnsRecords': records }, 'BlueGreenExample');
+      await this.deploy(this.props);
       this.loadHandlers();
     } catch (e) {
       await this.stop();
       throw e;
     }
+  }
+
+  /** Creates the zone (Route 53 switching), synthesizes the example and deploys it into moto. */
+  private async deploy(props: LabProps): Promise<void> {
+    this.props = props;
+    this.hostedZoneId = undefined;
+    if (props.dns) {
+      const zone = await this.clients.route53.send(new CreateHostedZoneCommand({ Name: props.dns.zoneName, CallerReference: `lab-${Date.now()}-${Math.random()}` }));
+      this.hostedZoneId = zone.HostedZone!.Id!.replace(/^\/hostedzone\//, '');
+    }
+    this.template = synthesize(this.stackProps(props));
+    this.recorder.stage = 'cdk deploy';
+    this.deployed = await deployStack(this.clients, this.template, this.providers);
+    this.bind();
+  }
+
+  /** The example stack's props for lab props (the zone the lab created). */
+  private stackProps(props: LabProps): ExampleStackProps {
+    const { dns, ...rest } = props;
+    if (!dns) return rest;
+    return { ...rest, route53: { hostedZoneId: this.hostedZoneId!, zoneName: dns.zoneName, recordName: dns.recordName, ttl: dns.ttl } };
   }
 
   /** Resolves the handlers' environment and the state machine definition from the template. */
@@ -139,10 +185,29 @@ export class Lab {
     this.definition = JSON.parse(this.deployed.resolver.resolve(sm.Properties.DefinitionString));
     const anyFn = [...this.functions.values()][0];
     this.config = JSON.parse(anyFn.environment[FLEET_CONFIG_ENV]);
+
+    // Each colour's own catch-all rule (Route 53 switching): the rule that forwards to its target group.
+    this.colourRuleArns = { blue: '', green: '' };
+    if (this.config.route53) {
+      for (const [id, r] of Object.entries<any>(resources)) {
+        if (r.Type !== 'AWS::ElasticLoadBalancingV2::ListenerRule') continue;
+        const targetGroups = JSON.stringify(this.deployed.resolver.resolve(r.Properties.Actions));
+        for (const c of COLOURS) if (targetGroups.includes(this.config.colours[c].targetGroupArn)) this.colourRuleArns[c] = this.deployed.physical[id];
+      }
+      const missing = COLOURS.filter((c) => !this.colourRuleArns[c]);
+      if (missing.length) throw new Error(`the lab found no catch-all rule of the ${missing.join(' and ')} load balancer`);
+    }
+    // Smoke tests reach the test listener, or with Route 53 switching the target colour's own load balancer.
+    for (const c of COLOURS) {
+      if (this.config.route53) process.env[smokeTestEndpointEnv(c)] = this.colourBalancers[c].url;
+      else delete process.env[smokeTestEndpointEnv(c)];
+    }
+    if (this.config.route53) delete process.env[SMOKE_TEST_ENDPOINT_ENV];
+    else process.env[SMOKE_TEST_ENDPOINT_ENV] = this.testListener.url;
   }
 
-  /** Loads the real handler bundles, with their SDK clients pointed at the recording proxy. */
-  private loadHandlers(): void {
+  /** Points every SDK client in this process (the bundles' included) at the recording proxy. */
+  private pointSdkAtRecorder(): void {
     Object.assign(process.env, {
       AWS_ENDPOINT_URL: this.recorder.endpoint,
       AWS_REGION: REGION,
@@ -150,9 +215,12 @@ export class Lab {
       AWS_SECRET_ACCESS_KEY: 'lab',
       AWS_DISABLE_REQUEST_COMPRESSION: 'true',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      [SMOKE_TEST_ENDPOINT_ENV]: this.testListener.url,
     });
     process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+  }
+
+  /** Loads the real handler bundles, with their SDK clients pointed at the recording proxy. */
+  private loadHandlers(): void {
     for (const { handlerName } of this.functions.values()) {
       if (!this.handlers.has(handlerName)) {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -162,17 +230,17 @@ export class Lab {
   }
 
   /** Starts over: an empty emulator with the stack deployed afresh (about 5 s). */
-  public async reset(props: ExampleStackProps = this.props): Promise<void> {
+  public async reset(props: LabProps = this.props): Promise<void> {
     await this.moto.reset();
     this.recorder.clear();
     this.apps.behaviour.blue = 'ok';
     this.apps.behaviour.green = 'ok';
-    this.template = synthesize(props);
-    this.deployed = await deployStack(this.clients, this.template);
-    this.bind();
+    await this.deploy(props);
+    this.recorder.clear();
   }
 
   public async stop(): Promise<void> {
+    for (const c of COLOURS) await this.colourBalancers[c]?.stop();
     await this.productionListener?.stop();
     await this.testListener?.stop();
     await this.apps?.stop();
@@ -252,12 +320,35 @@ export class Lab {
 
   // ---- Reading the emulator's state ----
 
-  /** Weights (percent) of the production or test rule. */
+  /**
+   * Weights (percent) of the production or test rule; with Route 53 switching, production
+   * means the weights of the colours' weighted records.
+   */
   public async weights(rule: 'production' | 'test' = 'production'): Promise<Record<Colour, number>> {
+    if (this.config.route53) {
+      if (rule === 'test') throw new Error('With Route 53 switching there is no test rule: each colour has its own load balancer.');
+      return this.recordWeights();
+    }
     const arn = rule === 'production' ? this.config.productionRuleArn : this.config.testRuleArn;
     const r = (await this.clients.elbv2.send(new DescribeRulesCommand({ RuleArns: [arn] }))).Rules![0];
     const groups = r.Actions?.find((a) => a.Type === 'forward')?.ForwardConfig?.TargetGroups ?? [];
     const w = (c: Colour) => groups.find((g) => g.TargetGroupArn === this.config.colours[c].targetGroupArn)?.Weight ?? 0;
+    return { blue: w(Colour.BLUE), green: w(Colour.GREEN) };
+  }
+
+  /** The fleet's weighted records in moto (any type), sorted by set identifier. */
+  public async records(): Promise<ResourceRecordSet[]> {
+    const r53 = this.config.route53!;
+    const out = await this.clients.route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: r53.hostedZoneId }));
+    return (out.ResourceRecordSets ?? [])
+      .filter((rs) => rs.Name?.replace(/\.$/, '') === r53.recordName && rs.SetIdentifier)
+      .sort((a, b) => a.SetIdentifier!.localeCompare(b.SetIdentifier!));
+  }
+
+  /** The weights of the colours' weighted records, read from moto (0 for a missing record). */
+  public async recordWeights(): Promise<Record<Colour, number>> {
+    const ours = await this.records();
+    const w = (c: Colour) => ours.find((rs) => rs.SetIdentifier === DNS_SET_IDENTIFIERS[c])?.Weight ?? 0;
     return { blue: w(Colour.BLUE), green: w(Colour.GREEN) };
   }
 
@@ -304,8 +395,15 @@ export class Lab {
     await this.autoScaling.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: this.config.colours[colour].autoScalingGroupName, DesiredCapacity: desired, MaxSize: Math.max(desired, (await this.group(colour)).max) }));
   }
 
-  /** Sets the production rule's weights by hand, outside the workflow. */
+  /** Sets the production weights (rule or records) by hand, outside the workflow. */
   public async setProductionWeights(weights: Record<Colour, number>): Promise<void> {
+    if (this.config.route53) {
+      await this.clients.route53.send(new ChangeResourceRecordSetsCommand({
+        HostedZoneId: this.config.route53.hostedZoneId,
+        ChangeBatch: { Changes: COLOURS.map((c) => ({ Action: 'UPSERT', ResourceRecordSet: desiredRecord(this.config.route53!, c, weights[c]) })) },
+      }));
+      return;
+    }
     await this.clients.elbv2.send(new ModifyRuleCommand({
       RuleArn: this.config.productionRuleArn,
       Actions: [{ Type: 'forward', ForwardConfig: { TargetGroups: COLOURS.map((c) => ({ TargetGroupArn: this.config.colours[c].targetGroupArn, Weight: weights[c] })) } }],
@@ -316,9 +414,12 @@ export class Lab {
    * Redeploys the stack with changed props (an UpdateStack into moto): what `cdk deploy` would
    * do after a cutover. Returns nothing; read the state afterwards.
    */
-  public async redeploy(props: ExampleStackProps): Promise<void> {
-    const template = synthesize(props);
-    this.deployed = await updateStack(this.clients, template, this.deployed);
+  public async redeploy(props: LabProps): Promise<void> {
+    if (!!props.dns !== !!this.props.dns) throw new Error('redeploy cannot switch between the listener rule and Route 53: reset instead');
+    this.props = props;
+    const template = synthesize(this.stackProps(props));
+    this.recorder.stage = 'cdk deploy';
+    this.deployed = await updateStack(this.clients, template, this.deployed, this.providers);
   }
 }
 

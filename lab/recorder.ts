@@ -14,7 +14,7 @@ export interface RecordedCall {
   readonly injected?: string;
 }
 
-const READ_ONLY = /^(Describe|Get|List|BatchGet|Query|Scan)/;
+const READ_ONLY = /^(Describe|Get|List|BatchGet|Query|Scan|GET |HEAD )/;
 
 /**
  * A recording proxy between the handlers and moto_server: every request a handler's SDK
@@ -103,7 +103,15 @@ export class CallRecorder {
   }
 }
 
-/** The service and action of a signed AWS request (query or JSON protocol). */
+/** Actions of the REST-XML APIs the handlers call (Route 53), by method and path. */
+const REST_ACTIONS: Array<{ method: string; path: RegExp; action: string }> = [
+  { method: 'POST', path: /^\/2013-04-01\/hostedzone\/[^/]+\/rrset\/?$/, action: 'ChangeResourceRecordSets' },
+  { method: 'GET', path: /^\/2013-04-01\/hostedzone\/[^/]+\/rrset\/?$/, action: 'ListResourceRecordSets' },
+  { method: 'GET', path: /^\/2013-04-01\/change\/[^/]+$/, action: 'GetChange' },
+  { method: 'GET', path: /^\/2013-04-01\/hostedzone\/[^/]+$/, action: 'GetHostedZone' },
+];
+
+/** The service and action of a signed AWS request (query, JSON or REST-XML protocol). */
 function identify(req: http.IncomingMessage, body: Buffer): { service: string; action: string; json: boolean } {
   const auth = String(req.headers.authorization ?? '');
   const service = /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(auth)?.[1] ?? 'unknown';
@@ -111,7 +119,11 @@ function identify(req: http.IncomingMessage, body: Buffer): { service: string; a
   if (target) return { service, action: String(target).split('.').pop()!, json: true };
   const rpc = /\/service\/[^/]+\/operation\/([A-Za-z]+)/.exec(req.url ?? '');
   if (rpc) return { service, action: rpc[1], json: true };
+  const url = new URL(req.url ?? '/', 'http://x');
+  const rest = REST_ACTIONS.find((a) => a.method === req.method && a.path.test(url.pathname));
+  if (rest) return { service, action: rest.action, json: false };
   const query = new URLSearchParams(body.toString('utf8'));
-  const action = query.get('Action') ?? new URL(req.url ?? '/', 'http://x').searchParams.get('Action') ?? `${req.method} ${req.url}`;
+  // An unknown REST call keeps its method in the name, so a GET still counts as a read.
+  const action = query.get('Action') ?? url.searchParams.get('Action') ?? `${req.method} ${url.pathname}`;
   return { service, action, json: false };
 }

@@ -3,7 +3,9 @@ import { CloudWatchClient, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwa
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeImagesCommand, DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeLoadBalancersCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { Route53Client } from '@aws-sdk/client-route-53';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { CustomResourceRunner } from './custom-resources';
 
 export const ACCOUNT = '123456789012';
 export const REGION = 'us-east-1';
@@ -11,8 +13,9 @@ export const REGION = 'us-east-1';
 /**
  * Resource types moto's CloudFormation deploys faithfully. Everything else in the synthesized
  * template is handled by the lab itself: alarms are created with PutMetricAlarm, the
- * create-only parameter custom resources run their `Create` SDK call against moto, and the
- * Lambda functions and state machine run locally (aws-local-stepfunctions + the real bundles).
+ * create-only parameter custom resources run their `Create` SDK call against moto, the
+ * weighted-records custom resource runs its real provider bundle (a {@link CustomResourceRunner}),
+ * and the Lambda functions and state machine run locally (aws-local-stepfunctions + the real bundles).
  */
 const DEPLOYED_BY_CLOUDFORMATION = [
   /^AWS::EC2::(VPC|Subnet|RouteTable|SubnetRouteTableAssociation|Route|InternetGateway|VPCGatewayAttachment|EIP|NatGateway|SecurityGroup|SecurityGroupIngress|SecurityGroupEgress|LaunchTemplate)$/,
@@ -28,6 +31,7 @@ export interface Clients {
   readonly dynamoDb: DynamoDBClient;
   readonly ec2: EC2Client;
   readonly elbv2: ElasticLoadBalancingV2Client;
+  readonly route53: Route53Client;
   readonly ssm: SSMClient;
 }
 
@@ -39,6 +43,7 @@ export function clientsFor(endpoint: string): Clients {
     dynamoDb: new DynamoDBClient(config),
     ec2: new EC2Client(config),
     elbv2: new ElasticLoadBalancingV2Client(config),
+    route53: new Route53Client(config),
     ssm: new SSMClient(config),
   };
 }
@@ -167,7 +172,12 @@ export interface DeployedStack {
   readonly physical: Record<string, string>;
   /** Logical id of each alarm → the name the lab gave it. */
   readonly alarmNames: Record<string, string>;
+  /** Logical id of each provider-backed custom resource → its resolved properties and physical id. */
+  readonly customResources: Record<string, { properties: Record<string, unknown>; physicalId: string }>;
 }
+
+/** Custom resource types whose real provider the lab runs (see {@link CustomResourceRunner}). */
+const PROVIDER_BACKED = ['Custom::BlueGreenDnsRecords'];
 
 async function waitForStack(cfn: CloudFormationClient, stackName: string, done: RegExp): Promise<void> {
   const deadline = Date.now() + 120_000;
@@ -184,23 +194,27 @@ async function waitForStack(cfn: CloudFormationClient, stackName: string, done: 
  * Deploys the synthesized template into moto: CloudFormation for the fleet's resources, then the
  * parts moto's CloudFormation cannot run (alarms, the parameter custom resources) through the API.
  */
-export async function deployStack(clients: Clients, template: any, stackName = 'BlueGreenExample'): Promise<DeployedStack> {
+export async function deployStack(clients: Clients, template: any, providers: CustomResourceRunner, stackName = 'BlueGreenExample'): Promise<DeployedStack> {
   const imageId = await anyImageId(clients);
   const deployable = deployableTemplate(template, imageId);
   await clients.cfn.send(new CreateStackCommand({ StackName: stackName, TemplateBody: JSON.stringify(deployable), Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'] }));
   await waitForStack(clients.cfn, stackName, /^CREATE_COMPLETE$/);
-  return readStack(clients, template, stackName, imageId, undefined);
+  return readStack(clients, template, stackName, imageId, providers, undefined);
 }
 
-/** Re-reads the stack after an update (physical ids may change when moto replaces a resource). */
-export async function updateStack(clients: Clients, template: any, deployed: DeployedStack): Promise<DeployedStack> {
+/**
+ * Updates the stack, then re-reads it (physical ids may change when moto replaces a resource).
+ * Provider-backed custom resources whose properties changed get an Update request.
+ */
+export async function updateStack(clients: Clients, template: any, deployed: DeployedStack, providers: CustomResourceRunner): Promise<DeployedStack> {
   const imageId = await anyImageId(clients);
   await clients.cfn.send(new UpdateStackCommand({ StackName: deployed.stackName, TemplateBody: JSON.stringify(deployableTemplate(template, imageId)), Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM'] }));
   await waitForStack(clients.cfn, deployed.stackName, /^UPDATE_COMPLETE$/);
-  return readStack(clients, template, deployed.stackName, imageId, deployed.alarmNames);
+  return readStack(clients, template, deployed.stackName, imageId, providers, deployed);
 }
 
-async function readStack(clients: Clients, template: any, stackName: string, imageId: string, existingAlarms: Record<string, string> | undefined): Promise<DeployedStack> {
+async function readStack(clients: Clients, template: any, stackName: string, imageId: string, providers: CustomResourceRunner, previous: DeployedStack | undefined): Promise<DeployedStack> {
+  const existingAlarms = previous?.alarmNames;
   const physical: Record<string, string> = {};
   let token: string | undefined;
   do {
@@ -245,6 +259,9 @@ async function readStack(clients: Clients, template: any, stackName: string, ima
       case 'Custom::BlueGreenParameter':
         physical[id] = '(custom resource)';
         break;
+      case 'Custom::BlueGreenDnsRecords':
+        if (previous?.customResources[id]) physical[id] = previous.customResources[id].physicalId;
+        break;
       default:
         break;
     }
@@ -275,5 +292,25 @@ async function readStack(clients: Clients, template: any, stackName: string, ima
       }
     }
   }
-  return { stackName, resolver, physical, alarmNames };
+  // Provider-backed custom resources: Create on the first deploy, Update when their properties changed.
+  const customResources: DeployedStack['customResources'] = {};
+  for (const [id, r] of Object.entries<any>(resources)) {
+    if (!PROVIDER_BACKED.includes(r.Type)) continue;
+    const { ServiceToken: _token, ...properties } = resolver.resolve(r.Properties ?? {});
+    const before = previous?.customResources[id];
+    if (before && JSON.stringify(before.properties) === JSON.stringify(properties)) {
+      customResources[id] = before;
+      continue;
+    }
+    const response = await providers.run(before
+      ? { RequestType: 'Update', LogicalResourceId: id, ResourceType: r.Type, ResourceProperties: properties, OldResourceProperties: before.properties, PhysicalResourceId: before.physicalId }
+      : { RequestType: 'Create', LogicalResourceId: id, ResourceType: r.Type, ResourceProperties: properties });
+    if (before && before.physicalId !== response.PhysicalResourceId) {
+      // A new physical id is a replacement: CloudFormation deletes the old resource in cleanup.
+      await providers.run({ RequestType: 'Delete', LogicalResourceId: id, ResourceType: r.Type, ResourceProperties: before.properties, PhysicalResourceId: before.physicalId });
+    }
+    physical[id] = response.PhysicalResourceId;
+    customResources[id] = { properties, physicalId: response.PhysicalResourceId };
+  }
+  return { stackName, resolver, physical, alarmNames, customResources };
 }

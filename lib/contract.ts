@@ -91,6 +91,12 @@ export enum CutoverErrorName {
    * rolls the cutover back (surfaces as RolledBack).
    */
   DNS_CHANGE_PENDING = 'DnsChangePending',
+  /**
+   * The release-lock task itself failed at the end of a cutover that succeeded or failed before
+   * traffic moved: the lock stays until its lease expires (or its item is deleted by hand). After
+   * a rollback the error stays RolledBack (or RollbackFailed) and the cause says the lock is held.
+   */
+  LOCK_RELEASE_FAILED = 'LockReleaseFailed',
 }
 
 /** Throttling errors retried by the state machine (with backoff and jitter). */
@@ -390,9 +396,16 @@ export enum LockPhase {
 
 /**
  * Environment variable that, when set, replaces the test listener address the smoke tests
- * call (a base URL such as `http://127.0.0.1:4567`). Used by the local lab.
+ * call (a base URL such as `http://127.0.0.1:4567`). Used by the local lab. With a colour's
+ * suffix (`BLUE_GREEN_TEST_ENDPOINT_GREEN`, see {@link smokeTestEndpointEnv}) it replaces only
+ * that colour's address: with Route 53 switching each colour has its own load balancer.
  */
 export const SMOKE_TEST_ENDPOINT_ENV = 'BLUE_GREEN_TEST_ENDPOINT';
+
+/** The variable that replaces one colour's smoke test address (it wins over {@link SMOKE_TEST_ENDPOINT_ENV}). */
+export function smokeTestEndpointEnv(colour: Colour): string {
+  return `${SMOKE_TEST_ENDPOINT_ENV}_${colour.toUpperCase()}`;
+}
 
 /** The success output of a cutover execution. */
 export interface CutoverSummary {

@@ -62,6 +62,11 @@ export const STATE_NAMES = {
   dnsDrain: 'Let DNS caches expire',
   scaleFailedDown: 'Scale the failed colour to zero',
   releaseAfterRollback: 'Release the lock after rollback',
+  lockHeldAfterSuccess: 'Lock not released after success',
+  lockHeldAfterFailure: 'Lock not released after failure',
+  lockHeldAfterRollback: 'Lock not released after rollback',
+  lockHeldRollbackFailed: 'Lock not released, rollback failed',
+  rollbackFailedToo: 'Did moving traffic back fail?',
   rolledBack: 'Rolled back',
 } as const;
 
@@ -444,9 +449,20 @@ export class CutoverWorkflow extends Construct {
       },
     }).next(new sfn.Succeed(this, N.succeeded, { stateName: N.succeeded }));
 
+    // When the release-lock task itself fails, nothing has described the failure: these states do,
+    // so the Fail states always find $.failure (the lock then expires with its lease).
+    const lockHeld = 'New cutovers of this fleet are refused with CutoverInProgress until the lock lease expires, or until its item is deleted from the lock table by hand.';
+    const lockNotReleased = (name: string, error: string, cause: string, args: string[]) => new sfn.Pass(this, name, {
+      stateName: name,
+      parameters: { error, 'cause.$': `States.Format('${cause} ${lockHeld}', ${args.join(', ')})` },
+      resultPath: '$.failure',
+    });
+
     // Before traffic moved: the idle colour goes back to zero, the live colour is untouched.
     const releaseAfterFailure = this.task(N.releaseAfterFailure, 'release-lock', { outcome: 'failed' });
-    releaseAfterFailure.addCatch(failed, { resultPath: '$.releaseError' });
+    releaseAfterFailure.addCatch(lockNotReleased(N.lockHeldAfterFailure, CutoverErrorName.LOCK_RELEASE_FAILED,
+      'The cutover failed before traffic moved (the execution history shows why), then releasing the lock failed: {}.', ['$.releaseError.Cause']).next(failed),
+    { resultPath: '$.releaseError' });
     releaseAfterFailure.next(failed);
     const scaleIdleDown = this.task(N.scaleIdleDown, 'scale-to-zero', { colour: 'target' });
     scaleIdleDown.addCatch(releaseAfterFailure, { resultPath: '$.cleanupError' });
@@ -454,7 +470,13 @@ export class CutoverWorkflow extends Construct {
 
     // After traffic moved: traffic back first (one call), then the failed colour to zero.
     const releaseAfterRollback = this.task(N.releaseAfterRollback, 'release-lock', { outcome: 'rolled-back' });
-    releaseAfterRollback.addCatch(rolledBack, { resultPath: '$.releaseError' });
+    releaseAfterRollback.addCatch(new sfn.Choice(this, N.rollbackFailedToo, { stateName: N.rollbackFailedToo })
+      .when(sfn.Condition.isPresent('$.rollbackError'), lockNotReleased(N.lockHeldRollbackFailed, CutoverErrorName.ROLLBACK_FAILED,
+        'Moving traffic back failed ({}: {}), so traffic may still reach the new colour: check the weights and set them by hand. Then releasing the lock failed too: {}.',
+        ['$.rollbackError.Error', '$.rollbackError.Cause', '$.releaseError.Cause']).next(rolledBack))
+      .otherwise(lockNotReleased(N.lockHeldAfterRollback, CutoverErrorName.ROLLED_BACK,
+        'Traffic was moved back to the previous colour, then releasing the lock failed: {}.', ['$.releaseError.Cause']).next(rolledBack)),
+    { resultPath: '$.releaseError' });
     releaseAfterRollback.next(rolledBack);
     const scaleFailedDown = this.task(N.scaleFailedDown, 'scale-to-zero', { colour: 'target' });
     scaleFailedDown.addCatch(releaseAfterRollback, { resultPath: '$.cleanupError' });
@@ -494,7 +516,9 @@ export class CutoverWorkflow extends Construct {
     // After the bake the new colour has proven itself; a failure while retiring the previous
     // colour must not send traffic back to a colour that is being scaled down.
     retire.addCatch(releaseAfterFailure, errorAt);
-    release.addCatch(failed, { resultPath: '$.releaseError' });
+    release.addCatch(lockNotReleased(N.lockHeldAfterSuccess, CutoverErrorName.LOCK_RELEASE_FAILED,
+      'The cutover succeeded: {} serves all traffic and the previous colour was scaled down. Then releasing the lock failed: {}.',
+      ['$.target', '$.releaseError.Cause']).next(failed), { resultPath: '$.releaseError' });
 
     const waitWarm = new sfn.Wait(this, N.waitWarm, { stateName: N.waitWarm, time: sfn.WaitTime.duration(this.keepPreviousWarm) });
     keepWarm.next(waitWarm).next(retire).next(release).next(succeeded);

@@ -6,6 +6,7 @@
  * records are created once with blue at 100 and green at 0, and every later update (a new load
  * balancer, a new TTL, a new name) keeps the weights the records have at that moment.
  */
+import * as http from 'node:http';
 import * as https from 'node:https';
 import {
   Change,
@@ -179,10 +180,14 @@ export interface CloudFormationResponse {
 /** Sends a response to the pre-signed URL CloudFormation gave. */
 export type Responder = (url: string, response: CloudFormationResponse) => Promise<void>;
 
-/** PUTs the response, as CloudFormation expects (no content type). */
+/**
+ * PUTs the response, as CloudFormation expects (no content type). CloudFormation's response URLs
+ * are https; a plain http URL is accepted for local runs (the lab collects responses that way).
+ */
 export const putResponse: Responder = (url, response) => new Promise((resolve, reject) => {
   const body = JSON.stringify(response);
-  const req = https.request(url, { method: 'PUT', headers: { 'content-type': '', 'content-length': Buffer.byteLength(body) } }, (res) => {
+  const request = url.startsWith('http:') ? http.request : https.request;
+  const req = request(url, { method: 'PUT', headers: { 'content-type': '', 'content-length': Buffer.byteLength(body) } }, (res) => {
     res.resume();
     res.on('end', () => ((res.statusCode ?? 0) < 300 ? resolve() : reject(new Error(`CloudFormation answered ${res.statusCode}`))));
   });

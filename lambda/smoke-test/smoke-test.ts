@@ -2,7 +2,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { isIP } from 'node:net';
 import type { EC2Client } from '@aws-sdk/client-ec2';
-import { Colour, CutoverState, SMOKE_TEST_ENDPOINT_ENV, SmokeCheckConfig } from '../../lib/contract';
+import { Colour, CutoverState, SMOKE_TEST_ENDPOINT_ENV, SmokeCheckConfig, smokeTestEndpointEnv } from '../../lib/contract';
 import { BaseDeps } from '../common/deps';
 import { SmokeTestFailed, truncate } from '../common/errors';
 import { appendStage, colours } from '../common/fleet';
@@ -80,18 +80,20 @@ export async function smokeTest(state: SmokeTestRequest, deps: SmokeTestDeps): P
 
 /**
  * The test endpoint's address: the test listener, or with Route 53 switching the target's own
- * load balancer. The lab sets {@link SMOKE_TEST_ENDPOINT_ENV}; on AWS the requests go to a
+ * load balancer. The lab sets {@link SMOKE_TEST_ENDPOINT_ENV} (or the target colour's variant); on AWS the requests go to a
  * private address of the load balancer, so they come from inside the VPC and match the test
  * listener's VPC-only rule even when the load balancer is internet-facing.
  */
 export async function resolveEndpoint(deps: SmokeTestDeps, target?: Colour): Promise<SmokeEndpoint> {
   const { config } = deps;
-  const override = (deps.env ?? process.env)[SMOKE_TEST_ENDPOINT_ENV];
-  if (override) {
+  const env = deps.env ?? process.env;
+  const variable = [target ? smokeTestEndpointEnv(target) : undefined, SMOKE_TEST_ENDPOINT_ENV].find((v) => v && env[v]);
+  if (variable) {
+    const override = env[variable]!;
     try {
       return { base: new URL(override) };
     } catch {
-      throw new SmokeTestFailed(`${SMOKE_TEST_ENDPOINT_ENV} '${truncate(override)}' is not a URL: use a base URL such as http://127.0.0.1:4567.`);
+      throw new SmokeTestFailed(`${variable} '${truncate(override)}' is not a URL: use a base URL such as http://127.0.0.1:4567.`);
     }
   }
   const own = target ? config.colours[target].loadBalancer : undefined;

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { DescribeNetworkInterfacesCommand } from '@aws-sdk/client-ec2';
-import { FleetConfig, SMOKE_TEST_ENDPOINT_ENV, SmokeCheckConfig } from '../../lib/contract';
+import { Colour, FleetConfig, SMOKE_TEST_ENDPOINT_ENV, SmokeCheckConfig, smokeTestEndpointEnv } from '../../lib/contract';
 import { smokeTest } from '../../lambda/smoke-test/smoke-test';
 import { clock, deployState, FakeAws, FLEET, throttling } from './fake-aws';
 
@@ -90,6 +90,22 @@ describe('smoke-test through the lab endpoint', () => {
 
     expect(seen.map((s) => s.path)).toEqual(['/health', '/health']);
     expect(aws.ec2Mock).toHaveReceivedCommandTimes(DescribeNetworkInterfacesCommand, 0);
+  });
+
+  it("uses the target colour's own endpoint variable before the shared one", async () => {
+    const env = { [SMOKE_TEST_ENDPOINT_ENV]: 'http://127.0.0.1:1', [smokeTestEndpointEnv(Colour.GREEN)]: base, [smokeTestEndpointEnv(Colour.BLUE)]: 'not a url' };
+    await smokeTest(state, deps([HEALTH], {}, env));
+
+    expect(seen.map((s) => s.path)).toEqual(['/health', '/health']);
+    expect(aws.ec2Mock).toHaveReceivedCommandTimes(DescribeNetworkInterfacesCommand, 0);
+  });
+
+  it('names the colour variable when its value is not a URL', async () => {
+    await expect(smokeTest(state, deps([HEALTH], {}, { [SMOKE_TEST_ENDPOINT_ENV]: base, [smokeTestEndpointEnv(Colour.GREEN)]: 'green-lb' }))).rejects.toMatchObject({
+      name: 'SmokeTestFailed',
+      message: "BLUE_GREEN_TEST_ENDPOINT_GREEN 'green-lb' is not a URL: use a base URL such as http://127.0.0.1:4567.",
+    });
+    expect(seen).toHaveLength(0);
   });
 
   it('passes with nothing to do when no checks are configured', async () => {

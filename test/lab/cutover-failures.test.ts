@@ -158,3 +158,49 @@ describe('cutovers that fail after traffic moved roll back', () => {
     await expectRolledBack();
   });
 });
+
+describe('when releasing the lock itself fails, the execution still ends with a described error', () => {
+  beforeEach(async () => { await lab.reset(LAB_PROPS); }, 60_000);
+  const crashAt = (name: string) => (state: string) => (state === name ? crash() : undefined);
+
+  test('after a cutover that succeeded: LockReleaseFailed, traffic stays on the new colour', async () => {
+    const result = await lab.runCutover({ version: '2.0.0' }, { crash: crashAt(STATE_NAMES.release) });
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe(CutoverErrorName.LOCK_RELEASE_FAILED);
+    expect(result.cause).toMatch(/^The cutover succeeded: green serves all traffic and the previous colour was scaled down\. Then releasing the lock failed: RequestId: lab Error: Runtime exited/);
+    expect(result.cause).toContain('refused with CutoverInProgress until the lock lease expires');
+    const state = await fleetState(lab);
+    expect(state.production).toEqual({ blue: 0, green: 100 });
+    expect(state.blue.desired).toBe(0);
+    expect(state.lock).toBeDefined();
+  });
+
+  test('after a failure before traffic moved: LockReleaseFailed, the live colour untouched', async () => {
+    lab.apps.behaviour.green = 'error-status';
+    const result = await lab.runCutover({ version: '2.0.0' }, { crash: crashAt(STATE_NAMES.releaseAfterFailure) });
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe(CutoverErrorName.LOCK_RELEASE_FAILED);
+    expect(result.cause).toMatch(/^The cutover failed before traffic moved \(the execution history shows why\), then releasing the lock failed: /);
+    const state = await fleetState(lab);
+    expect(state.production).toEqual({ blue: 100, green: 0 });
+    expect(state.green.desired).toBe(0);
+    expect(state.lock).toBeDefined();
+  });
+
+  test('after a rollback: still RolledBack, the cause says the lock is held', async () => {
+    const result = await lab.runCutover({ version: '2.0.0' }, {
+      crash: crashAt(STATE_NAMES.releaseAfterRollback),
+      beforeTask: async (state, n) => { if (state === STATE_NAMES.bake && n === 0) await lab.setAlarm(alarmName(lab, 'green-5xx'), 'ALARM'); },
+    });
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe(CutoverErrorName.ROLLED_BACK);
+    expect(result.cause).toMatch(/^Traffic was moved back to the previous colour, then releasing the lock failed: /);
+    expect(result.states).toContain(STATE_NAMES.lockHeldAfterRollback);
+    const state = await fleetState(lab);
+    expect(state.production).toEqual({ blue: 100, green: 0 });
+    expect(state.green.desired).toBe(0);
+  });
+});

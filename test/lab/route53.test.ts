@@ -1,0 +1,123 @@
+import { Duration } from 'aws-cdk-lib';
+import { Colour, CutoverErrorName, STATE_NAMES, TrafficShift } from '../../lib';
+import { Lab, LabProps } from '../../lab/lab';
+import { alarmName, fleetState, LAB_PROPS, mutations } from './lab-fixture';
+
+/**
+ * Route 53 switching in the lab: a load balancer per colour, weighted alias records created in a
+ * moto hosted zone by the records provider's real bundle, and the workflow moving their weights.
+ * Smoke tests reach the target colour's own load balancer.
+ */
+const DNS: LabProps = { ...LAB_PROPS, dns: { zoneName: 'example.com', recordName: 'www' } };
+const DNS_CANARY: LabProps = { ...DNS, cutover: { ...LAB_PROPS.cutover, trafficShift: TrafficShift.canary({ percent: 10, bake: Duration.seconds(1) }) } };
+const CHANGE = 'ChangeResourceRecordSets';
+
+let lab: Lab;
+beforeAll(async () => { lab = await Lab.start(DNS); }, 120_000);
+afterAll(async () => { await lab?.stop(); });
+
+/** Runs a cutover, recording the record weights right after each shift step. */
+async function runObserving(input: unknown, alarmAt?: { state: string; n: number; alarm: string }) {
+  const steps: Array<{ state: string; weights: Record<Colour, number> }> = [];
+  const result = await lab.runCutover(input, {
+    afterTask: async (state) => { if (state.startsWith('Shift ')) steps.push({ state, weights: await lab.weights() }); },
+    beforeTask: async (state, n) => { if (alarmAt && state === alarmAt.state && n === alarmAt.n) await lab.setAlarm(alarmAt.alarm, 'ALARM'); },
+  });
+  return { result, steps };
+}
+
+describe('all at once', () => {
+  beforeEach(async () => { await lab.reset(DNS); }, 60_000);
+
+  test('the stack creates both weighted records, blue serving', async () => {
+    expect(lab.config.route53).toMatchObject({ hostedZoneId: lab.hostedZoneId, recordName: 'www.example.com', recordType: 'A' });
+    expect(await lab.weights()).toEqual({ blue: 100, green: 0 });
+  });
+
+  test('moves both records in one change after smoke-testing green through its own load balancer', async () => {
+    // A smoke test that reached blue (or the wrong load balancer) would fail on blue's body.
+    lab.apps.behaviour.blue = 'wrong-body';
+    const { result, steps } = await runObserving({ version: '2.0.0' });
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.output).toMatchObject({ action: 'deploy', live: 'green', previous: 'blue', liveRelease: { version: '2.0.0' } });
+    expect(steps).toEqual([{ state: STATE_NAMES.shift(100), weights: { blue: 0, green: 100 } }]);
+    expect(mutations(result).filter((m) => m.endsWith(CHANGE))).toEqual([`${STATE_NAMES.shift(100)}: ${CHANGE}`]);
+    expect(mutations(result).some((m) => m.endsWith('ModifyRule'))).toBe(false);
+    const state = await fleetState(lab);
+    expect(state.production).toEqual({ blue: 0, green: 100 });
+    expect(state.green).toMatchObject({ desired: 2 });
+    expect(state.blue).toMatchObject({ desired: 0, instances: [] });
+    expect(state.greenRelease.version).toBe('2.0.0');
+    expect(state.lock).toBeUndefined();
+  });
+
+  test('rolls back with one change when an alarm fires during the bake', async () => {
+    const { result } = await runObserving({ version: '2.0.0' }, { state: STATE_NAMES.bake, n: 0, alarm: alarmName(lab, 'green-5xx') });
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe(CutoverErrorName.ROLLED_BACK);
+    expect(result.cause).toContain(alarmName(lab, 'green-5xx'));
+    expect(result.states).toContain(STATE_NAMES.dnsDrain);
+    const rollbackMutations = mutations(result).filter((m) => m.startsWith(STATE_NAMES.rollBack));
+    expect(rollbackMutations).toEqual([`${STATE_NAMES.rollBack}: ${CHANGE}`]);
+    const state = await fleetState(lab);
+    expect(state.production).toEqual({ blue: 100, green: 0 });
+    expect(state.green.desired).toBe(0);
+    expect(state.blue.desired).toBe(2);
+    expect(state.lock).toBeUndefined();
+  });
+
+  test('a failed smoke test on green leaves the records untouched', async () => {
+    lab.apps.behaviour.green = 'error-status';
+    const result = await lab.runCutover({ version: '2.0.0' });
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe(CutoverErrorName.SMOKE_TEST_FAILED);
+    expect(result.cause).toContain('against the green colour');
+    expect(result.calls.filter((c) => c.action === CHANGE)).toEqual([]);
+    const state = await fleetState(lab);
+    expect(state.production).toEqual({ blue: 100, green: 0 });
+    expect(state.green.desired).toBe(0);
+    expect(state.lock).toBeUndefined();
+  });
+
+  test('a deploy that changes the records keeps the weights the workflow set', async () => {
+    expect((await lab.runCutover({ version: '2.0.0' })).status).toBe('SUCCEEDED');
+
+    // CNAME records with a TTL instead of alias records: the provider replaces the records in one batch.
+    await lab.redeploy({ ...DNS, dns: { ...DNS.dns!, ttl: Duration.seconds(30) } });
+
+    const records = await lab.records();
+    expect(records.map((r) => [r.SetIdentifier, r.Type, r.TTL, r.Weight])).toEqual([['blue', 'CNAME', 30, 0], ['green', 'CNAME', 30, 100]]);
+  });
+});
+
+describe('canary', () => {
+  beforeEach(async () => { await lab.reset(DNS_CANARY); }, 60_000);
+
+  test('moves 10% of the answers, watches the canary, then the rest', async () => {
+    const { result, steps } = await runObserving({ version: '2.0.0' });
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(steps).toEqual([
+      { state: STATE_NAMES.shift(10), weights: { blue: 90, green: 10 } },
+      { state: STATE_NAMES.shift(100), weights: { blue: 0, green: 100 } },
+    ]);
+    expect(mutations(result).filter((m) => m.endsWith(CHANGE))).toHaveLength(2);
+    expect((await fleetState(lab)).production).toEqual({ blue: 0, green: 100 });
+  });
+
+  test('rolls back at the canary step with one change', async () => {
+    const { result, steps } = await runObserving({ version: '2.0.0' }, { state: STATE_NAMES.watch(10), n: 0, alarm: alarmName(lab, 'checkout') });
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe(CutoverErrorName.ROLLED_BACK);
+    expect(steps).toEqual([{ state: STATE_NAMES.shift(10), weights: { blue: 90, green: 10 } }]);
+    expect(mutations(result).filter((m) => m.startsWith(STATE_NAMES.rollBack))).toEqual([`${STATE_NAMES.rollBack}: ${CHANGE}`]);
+    const state = await fleetState(lab);
+    expect(state.production).toEqual({ blue: 100, green: 0 });
+    expect(state.green.desired).toBe(0);
+    expect(state.lock).toBeUndefined();
+  });
+});
