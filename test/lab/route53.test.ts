@@ -10,6 +10,7 @@ import { alarmName, fleetState, LAB_PROPS, mutations } from './lab-fixture';
  */
 const DNS: LabProps = { ...LAB_PROPS, dns: { zoneName: 'example.com', recordName: 'www' } };
 const DNS_CANARY: LabProps = { ...DNS, cutover: { ...LAB_PROPS.cutover, trafficShift: TrafficShift.canary({ percent: 10, bake: Duration.seconds(1) }) } };
+const DNS_LINEAR: LabProps = { ...DNS, cutover: { ...LAB_PROPS.cutover, trafficShift: TrafficShift.linear({ percentPerStep: 25, stepInterval: Duration.seconds(1) }) } };
 const CHANGE = 'ChangeResourceRecordSets';
 
 let lab: Lab;
@@ -82,6 +83,24 @@ describe('all at once', () => {
     expect(state.lock).toBeUndefined();
   });
 
+  test('{"action":"rollback"} while blue is kept warm moves the records back with one change', async () => {
+    let rollback: Awaited<ReturnType<Lab['runCutover']>> | undefined;
+    const first = await lab.runCutover({ version: '2.0.0' }, {
+      beforeTask: async (state) => { if (state === STATE_NAMES.retire) rollback = await lab.runCutover({ action: 'rollback' }); },
+    });
+
+    expect(first.status).toBe('SUCCEEDED');
+    expect(rollback?.status).toBe('SUCCEEDED');
+    expect(rollback?.output).toMatchObject({ action: 'rollback', live: 'blue', previous: 'green' });
+    expect(mutations(rollback!).filter((m) => m.endsWith(CHANGE))).toEqual([`${STATE_NAMES.rollbackShift}: ${CHANGE}`]);
+    expect(rollback?.states).toContain(STATE_NAMES.dnsDrainRollback);
+    const state = await fleetState(lab);
+    expect(state.production).toEqual({ blue: 100, green: 0 });
+    expect(state.blue.desired).toBe(2);
+    expect(state.green.desired).toBe(0);
+    expect(state.lock).toBeUndefined();
+  });
+
   test('a deploy that changes the records keeps the weights the workflow set', async () => {
     expect((await lab.runCutover({ version: '2.0.0' })).status).toBe('SUCCEEDED');
 
@@ -114,6 +133,23 @@ describe('canary', () => {
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe(CutoverErrorName.ROLLED_BACK);
     expect(steps).toEqual([{ state: STATE_NAMES.shift(10), weights: { blue: 90, green: 10 } }]);
+    expect(mutations(result).filter((m) => m.startsWith(STATE_NAMES.rollBack))).toEqual([`${STATE_NAMES.rollBack}: ${CHANGE}`]);
+    const state = await fleetState(lab);
+    expect(state.production).toEqual({ blue: 100, green: 0 });
+    expect(state.green.desired).toBe(0);
+    expect(state.lock).toBeUndefined();
+  });
+});
+
+describe('linear', () => {
+  beforeEach(async () => { await lab.reset(DNS_LINEAR); }, 60_000);
+
+  test('rolls back at step 2 with one change', async () => {
+    const { result, steps } = await runObserving({ version: '2.0.0' }, { state: STATE_NAMES.watch(50), n: 0, alarm: alarmName(lab, 'green-unhealthy') });
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe(CutoverErrorName.ROLLED_BACK);
+    expect(steps.map((s) => s.weights)).toEqual([{ blue: 75, green: 25 }, { blue: 50, green: 50 }]);
     expect(mutations(result).filter((m) => m.startsWith(STATE_NAMES.rollBack))).toEqual([`${STATE_NAMES.rollBack}: ${CHANGE}`]);
     const state = await fleetState(lab);
     expect(state.production).toEqual({ blue: 100, green: 0 });
