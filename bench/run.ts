@@ -42,6 +42,8 @@ const HAPPY_PROPS: ExampleStackProps = { cutover: { bakeTime: Duration.seconds(0
  */
 const BAKE_PROPS: ExampleStackProps = { cutover: { bakeTime: Duration.seconds(3), keepPreviousWarm: Duration.seconds(0) } };
 const BAKE_POLL_SPACING_MS = 250;
+/** Route 53 switching: the zone the lab creates in moto and the records' name. */
+const DNS = { zoneName: 'example.com', recordName: 'www' };
 /** The bake poll (0-based) just before which the alarm enters ALARM in the rollback run. */
 const ALARM_BEFORE_POLL = 2;
 
@@ -74,6 +76,8 @@ function expect(condition: unknown, what: string, run?: ExecutionResult): assert
 const TARGETS: Record<string, Target> = {
   switchMutatingCalls: { op: '=', value: 1 },
   rollbackMutatingCallsToRestoreTraffic: { op: '=', value: 1 },
+  dnsSwitchMutatingCalls: { op: '=', value: 1 },
+  dnsRollbackMutatingCallsToRestoreTraffic: { op: '=', value: 1 },
   rollbackReactionPolls: { op: '=', value: 1 },
   stateTransitionsHappyPath: { op: '<=', value: 40 },
   lambdaInvocationsHappyPath: { op: '<=', value: 15 },
@@ -87,6 +91,8 @@ const TARGETS: Record<string, Target> = {
 interface LabFigures {
   switchMutatingCalls: number;
   rollbackMutatingCallsToRestoreTraffic: number;
+  dnsSwitchMutatingCalls: number;
+  dnsRollbackMutatingCallsToRestoreTraffic: number;
   rollbackReactionPolls: number;
   stateTransitionsHappyPath: number;
   lambdaInvocationsHappyPath: number;
@@ -173,9 +179,24 @@ async function measureInLab(): Promise<LabFigures> {
     const timeline = rb.timeline ?? [];
     const reactionMs = timeline[revertAt] && timeline[alarmPollAt] ? timeline[revertAt].at - timeline[alarmPollAt].at : undefined;
 
+    // Route 53 switching: the same switch and rollback counted on the weighted records.
+    log('lab: redeploying with Route 53 switching (a load balancer per colour, weighted records) ...');
+    await lab.reset({ ...HAPPY_PROPS, dns: DNS });
+    const dnsHappy = await lab.runCutover({ version: '2.0.0' });
+    expect(dnsHappy.status === 'SUCCEEDED' && (await lab.liveColour()) === Colour.GREEN, 'the Route 53 cutover succeeds and green has all the weight', dnsHappy);
+    const dnsSwitchCalls = dnsHappy.calls.filter((c) => c.stage === shiftStage && c.mutating && !c.injected);
+    const dnsAlarm = lab.config.colours.blue.alarmNames.find((n) => /ServerErrors/i.test(n)) ?? lab.config.colours.blue.alarmNames[0];
+    const dnsRb = await lab.runCutover({ version: '3.0.0' }, {
+      beforeTask: async (state, n) => { if (state === STATE_NAMES.bake && n === 0) await lab.setAlarm(dnsAlarm, 'ALARM'); },
+    });
+    expect(dnsRb.status === 'FAILED' && dnsRb.error === 'RolledBack' && (await lab.liveColour()) === Colour.GREEN, 'the Route 53 cutover into blue rolls back to green', dnsRb);
+    const dnsRevertCalls = dnsRb.calls.filter((c) => c.stage === STATE_NAMES.rollBack && c.mutating && !c.injected);
+
     return {
       switchMutatingCalls: switchCalls.length,
       rollbackMutatingCallsToRestoreTraffic: revertCalls.length,
+      dnsSwitchMutatingCalls: dnsSwitchCalls.length,
+      dnsRollbackMutatingCallsToRestoreTraffic: dnsRevertCalls.length,
       rollbackReactionPolls: reactionPolls,
       stateTransitionsHappyPath: happy.transitions,
       lambdaInvocationsHappyPath: happy.invocations,
@@ -205,6 +226,15 @@ async function measureInLab(): Promise<LabFigures> {
           alarmPollToRevertStartMs: reactionMs,
           states: rb.states,
           cause: rb.cause,
+        },
+        route53: {
+          props: 'Route 53 switching (alias records in a moto zone), bakeTime 0, keepPreviousWarm 0, all at once',
+          switchCalls: dnsSwitchCalls.map((c) => `${c.service}:${c.action}`),
+          revertCalls: dnsRevertCalls.map((c) => `${c.service}:${c.action}`),
+          stateTransitionsHappyPath: dnsHappy.transitions,
+          lambdaInvocationsHappyPath: dnsHappy.invocations,
+          awsCallsHappyPath: dnsHappy.calls.length,
+          rollbackStates: dnsRb.states,
         },
       },
     };
@@ -393,6 +423,8 @@ async function main(): Promise<void> {
   };
   scalar('switchMutatingCalls', lab.switchMutatingCalls);
   scalar('rollbackMutatingCallsToRestoreTraffic', lab.rollbackMutatingCallsToRestoreTraffic);
+  scalar('dnsSwitchMutatingCalls', lab.dnsSwitchMutatingCalls);
+  scalar('dnsRollbackMutatingCallsToRestoreTraffic', lab.dnsRollbackMutatingCallsToRestoreTraffic);
   scalar('rollbackReactionPolls', lab.rollbackReactionPolls);
   scalar('stateTransitionsHappyPath', lab.stateTransitionsHappyPath);
   scalar('lambdaInvocationsHappyPath', lab.lambdaInvocationsHappyPath);
