@@ -39,3 +39,16 @@ export function alarmName(lab: Lab, which: 'blue-5xx' | 'green-5xx' | 'green-unh
     case 'checkout': return rollbackAlarmNames[0];
   }
 }
+
+/**
+ * Runs a cutover, recording the production weights (rule or records) right after each shift
+ * step, and optionally setting an alarm to ALARM just before the n-th run of a state.
+ */
+export async function runObserving(lab: Lab, input: unknown, alarmAt?: { state: string; n: number; alarm: string }) {
+  const steps: Array<{ state: string; weights: Record<Colour, number> }> = [];
+  const result = await lab.runCutover(input, {
+    afterTask: async (state) => { if (state.startsWith('Shift ')) steps.push({ state, weights: await lab.weights() }); },
+    beforeTask: async (state, n) => { if (alarmAt && state === alarmAt.state && n === alarmAt.n) await lab.setAlarm(alarmAt.alarm, 'ALARM'); },
+  });
+  return { result, steps };
+}

@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
-import { Colour, CutoverErrorName, STATE_NAMES, TrafficShift } from '../../lib';
+import { CutoverErrorName, STATE_NAMES, TrafficShift } from '../../lib';
 import { Lab, LabProps } from '../../lab/lab';
-import { alarmName, fleetState, LAB_PROPS, mutations } from './lab-fixture';
+import { alarmName, fleetState, LAB_PROPS, mutations, runObserving } from './lab-fixture';
 
 /**
  * Route 53 switching in the lab: a load balancer per colour, weighted alias records created in a
@@ -17,16 +17,6 @@ let lab: Lab;
 beforeAll(async () => { lab = await Lab.start(DNS); }, 120_000);
 afterAll(async () => { await lab?.stop(); });
 
-/** Runs a cutover, recording the record weights right after each shift step. */
-async function runObserving(input: unknown, alarmAt?: { state: string; n: number; alarm: string }) {
-  const steps: Array<{ state: string; weights: Record<Colour, number> }> = [];
-  const result = await lab.runCutover(input, {
-    afterTask: async (state) => { if (state.startsWith('Shift ')) steps.push({ state, weights: await lab.weights() }); },
-    beforeTask: async (state, n) => { if (alarmAt && state === alarmAt.state && n === alarmAt.n) await lab.setAlarm(alarmAt.alarm, 'ALARM'); },
-  });
-  return { result, steps };
-}
-
 describe('all at once', () => {
   beforeEach(async () => { await lab.reset(DNS); }, 60_000);
 
@@ -38,7 +28,7 @@ describe('all at once', () => {
   test('moves both records in one change after smoke-testing green through its own load balancer', async () => {
     // A smoke test that reached blue (or the wrong load balancer) would fail on blue's body.
     lab.apps.behaviour.blue = 'wrong-body';
-    const { result, steps } = await runObserving({ version: '2.0.0' });
+    const { result, steps } = await runObserving(lab, { version: '2.0.0' });
 
     expect(result.status).toBe('SUCCEEDED');
     expect(result.output).toMatchObject({ action: 'deploy', live: 'green', previous: 'blue', liveRelease: { version: '2.0.0' } });
@@ -54,7 +44,7 @@ describe('all at once', () => {
   });
 
   test('rolls back with one change when an alarm fires during the bake', async () => {
-    const { result } = await runObserving({ version: '2.0.0' }, { state: STATE_NAMES.bake, n: 0, alarm: alarmName(lab, 'green-5xx') });
+    const { result } = await runObserving(lab, { version: '2.0.0' }, { state: STATE_NAMES.bake, n: 0, alarm: alarmName(lab, 'green-5xx') });
 
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe(CutoverErrorName.ROLLED_BACK);
@@ -116,7 +106,7 @@ describe('canary', () => {
   beforeEach(async () => { await lab.reset(DNS_CANARY); }, 60_000);
 
   test('moves 10% of the answers, watches the canary, then the rest', async () => {
-    const { result, steps } = await runObserving({ version: '2.0.0' });
+    const { result, steps } = await runObserving(lab, { version: '2.0.0' });
 
     expect(result.status).toBe('SUCCEEDED');
     expect(steps).toEqual([
@@ -128,7 +118,7 @@ describe('canary', () => {
   });
 
   test('rolls back at the canary step with one change', async () => {
-    const { result, steps } = await runObserving({ version: '2.0.0' }, { state: STATE_NAMES.watch(10), n: 0, alarm: alarmName(lab, 'checkout') });
+    const { result, steps } = await runObserving(lab, { version: '2.0.0' }, { state: STATE_NAMES.watch(10), n: 0, alarm: alarmName(lab, 'checkout') });
 
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe(CutoverErrorName.ROLLED_BACK);
@@ -145,7 +135,7 @@ describe('linear', () => {
   beforeEach(async () => { await lab.reset(DNS_LINEAR); }, 60_000);
 
   test('rolls back at step 2 with one change', async () => {
-    const { result, steps } = await runObserving({ version: '2.0.0' }, { state: STATE_NAMES.watch(50), n: 0, alarm: alarmName(lab, 'green-unhealthy') });
+    const { result, steps } = await runObserving(lab, { version: '2.0.0' }, { state: STATE_NAMES.watch(50), n: 0, alarm: alarmName(lab, 'green-unhealthy') });
 
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe(CutoverErrorName.ROLLED_BACK);

@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
-import { Colour, CutoverErrorName, STATE_NAMES, TrafficShift } from '../../lib';
+import { CutoverErrorName, STATE_NAMES, TrafficShift } from '../../lib';
 import { Lab } from '../../lab/lab';
-import { alarmName, fleetState, LAB_PROPS, mutations } from './lab-fixture';
+import { alarmName, fleetState, LAB_PROPS, mutations, runObserving } from './lab-fixture';
 
 /** Canary and linear shifts in the lab, with the production weights observed after every step. */
 let lab: Lab;
@@ -11,21 +11,11 @@ afterAll(async () => { await lab?.stop(); });
 const CANARY = { cutover: { ...LAB_PROPS.cutover, trafficShift: TrafficShift.canary({ percent: 10, bake: Duration.seconds(1) }) } };
 const LINEAR = { cutover: { ...LAB_PROPS.cutover, trafficShift: TrafficShift.linear({ percentPerStep: 25, stepInterval: Duration.seconds(1) }) } };
 
-/** Runs a cutover, recording the production weights right after each shift step. */
-async function runObserving(input: unknown, alarmAt?: { state: string; n: number; alarm: string }) {
-  const steps: Array<{ state: string; weights: Record<Colour, number> }> = [];
-  const result = await lab.runCutover(input, {
-    afterTask: async (state) => { if (state.startsWith('Shift ')) steps.push({ state, weights: await lab.weights() }); },
-    beforeTask: async (state, n) => { if (alarmAt && state === alarmAt.state && n === alarmAt.n) await lab.setAlarm(alarmAt.alarm, 'ALARM'); },
-  });
-  return { result, steps };
-}
-
 describe('canary', () => {
   beforeEach(async () => { await lab.reset(CANARY); }, 60_000);
 
   test('moves 10%, watches alarms for the canary bake, then moves the rest', async () => {
-    const { result, steps } = await runObserving({ version: '2.0.0' });
+    const { result, steps } = await runObserving(lab, { version: '2.0.0' });
 
     expect(result.status).toBe('SUCCEEDED');
     expect(steps).toEqual([
@@ -40,7 +30,7 @@ describe('canary', () => {
   });
 
   test('rolls back at the canary step with one call when an alarm fires', async () => {
-    const { result, steps } = await runObserving({ version: '2.0.0' }, { state: STATE_NAMES.watch(10), n: 1, alarm: alarmName(lab, 'green-5xx') });
+    const { result, steps } = await runObserving(lab, { version: '2.0.0' }, { state: STATE_NAMES.watch(10), n: 1, alarm: alarmName(lab, 'green-5xx') });
 
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe(CutoverErrorName.ROLLED_BACK);
@@ -58,7 +48,7 @@ describe('linear', () => {
   beforeEach(async () => { await lab.reset(LINEAR); }, 60_000);
 
   test('moves 25% at a time, watching alarms between steps', async () => {
-    const { result, steps } = await runObserving({ version: '2.0.0' });
+    const { result, steps } = await runObserving(lab, { version: '2.0.0' });
 
     expect(result.status).toBe('SUCCEEDED');
     expect(steps.map((s) => s.weights.green)).toEqual([25, 50, 75, 100]);
@@ -67,7 +57,7 @@ describe('linear', () => {
   });
 
   test('rolls back at step 2 with one call when the user alarm fires', async () => {
-    const { result, steps } = await runObserving({ version: '2.0.0' }, { state: STATE_NAMES.watch(50), n: 0, alarm: alarmName(lab, 'checkout') });
+    const { result, steps } = await runObserving(lab, { version: '2.0.0' }, { state: STATE_NAMES.watch(50), n: 0, alarm: alarmName(lab, 'checkout') });
 
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe(CutoverErrorName.ROLLED_BACK);
