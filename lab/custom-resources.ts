@@ -1,5 +1,5 @@
 import * as http from 'http';
-import { freePort } from './moto';
+import { AddressInfo } from 'net';
 
 /** A CloudFormation custom resource request, as a provider function receives it. */
 export interface CustomResourceRequest {
@@ -36,7 +36,6 @@ export class CustomResourceRunner {
   public async run(request: CustomResourceRequest): Promise<CustomResourceResponse> {
     const provider = this.providers[request.ResourceType];
     if (!provider) throw new Error(`the lab has no provider for ${request.ResourceType} (${request.LogicalResourceId})`);
-    const port = await freePort();
     let received: CustomResourceResponse | undefined;
     const server = http.createServer((req, res) => {
       const chunks: Buffer[] = [];
@@ -47,7 +46,11 @@ export class CustomResourceRunner {
         res.end();
       });
     });
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    const { port } = server.address() as AddressInfo;
     const requestId = `lab-request-${++this.requests}`;
     try {
       await provider({

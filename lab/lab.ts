@@ -142,6 +142,7 @@ export class Lab {
       const records = require(path.join(BUNDLES, 'dns-records', 'index.js')).handler;
       this.providers = new CustomResourceRunner({ 'Custom::BlueGreenDnsRecords': records }, 'BlueGreenExample');
       await this.deploy(this.props);
+      this.recorder.clear();
       this.loadHandlers();
     } catch (e) {
       await this.stop();
@@ -420,6 +421,9 @@ export class Lab {
     const template = synthesize(this.stackProps(props));
     this.recorder.stage = 'cdk deploy';
     this.deployed = await updateStack(this.clients, template, this.deployed, this.providers);
+    // The handlers' config follows the template (names, records), as a deploy updates the functions.
+    this.template = template;
+    this.bind();
   }
 }
 

@@ -92,9 +92,10 @@ export enum CutoverErrorName {
    */
   DNS_CHANGE_PENDING = 'DnsChangePending',
   /**
-   * The release-lock task itself failed at the end of a cutover that succeeded or failed before
-   * traffic moved: the lock stays until its lease expires (or its item is deleted by hand). After
-   * a rollback the error stays RolledBack (or RollbackFailed) and the cause says the lock is held.
+   * The lock could not be released at the end of a cutover that succeeded (the cause says which
+   * colour serves), or the release-lock task itself failed after a failure. The lock stays until
+   * its lease expires (or its item is deleted by hand). When the handler could describe the
+   * cutover's own failure, that error is kept and its cause says the lock is held.
    */
   LOCK_RELEASE_FAILED = 'LockReleaseFailed',
 }

@@ -67,6 +67,7 @@ export const STATE_NAMES = {
   lockHeldAfterRollback: 'Lock not released after rollback',
   lockHeldRollbackFailed: 'Lock not released, rollback failed',
   rollbackFailedToo: 'Did moving traffic back fail?',
+  lockReleased: 'Lock released?',
   rolledBack: 'Rolled back',
 } as const;
 
@@ -449,19 +450,27 @@ export class CutoverWorkflow extends Construct {
       },
     }).next(new sfn.Succeed(this, N.succeeded, { stateName: N.succeeded }));
 
-    // When the release-lock task itself fails, nothing has described the failure: these states do,
-    // so the Fail states always find $.failure (the lock then expires with its lease).
+    // The release-lock handler describes the failure, including a lock it could not delete. When
+    // the task itself fails (a crash, a timeout), nothing has: these states do, so the Fail states
+    // always find $.failure (the lock then expires with its lease).
     const lockHeld = 'New cutovers of this fleet are refused with CutoverInProgress until the lock lease expires, or until its item is deleted from the lock table by hand.';
-    const lockNotReleased = (name: string, error: string, cause: string, args: string[]) => new sfn.Pass(this, name, {
-      stateName: name,
-      parameters: { error, 'cause.$': `States.Format('${cause} ${lockHeld}', ${args.join(', ')})` },
-      resultPath: '$.failure',
-    });
+    const lockNotReleased = (name: string, error: string, cause: string, args: string[]) => {
+      const text = `${cause} ${lockHeld}`;
+      // States.Format: the text is quoted with ' and {} are its placeholders; nothing else may need escaping.
+      if (/['\\]/.test(text) || (text.match(/\{\}/g) ?? []).length !== args.length || /\{(?!\})|(?<!\{)\}/.test(text)) {
+        throw new Error(`lockNotReleased: '${name}' has a cause States.Format cannot take as it is: ${text}`);
+      }
+      return new sfn.Pass(this, name, {
+        stateName: name,
+        parameters: { error, 'cause.$': `States.Format('${text}', ${args.join(', ')})` },
+        resultPath: '$.failure',
+      });
+    };
 
     // Before traffic moved: the idle colour goes back to zero, the live colour is untouched.
     const releaseAfterFailure = this.task(N.releaseAfterFailure, 'release-lock', { outcome: 'failed' });
     releaseAfterFailure.addCatch(lockNotReleased(N.lockHeldAfterFailure, CutoverErrorName.LOCK_RELEASE_FAILED,
-      'The cutover failed before traffic moved (the execution history shows why), then releasing the lock failed: {}.', ['$.releaseError.Cause']).next(failed),
+      'The cutover failed (the execution history shows the first error), then the release-lock task failed: {}.', ['$.releaseError.Cause']).next(failed),
     { resultPath: '$.releaseError' });
     releaseAfterFailure.next(failed);
     const scaleIdleDown = this.task(N.scaleIdleDown, 'scale-to-zero', { colour: 'target' });
@@ -472,10 +481,10 @@ export class CutoverWorkflow extends Construct {
     const releaseAfterRollback = this.task(N.releaseAfterRollback, 'release-lock', { outcome: 'rolled-back' });
     releaseAfterRollback.addCatch(new sfn.Choice(this, N.rollbackFailedToo, { stateName: N.rollbackFailedToo })
       .when(sfn.Condition.isPresent('$.rollbackError'), lockNotReleased(N.lockHeldRollbackFailed, CutoverErrorName.ROLLBACK_FAILED,
-        'Moving traffic back failed ({}: {}), so traffic may still reach the new colour: check the weights and set them by hand. Then releasing the lock failed too: {}.',
+        'Moving traffic back failed ({}: {}), so traffic may still reach the new colour: check the weights and set them by hand. Then the release-lock task failed too: {}.',
         ['$.rollbackError.Error', '$.rollbackError.Cause', '$.releaseError.Cause']).next(rolledBack))
       .otherwise(lockNotReleased(N.lockHeldAfterRollback, CutoverErrorName.ROLLED_BACK,
-        'Traffic was moved back to the previous colour, then releasing the lock failed: {}.', ['$.releaseError.Cause']).next(rolledBack)),
+        'Traffic was moved back to the previous colour (the execution history shows why), then the release-lock task failed: {}.', ['$.releaseError.Cause']).next(rolledBack)),
     { resultPath: '$.releaseError' });
     releaseAfterRollback.next(rolledBack);
     const scaleFailedDown = this.task(N.scaleFailedDown, 'scale-to-zero', { colour: 'target' });
@@ -517,11 +526,15 @@ export class CutoverWorkflow extends Construct {
     // colour must not send traffic back to a colour that is being scaled down.
     retire.addCatch(releaseAfterFailure, errorAt);
     release.addCatch(lockNotReleased(N.lockHeldAfterSuccess, CutoverErrorName.LOCK_RELEASE_FAILED,
-      'The cutover succeeded: {} serves all traffic and the previous colour was scaled down. Then releasing the lock failed: {}.',
+      'The cutover succeeded: {} serves all traffic. Then the release-lock task failed: {}.',
       ['$.target', '$.releaseError.Cause']).next(failed), { resultPath: '$.releaseError' });
 
     const waitWarm = new sfn.Wait(this, N.waitWarm, { stateName: N.waitWarm, time: sfn.WaitTime.duration(this.keepPreviousWarm) });
-    keepWarm.next(waitWarm).next(retire).next(release).next(succeeded);
+    keepWarm.next(waitWarm).next(retire).next(release);
+    // The handler reports a lock it could not delete as a failure, after a success too.
+    release.next(new sfn.Choice(this, N.lockReleased, { stateName: N.lockReleased })
+      .when(sfn.Condition.isPresent('$.failure'), failed)
+      .otherwise(succeeded));
 
     const waitBake = new sfn.Wait(this, N.waitBake, { stateName: N.waitBake, time: sfn.WaitTime.duration(this.pollInterval) });
     bake.next(new sfn.Choice(this, N.bakeVerdict, { stateName: N.bakeVerdict })

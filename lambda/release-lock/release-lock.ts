@@ -26,7 +26,10 @@ export const STAGES: Record<CutoverOutcome, string> = {
 
 /** `{ state, outcome }` with outcome 'succeeded', 'rolled-back' or 'failed'. */
 export type ReleaseLockRequest = ReleaseLockPayload;
-/** The state; for 'rolled-back' and 'failed', `failure` holds the error and cause the Fail state reports. */
+/**
+ * The state; for 'rolled-back' and 'failed', `failure` holds the error and cause the Fail state
+ * reports; for 'succeeded', `failure` is set only when the lock could not be released.
+ */
 export type ReleaseLockResponse = CutoverState;
 
 export interface ReleaseLockDeps extends BaseDeps {
@@ -49,17 +52,25 @@ export async function releaseLock(request: ReleaseLockRequest, deps: ReleaseLock
   }
   const stage = STAGES[outcome];
   setLogContext(state, config, stage);
-  const failure = outcome === 'succeeded' ? undefined : describeFailure(state, outcome, switchName(config));
+  const described = outcome === 'succeeded' ? undefined : describeFailure(state, outcome, switchName(config));
 
+  // The result record is for operators: failing to write it must not keep the lock.
   if (state.superseded) {
     logger.info('Superseded by another execution: not recording a result');
   } else {
-    await deps.dynamoDb.send(new PutItemCommand({
-      TableName: config.lockTableName,
-      Item: resultRecord(state, outcome, config.fleetId, startedAt, failure),
-    }));
+    try {
+      await deps.dynamoDb.send(new PutItemCommand({
+        TableName: config.lockTableName,
+        Item: resultRecord(state, outcome, config.fleetId, startedAt, described),
+      }));
+    } catch (e) {
+      logger.warn('Could not write the result record: releasing the lock anyway', { error: errorText(e) });
+    }
   }
 
+  // A lock that cannot be deleted (after the client's retries) does not hide what the cutover
+  // did: the failure says both, and the lock expires with its lease.
+  let lockProblem: string | undefined;
   try {
     await deps.dynamoDb.send(new DeleteItemCommand({
       TableName: config.lockTableName,
@@ -71,15 +82,48 @@ export async function releaseLock(request: ReleaseLockRequest, deps: ReleaseLock
     }));
     logger.info('Lock released', { outcome });
   } catch (e) {
-    if (!isConditionFailure(e)) throw e;
-    logger.info('The lock was already released or is held by another execution: leaving it', { holder: lockItem(e.Item) ?? null });
+    if (isConditionFailure(e)) {
+      logger.info('The lock was already released or is held by another execution: leaving it', { holder: lockItem(e.Item) ?? null });
+    } else {
+      lockProblem = errorText(e);
+      logger.error('Could not release the lock', { error: lockProblem });
+    }
   }
 
+  const failure = lockProblem ? withLockProblem(state, outcome, described, lockProblem, config.lockTableName, config.fleetId) : described;
   return {
     ...state,
     ...(failure ? { failure } : {}),
     stages: appendStage(state.stages, stage, startedAt, deps.now()),
   };
+}
+
+function errorText(e: unknown): string {
+  const err = e as { name?: string; message?: string } | undefined;
+  return `${err?.name ?? 'Error'}: ${err?.message ?? String(e)}`;
+}
+
+/**
+ * The failure to report when the lock could not be deleted: after a success, LockReleaseFailed
+ * saying what serves; otherwise the cutover's own error, its cause extended.
+ */
+export function withLockProblem(
+  state: CutoverState,
+  outcome: CutoverOutcome,
+  described: { error: string; cause: string } | undefined,
+  problem: string,
+  table: string,
+  fleetId: string,
+): { error: string; cause: string } {
+  const held = `New cutovers of this fleet are refused with CutoverInProgress until the lock lease expires, or until the item '${fleetId}' is deleted from the table ${table} by hand.`;
+  if (outcome === 'succeeded' || !described) {
+    const serving = servingColour(state, outcome);
+    return {
+      error: CutoverErrorName.LOCK_RELEASE_FAILED,
+      cause: `The cutover succeeded${serving ? `: ${serving} serves all traffic` : ''}. Then releasing the lock failed (${problem}). ${held}`,
+    };
+  }
+  return { error: described.error, cause: `${described.cause.replace(/\.?$/, '.')} Releasing the lock failed too (${problem}). ${held}` };
 }
 
 /** The colour serving production traffic at the end, as this execution left it. */

@@ -51,6 +51,31 @@ describe('the cutover workflow', () => {
     expect(definition.States[STATE_NAMES.rollBack].Next).toBe(STATE_NAMES.scaleFailedDown);
   });
 
+  test('every Fail state that reads $.failure is reached only where $.failure is set', () => {
+    const N = STATE_NAMES;
+    const catchTargets = (name: string) => (definition.States[name].Catch ?? []).map((c: any) => c.Next);
+    // The release-lock tasks set $.failure; when one of them fails, a Pass state sets it instead.
+    expect(definition.States[N.releaseAfterFailure].Next).toBe(N.failed);
+    expect(catchTargets(N.releaseAfterFailure)).toEqual([N.lockHeldAfterFailure]);
+    expect(definition.States[N.releaseAfterRollback].Next).toBe(N.rolledBack);
+    expect(catchTargets(N.releaseAfterRollback)).toEqual([N.rollbackFailedToo]);
+    expect(definition.States[N.release].Next).toBe(N.lockReleased);
+    expect(catchTargets(N.release)).toEqual([N.lockHeldAfterSuccess]);
+    expect(definition.States[N.lockReleased].Choices).toEqual([{ Variable: '$.failure', IsPresent: true, Next: N.failed }]);
+    expect(definition.States[N.lockReleased].Default).toBe(N.summarize);
+    expect(definition.States[N.rollbackFailedToo].Choices).toEqual([{ Variable: '$.rollbackError', IsPresent: true, Next: N.lockHeldRollbackFailed }]);
+    expect(definition.States[N.rollbackFailedToo].Default).toBe(N.lockHeldAfterRollback);
+    for (const pass of [N.lockHeldAfterFailure, N.lockHeldAfterSuccess, N.lockHeldAfterRollback, N.lockHeldRollbackFailed]) {
+      expect(definition.States[pass]).toMatchObject({ Type: 'Pass', ResultPath: '$.failure' });
+      expect(definition.States[pass].Parameters['cause.$']).toMatch(/^States\.Format\('[^']+', \$\.[a-zA-Z.]+(, \$\.[a-zA-Z.]+)*\)$/);
+    }
+    // Every state that leads into a Fail state reading $.failure is one of those above.
+    const intoFailure = Object.entries<any>(definition.States)
+      .filter(([, s]) => [s.Next, s.Default, ...(s.Choices ?? []).map((c: any) => c.Next), ...(s.Catch ?? []).map((c: any) => c.Next)].some((n) => n === N.failed || n === N.rolledBack))
+      .map(([name]) => name).sort();
+    expect(intoFailure).toEqual([N.lockHeldAfterFailure, N.lockHeldAfterRollback, N.lockHeldAfterSuccess, N.lockHeldRollbackFailed, N.lockReleased, N.releaseAfterFailure, N.releaseAfterRollback].sort());
+  });
+
   test('retries throttling with backoff and jitter on every handler task', () => {
     const tasks = Object.entries<any>(definition.States).filter(([, s]) => s.Type === 'Task');
     expect(tasks.length).toBeGreaterThanOrEqual(HANDLERS.length);

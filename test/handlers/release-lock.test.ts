@@ -2,7 +2,7 @@ import { ConditionalCheckFailedException, DeleteItemCommand, PutItemCommand } fr
 import { Colour, CutoverState } from '../../lib/contract';
 import { logger } from '../../lambda/common/logger';
 import { releaseLock } from '../../lambda/release-lock/release-lock';
-import { BLUE_RELEASE, clock, deployState, EXECUTION_ID, FakeAws, FLEET, OTHER_EXECUTION_ID } from './fake-aws';
+import { BLUE_RELEASE, clock, deployState, EXECUTION_ID, FakeAws, FLEET, OTHER_EXECUTION_ID, throttling } from './fake-aws';
 
 const aws = new FakeAws();
 const time = clock('2025-03-01T12:30:00.000Z');
@@ -179,9 +179,49 @@ describe('release-lock', () => {
     expect(aws.dynamoMock).toHaveReceivedCommandTimes(DeleteItemCommand, 1);
   });
 
-  it('surfaces other DynamoDB errors', async () => {
+  const HELD = "New cutovers of this fleet are refused with CutoverInProgress until the lock lease expires, or until the item 'web' is deleted from the table web-cutover-lock by hand.";
+
+  it('reports LockReleaseFailed, saying what serves, when the lock of a successful cutover cannot be deleted', async () => {
     aws.dynamoMock.on(DeleteItemCommand).rejects(Object.assign(new Error('Internal'), { name: 'InternalServerError' }));
 
-    await expect(releaseLock({ state: deployState(), outcome: 'succeeded' }, deps())).rejects.toMatchObject({ name: 'InternalServerError' });
+    const out = await releaseLock({ state: deployState({ targetRelease: NEW }), outcome: 'succeeded' }, deps());
+
+    expect(out.failure).toEqual({
+      error: 'LockReleaseFailed',
+      cause: `The cutover succeeded: green serves all traffic. Then releasing the lock failed (InternalServerError: Internal). ${HELD}`,
+    });
+    expect(out.stages?.map((s) => s.stage)).toEqual(['Release the lock']);
+  });
+
+  it('keeps the RolledBack error and adds the lock to its cause when the lock cannot be deleted', async () => {
+    aws.dynamoMock.on(DeleteItemCommand).rejects(throttling('ThrottlingException'));
+
+    const out = await releaseLock({ state: rolledBack(), outcome: 'rolled-back' }, deps());
+
+    expect(out.failure).toEqual({
+      error: 'RolledBack',
+      cause: 'Alarm web-green-5xx in ALARM at 2025-03-01T12:04:59.000Z; traffic back on blue 1.2 s after detection (revert call took 85 ms); green scaled to zero. ' +
+        `Releasing the lock failed too (ThrottlingException: Rate exceeded). ${HELD}`,
+    });
+  });
+
+  it('keeps the caught error of a failure before traffic moved when the lock cannot be deleted', async () => {
+    aws.dynamoMock.on(DeleteItemCommand).rejects(throttling());
+    const state = deployState({ error: { Error: 'SmokeTestFailed', Cause: 'Smoke check GET /health failed in round 1 of 3' } });
+
+    const out = await releaseLock({ state, outcome: 'failed' }, deps());
+
+    expect(out.failure).toEqual({ error: 'SmokeTestFailed', cause: `Smoke check GET /health failed in round 1 of 3. Releasing the lock failed too (Throttling: Rate exceeded). ${HELD}` });
+  });
+
+  it('still releases the lock when the result record cannot be written', async () => {
+    aws.dynamoMock.on(PutItemCommand).rejects(throttling());
+    const warn = jest.spyOn(logger, 'warn');
+
+    const out = await releaseLock({ state: deployState(), outcome: 'succeeded' }, deps());
+
+    expect(aws.dynamoMock).toHaveReceivedCommandTimes(DeleteItemCommand, 1);
+    expect(out.failure).toBeUndefined();
+    expect(warn).toHaveBeenCalledWith('Could not write the result record: releasing the lock anyway', { error: 'Throttling: Rate exceeded' });
   });
 });

@@ -159,37 +159,72 @@ describe('cutovers that fail after traffic moved roll back', () => {
   });
 });
 
-describe('when releasing the lock itself fails, the execution still ends with a described error', () => {
+describe('when the lock cannot be released, the execution still ends with a described error', () => {
   beforeEach(async () => { await lab.reset(LAB_PROPS); }, 60_000);
-  const crashAt = (name: string) => (state: string) => (state === name ? crash() : undefined);
+  const crashAt = (...names: string[]) => (state: string) => (names.includes(state) ? crash() : undefined);
+  /** DynamoDB refuses every attempt the handler's client makes to delete the lock (5, with backoff). */
+  const throttleLockDelete = (name: string) => async (state: string) => { if (state === name) lab.recorder.throttle('dynamodb', 'DeleteItem', 5); };
+  const HELD = 'refused with CutoverInProgress until the lock lease expires';
 
-  test('after a cutover that succeeded: LockReleaseFailed, traffic stays on the new colour', async () => {
-    const result = await lab.runCutover({ version: '2.0.0' }, { crash: crashAt(STATE_NAMES.release) });
+  test('DynamoDB throttled after a success: LockReleaseFailed says green serves, the lock is still held', async () => {
+    const result = await lab.runCutover({ version: '2.0.0' }, { beforeTask: throttleLockDelete(STATE_NAMES.release) });
 
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe(CutoverErrorName.LOCK_RELEASE_FAILED);
-    expect(result.cause).toMatch(/^The cutover succeeded: green serves all traffic and the previous colour was scaled down\. Then releasing the lock failed: RequestId: lab Error: Runtime exited/);
-    expect(result.cause).toContain('refused with CutoverInProgress until the lock lease expires');
+    expect(result.cause).toMatch(/^The cutover succeeded: green serves all traffic\. Then releasing the lock failed \(ThrottlingException: Rate exceeded \(injected by the lab\)\)\./);
+    expect(result.cause).toContain(`deleted from the table ${lab.config.lockTableName} by hand`);
+    expect(result.calls.filter((c) => c.action === 'DeleteItem' && c.injected)).toHaveLength(5);
     const state = await fleetState(lab);
     expect(state.production).toEqual({ blue: 0, green: 100 });
     expect(state.blue.desired).toBe(0);
     expect(state.lock).toBeDefined();
   });
 
-  test('after a failure before traffic moved: LockReleaseFailed, the live colour untouched', async () => {
+  test('DynamoDB throttled after a rollback: still RolledBack, the cause names the alarm and the held lock', async () => {
+    const alarm = alarmName(lab, 'green-5xx');
+    const result = await lab.runCutover({ version: '2.0.0' }, {
+      beforeTask: async (state, n) => {
+        if (state === STATE_NAMES.bake && n === 0) await lab.setAlarm(alarm, 'ALARM');
+        await throttleLockDelete(STATE_NAMES.releaseAfterRollback)(state);
+      },
+    });
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe(CutoverErrorName.ROLLED_BACK);
+    expect(result.cause).toContain(alarm);
+    expect(result.cause).toMatch(/green scaled to zero\. Releasing the lock failed too \(ThrottlingException/);
+    expect(result.cause).toContain(HELD);
+    const state = await fleetState(lab);
+    expect(state.production).toEqual({ blue: 100, green: 0 });
+    expect(state.lock).toBeDefined();
+  });
+
+  test('the release-lock task crashing after a success: LockReleaseFailed says what serves', async () => {
+    const result = await lab.runCutover({ version: '2.0.0' }, { crash: crashAt(STATE_NAMES.release) });
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe(CutoverErrorName.LOCK_RELEASE_FAILED);
+    expect(result.cause).toMatch(/^The cutover succeeded: green serves all traffic\. Then the release-lock task failed: RequestId: lab Error: Runtime exited/);
+    expect(result.cause).toContain(HELD);
+    const state = await fleetState(lab);
+    expect(state.production).toEqual({ blue: 0, green: 100 });
+    expect(state.lock).toBeDefined();
+  });
+
+  test('the release-lock task crashing after a failure before traffic moved: LockReleaseFailed, the live colour untouched', async () => {
     lab.apps.behaviour.green = 'error-status';
     const result = await lab.runCutover({ version: '2.0.0' }, { crash: crashAt(STATE_NAMES.releaseAfterFailure) });
 
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe(CutoverErrorName.LOCK_RELEASE_FAILED);
-    expect(result.cause).toMatch(/^The cutover failed before traffic moved \(the execution history shows why\), then releasing the lock failed: /);
+    expect(result.cause).toMatch(/^The cutover failed \(the execution history shows the first error\), then the release-lock task failed: /);
     const state = await fleetState(lab);
     expect(state.production).toEqual({ blue: 100, green: 0 });
     expect(state.green.desired).toBe(0);
     expect(state.lock).toBeDefined();
   });
 
-  test('after a rollback: still RolledBack, the cause says the lock is held', async () => {
+  test('the release-lock task crashing after a rollback: still RolledBack, the cause says the lock is held', async () => {
     const result = await lab.runCutover({ version: '2.0.0' }, {
       crash: crashAt(STATE_NAMES.releaseAfterRollback),
       beforeTask: async (state, n) => { if (state === STATE_NAMES.bake && n === 0) await lab.setAlarm(alarmName(lab, 'green-5xx'), 'ALARM'); },
@@ -197,10 +232,26 @@ describe('when releasing the lock itself fails, the execution still ends with a 
 
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe(CutoverErrorName.ROLLED_BACK);
-    expect(result.cause).toMatch(/^Traffic was moved back to the previous colour, then releasing the lock failed: /);
-    expect(result.states).toContain(STATE_NAMES.lockHeldAfterRollback);
+    expect(result.cause).toMatch(/^Traffic was moved back to the previous colour \(the execution history shows why\), then the release-lock task failed: /);
+    expect(result.cause).toContain(HELD);
     const state = await fleetState(lab);
     expect(state.production).toEqual({ blue: 100, green: 0 });
     expect(state.green.desired).toBe(0);
+    expect(state.lock).toBeDefined();
+  });
+
+  test('moving traffic back and the release-lock task both crashing: RollbackFailed says traffic may still reach green', async () => {
+    const result = await lab.runCutover({ version: '2.0.0' }, {
+      crash: crashAt(STATE_NAMES.rollBack, STATE_NAMES.releaseAfterRollback),
+      beforeTask: async (state, n) => { if (state === STATE_NAMES.bake && n === 0) await lab.setAlarm(alarmName(lab, 'green-5xx'), 'ALARM'); },
+    });
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe(CutoverErrorName.ROLLBACK_FAILED);
+    expect(result.cause).toMatch(/^Moving traffic back failed \(Runtime\.ExitError: RequestId: lab Error: Runtime exited with error: signal: killed\), so traffic may still reach the new colour/);
+    expect(result.states.filter((s) => s === STATE_NAMES.rollBack)).toHaveLength(1);
+    const state = await fleetState(lab);
+    expect(state.production).toEqual({ blue: 0, green: 100 });
+    expect(state.lock).toBeDefined();
   });
 });

@@ -99,6 +99,12 @@ describe('all at once', () => {
 
     const records = await lab.records();
     expect(records.map((r) => [r.SetIdentifier, r.Type, r.TTL, r.Weight])).toEqual([['blue', 'CNAME', 30, 0], ['green', 'CNAME', 30, 100]]);
+
+    // The next cutover works on the CNAME records.
+    expect(lab.config.route53?.recordType).toBe('CNAME');
+    const next = await lab.runCutover({ version: '3.0.0' });
+    expect(next.status).toBe('SUCCEEDED');
+    expect((await lab.records()).map((r) => [r.SetIdentifier, r.Type, r.Weight])).toEqual([['blue', 'CNAME', 100], ['green', 'CNAME', 0]]);
   });
 });
 
