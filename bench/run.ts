@@ -421,14 +421,10 @@ async function main(): Promise<void> {
     if (met === false) missed.push(`${figure}: ${value} (target ${show(t)})`);
     rows.push({ figure, value: shown, target: t && show(t), met });
   };
-  scalar('switchMutatingCalls', lab.switchMutatingCalls);
-  scalar('rollbackMutatingCallsToRestoreTraffic', lab.rollbackMutatingCallsToRestoreTraffic);
-  scalar('dnsSwitchMutatingCalls', lab.dnsSwitchMutatingCalls);
-  scalar('dnsRollbackMutatingCallsToRestoreTraffic', lab.dnsRollbackMutatingCallsToRestoreTraffic);
-  scalar('rollbackReactionPolls', lab.rollbackReactionPolls);
-  scalar('stateTransitionsHappyPath', lab.stateTransitionsHappyPath);
-  scalar('lambdaInvocationsHappyPath', lab.lambdaInvocationsHappyPath);
-  scalar('stateTransitionsPerBakePoll', lab.stateTransitionsPerBakePoll);
+  for (const figure of ['switchMutatingCalls', 'rollbackMutatingCallsToRestoreTraffic', 'dnsSwitchMutatingCalls', 'dnsRollbackMutatingCallsToRestoreTraffic',
+    'rollbackReactionPolls', 'stateTransitionsHappyPath', 'lambdaInvocationsHappyPath', 'stateTransitionsPerBakePoll'] as const) {
+    scalar(figure, lab[figure]);
+  }
   rows.push({ figure: 'awsCallsByStage (read / mutate)', value: '' });
   for (const [stage, c] of Object.entries(lab.awsCallsByStage)) rows.push({ figure: `  ${stage}`, value: `${c.read} / ${c.mutate}` });
   const o = labDetails.orchestrationOverheadMs as { min: number; max: number };
@@ -442,13 +438,10 @@ async function main(): Promise<void> {
     if (!met) missed.push(`handlerColdInitMs.${h}: ${ms} ms (target ${show(t)})`);
     rows.push({ figure: `  ${h}`, value: ms.toFixed(1), target: show(t), met });
   }
-  scalar('synthSeconds', synth.synthSeconds);
-  scalar('synthSecondsPlain', synth.synthSecondsPlain);
-  scalar('synthRatioVsPlain', synth.synthRatioVsPlain);
-  scalar('synthSeconds20Fleets', synth.synthSeconds20Fleets);
-  // The same without aws-cdk-lib's built-in validation: what the construct itself costs.
-  scalar('synthSecondsNoValidation', synth.synthSecondsNoValidation);
-  scalar('synthSecondsPlainNoValidation', synth.synthSecondsPlainNoValidation);
+  // The last two: the same without aws-cdk-lib's built-in validation, what the construct itself costs.
+  for (const figure of ['synthSeconds', 'synthSecondsPlain', 'synthRatioVsPlain', 'synthSeconds20Fleets', 'synthSecondsNoValidation', 'synthSecondsPlainNoValidation'] as const) {
+    scalar(figure, synth[figure]);
+  }
   const ratioNoValidation = synth.synthRatioVsPlainNoValidation;
   const ratioTarget = TARGETS.synthRatioVsPlain;
   rows.push({ figure: 'synthRatioVsPlainNoValidation', value: String(ratioNoValidation), target: `${show(ratioTarget)} (info)`, met: meets(ratioNoValidation, ratioTarget), info: true });

@@ -1,13 +1,11 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { Route53Client } from '@aws-sdk/client-route-53';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { Colour, ColourRelease, CutoverState, otherColour } from '../../lib/contract';
 import { BaseDeps } from '../common/deps';
 import { FleetStateConflict, NothingToRollBack } from '../common/errors';
 import { appendStage, assessColour, colourAtFull, readCapacity, readReleases } from '../common/fleet';
 import { logger, setLogContext } from '../common/logger';
-import { readProductionWeights, switchName } from '../common/traffic';
+import { readProductionWeights, switchName, TrafficClients } from '../common/traffic';
 
 export const STAGE = 'Find the live colour';
 
@@ -16,12 +14,9 @@ export type FindLiveRequest = CutoverState;
 /** The state with live, target, liveCapacity, liveRelease and targetRelease set. */
 export type FindLiveResponse = CutoverState & Required<Pick<CutoverState, 'live' | 'target' | 'liveCapacity' | 'liveRelease' | 'targetRelease'>>;
 
-export interface FindLiveDeps extends BaseDeps {
-  readonly elbv2: ElasticLoadBalancingV2Client;
+export interface FindLiveDeps extends BaseDeps, TrafficClients {
   readonly autoScaling: AutoScalingClient;
   readonly ssm: SSMClient;
-  /** Needed when the fleet switches traffic with Route 53 records. */
-  readonly route53?: Route53Client;
 }
 
 /**

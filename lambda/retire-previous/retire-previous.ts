@@ -1,13 +1,11 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { Route53Client } from '@aws-sdk/client-route-53';
 import { CutoverState, LOCK_PARTITION_KEY, LockPhase } from '../../lib/contract';
 import { BaseDeps } from '../common/deps';
 import { appendStage, colours, withColour } from '../common/fleet';
 import { isConditionFailure, lockItem } from '../common/lock';
 import { logger, setLogContext } from '../common/logger';
-import { scaleColourToZero } from '../common/traffic';
+import { scaleColourToZero, TrafficClients } from '../common/traffic';
 
 export const STAGE = 'Scale the previous colour to zero';
 
@@ -16,12 +14,9 @@ export type RetirePreviousRequest = CutoverState;
 /** The state with the live (previous) colour in scaledToZero, or superseded: true. */
 export type RetirePreviousResponse = CutoverState;
 
-export interface RetirePreviousDeps extends BaseDeps {
+export interface RetirePreviousDeps extends BaseDeps, TrafficClients {
   readonly dynamoDb: DynamoDBClient;
-  readonly elbv2: ElasticLoadBalancingV2Client;
   readonly autoScaling: AutoScalingClient;
-  /** Needed when the fleet switches traffic with Route 53 records. */
-  readonly route53?: Route53Client;
 }
 
 /**

@@ -1,11 +1,9 @@
-import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { Route53Client } from '@aws-sdk/client-route-53';
 import { CutoverState } from '../../lib/contract';
 import { BaseDeps, Sleep } from '../common/deps';
 import { causeMessage } from '../common/errors';
 import { appendStage, colours, weightsFor } from '../common/fleet';
 import { logger, setLogContext } from '../common/logger';
-import { setProductionWeights } from '../common/traffic';
+import { setProductionWeights, TrafficClients } from '../common/traffic';
 
 export const STAGE = 'Move traffic back';
 
@@ -14,10 +12,7 @@ export type RollBackRequest = CutoverState;
 /** The state with rollback recorded and targetWeight 0. */
 export type RollBackResponse = CutoverState & Required<Pick<CutoverState, 'rollback' | 'targetWeight'>>;
 
-export interface RollBackDeps extends BaseDeps {
-  readonly elbv2: ElasticLoadBalancingV2Client;
-  /** Needed when the fleet switches traffic with Route 53 records. */
-  readonly route53?: Route53Client;
+export interface RollBackDeps extends BaseDeps, TrafficClients {
   /** How the Route 53 INSYNC wait sleeps (tests move a clock instead). */
   readonly sleep?: Sleep;
 }

@@ -1,22 +1,17 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { Route53Client } from '@aws-sdk/client-route-53';
 import { ColourRole, CutoverState, ScaleToZeroPayload } from '../../lib/contract';
 import { BaseDeps } from '../common/deps';
 import { appendStage, colours, withColour } from '../common/fleet';
 import { logger, setLogContext } from '../common/logger';
-import { scaleColourToZero } from '../common/traffic';
+import { scaleColourToZero, TrafficClients } from '../common/traffic';
 
 /** `{ state, colour }`: which colour of the state to scale to zero, 'target' or 'live'. */
 export type ScaleToZeroRequest = ScaleToZeroPayload;
 /** The state with the colour added to scaledToZero. */
 export type ScaleToZeroResponse = CutoverState & Required<Pick<CutoverState, 'scaledToZero'>>;
 
-export interface ScaleToZeroDeps extends BaseDeps {
-  readonly elbv2: ElasticLoadBalancingV2Client;
+export interface ScaleToZeroDeps extends BaseDeps, TrafficClients {
   readonly autoScaling: AutoScalingClient;
-  /** Needed when the fleet switches traffic with Route 53 records. */
-  readonly route53?: Route53Client;
 }
 
 /** The console name of the stage, which depends on why the colour goes. */

@@ -1,11 +1,9 @@
-import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { Route53Client } from '@aws-sdk/client-route-53';
 import { CutoverState, ShiftPayload } from '../../lib/contract';
 import { BaseDeps, Sleep } from '../common/deps';
 import { DnsChangePending } from '../common/errors';
 import { appendStage, colours, weightsFor } from '../common/fleet';
 import { logger, setLogContext } from '../common/logger';
-import { setProductionWeights, switchName } from '../common/traffic';
+import { setProductionWeights, switchName, TrafficClients } from '../common/traffic';
 
 /** The console name of the stage: it names the step, or the move back for a rollback execution. */
 export function stageName(state: CutoverState, weight: number): string {
@@ -18,10 +16,7 @@ export type ShiftRequest = ShiftPayload;
 /** The state with trafficMoved and targetWeight set. */
 export type ShiftResponse = CutoverState & Required<Pick<CutoverState, 'trafficMoved' | 'targetWeight'>>;
 
-export interface ShiftDeps extends BaseDeps {
-  readonly elbv2: ElasticLoadBalancingV2Client;
-  /** Needed when the fleet switches traffic with Route 53 records. */
-  readonly route53?: Route53Client;
+export interface ShiftDeps extends BaseDeps, TrafficClients {
   /** How the Route 53 INSYNC wait sleeps (tests move a clock instead). */
   readonly sleep?: Sleep;
 }

@@ -17,15 +17,34 @@ import { Route53ExampleStack } from '../../bin/route53-example-stack';
 function synthWithNag(build: (app: App) => void): { outdir: string; app: App; error?: Error } {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'bgf-nag-'));
   // Any attempt to bundle with Docker during synth fails loudly.
+  const docker = process.env.CDK_DOCKER;
+  process.env.CDK_DOCKER = '/bin/false';
   const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
-  build(app);
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   try {
+    build(app);
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     app.synth();
     return { outdir, app };
   } catch (e) {
     return { outdir, app, error: e as Error };
+  } finally {
+    if (docker === undefined) delete process.env.CDK_DOCKER; else process.env.CDK_DOCKER = docker;
   }
+}
+
+/** cdk-nag's findings in the validation report (CloudFormation's own validation left out). */
+function nagFindings(outdir: string): any[] {
+  const report = JSON.parse(fs.readFileSync(path.join(outdir, 'validation-report.json'), 'utf8'));
+  return (report.pluginReports ?? []).filter((r: any) => r.pluginName !== 'CloudFormation Validate')
+    .flatMap((r: any) => r.violations ?? []);
+}
+
+/** Every acknowledged AwsSolutions rule in the app, with its reason. */
+function nagAcknowledgements(app: App): Array<{ id: string; reason: string }> {
+  return app.node.findAll()
+    .flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY))
+    .flatMap((m) => Object.entries(m.data as Record<string, string>).map(([id, reason]) => ({ id: id.replace(/^Annotation::/, ''), reason })))
+    .filter((a) => a.id.startsWith('AwsSolutions-'));
 }
 
 interface CfnLintMatch { Level: string; Rule: { Id: string }; Message: string }
@@ -37,26 +56,16 @@ function cfnLint(templateFile: string): CfnLintMatch[] {
 }
 
 describe('the example app', () => {
-  const docker = process.env.CDK_DOCKER;
-  beforeAll(() => { process.env.CDK_DOCKER = '/bin/false'; });
-  afterAll(() => { if (docker === undefined) delete process.env.CDK_DOCKER; else process.env.CDK_DOCKER = docker; });
-
   const synth = synthWithNag((app) => new ExampleStack(app, 'BlueGreenExample'));
   const templateFile = path.join(synth.outdir, 'BlueGreenExample.template.json');
 
   test('synthesizes with cdk-nag AwsSolutions checks and no unacknowledged finding', () => {
     expect(synth.error).toBeUndefined();
-    const report = JSON.parse(fs.readFileSync(path.join(synth.outdir, 'validation-report.json'), 'utf8'));
-    const findings = (report.pluginReports ?? []).filter((r: any) => r.pluginName !== 'CloudFormation Validate')
-      .flatMap((r: any) => r.violations ?? []);
-    expect(findings).toEqual([]);
+    expect(nagFindings(synth.outdir)).toEqual([]);
   });
 
   test('every acknowledged cdk-nag rule carries a reason', () => {
-    const acks = synth.app.node.findAll()
-      .flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY))
-      .flatMap((m) => Object.entries(m.data as Record<string, string>).map(([id, reason]) => ({ id: id.replace(/^Annotation::/, ''), reason })))
-      .filter((a) => a.id.startsWith('AwsSolutions-'));
+    const acks = nagAcknowledgements(synth.app);
     expect(acks.map((a) => a.id).sort()).toEqual(expect.arrayContaining(['AwsSolutions-AS3', 'AwsSolutions-ELB2', 'AwsSolutions-EC23']));
     for (const a of acks) expect(a.reason.length).toBeGreaterThan(30);
   });
@@ -87,26 +96,16 @@ describe('the example app', () => {
 });
 
 describe('the Route 53 example', () => {
-  const docker = process.env.CDK_DOCKER;
-  beforeAll(() => { process.env.CDK_DOCKER = '/bin/false'; });
-  afterAll(() => { if (docker === undefined) delete process.env.CDK_DOCKER; else process.env.CDK_DOCKER = docker; });
-
   const synth = synthWithNag((app) => new Route53ExampleStack(app, 'BlueGreenRoute53Example', { env: { account: '123456789012', region: 'us-east-1' } }));
   const templateFile = path.join(synth.outdir, 'BlueGreenRoute53Example.template.json');
 
   test('synthesizes with cdk-nag AwsSolutions checks and no unacknowledged finding', () => {
     expect(synth.error).toBeUndefined();
-    const report = JSON.parse(fs.readFileSync(path.join(synth.outdir, 'validation-report.json'), 'utf8'));
-    const findings = (report.pluginReports ?? []).filter((r: any) => r.pluginName !== 'CloudFormation Validate')
-      .flatMap((r: any) => r.violations ?? []);
-    expect(findings).toEqual([]);
+    expect(nagFindings(synth.outdir)).toEqual([]);
   });
 
   test('acknowledges only with reasons, including the Route 53 wildcards', () => {
-    const acks = synth.app.node.findAll()
-      .flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY))
-      .flatMap((m) => Object.entries(m.data as Record<string, string>).map(([id, reason]) => ({ id: id.replace(/^Annotation::/, ''), reason })))
-      .filter((a) => a.id.startsWith('AwsSolutions-'));
+    const acks = nagAcknowledgements(synth.app);
     expect(acks.map((a) => a.id)).toEqual(expect.arrayContaining([
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:route53:::change/*]',
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:route53:::hostedzone/*]',
@@ -138,8 +137,7 @@ describe('the static checks can fail', () => {
       sg.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(22));
     });
     expect(synth.error).toBeDefined();
-    const report = JSON.parse(fs.readFileSync(path.join(synth.outdir, 'validation-report.json'), 'utf8'));
-    const rules = report.pluginReports.flatMap((r: any) => r.violations).map((v: any) => v.ruleName);
+    const rules = nagFindings(synth.outdir).map((v: any) => v.ruleName);
     expect(rules).toContain('AwsSolutions-EC23');
   });
 
