@@ -29,8 +29,12 @@ export type ProviderHandler = (event: any, context?: any) => Promise<unknown>;
  */
 export class CustomResourceRunner {
   private requests = 0;
+  /** The stack's id as CloudFormation gives it to providers (set by the lab once the stack exists). */
+  public stackId: string;
 
-  constructor(private readonly providers: Record<string, ProviderHandler>, private readonly stackName: string) {}
+  constructor(private readonly providers: Record<string, ProviderHandler>, stackName: string) {
+    this.stackId = `arn:aws:cloudformation:us-east-1:123456789012:stack/${stackName}/lab`;
+  }
 
   /** Sends the request and returns the response; throws with the provider's reason when it failed. */
   public async run(request: CustomResourceRequest): Promise<CustomResourceResponse> {
@@ -57,7 +61,7 @@ export class CustomResourceRunner {
         ...request,
         ServiceToken: `arn:aws:lambda:us-east-1:123456789012:function:lab-${request.LogicalResourceId}-provider`,
         ResponseURL: `http://127.0.0.1:${port}/cloudformation-response/${requestId}`,
-        StackId: `arn:aws:cloudformation:us-east-1:123456789012:stack/${this.stackName}/lab`,
+        StackId: this.stackId,
         RequestId: requestId,
       }, { functionName: `lab-${request.LogicalResourceId}-provider`, awsRequestId: requestId });
     } finally {

@@ -140,7 +140,13 @@ export class Lab {
       this.pointSdkAtRecorder();
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const records = require(path.join(BUNDLES, 'dns-records', 'index.js')).handler;
-      this.providers = new CustomResourceRunner({ 'Custom::BlueGreenDnsRecords': records }, 'BlueGreenExample');
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const fleetResources = require(path.join(BUNDLES, 'fleet-resources', 'index.js')).handler;
+      this.providers = new CustomResourceRunner({
+        'Custom::BlueGreenDnsRecords': records,
+        'Custom::BlueGreenParameter': fleetResources,
+        'Custom::BlueGreenInitialCapacity': fleetResources,
+      }, 'BlueGreenExample');
       await this.deploy(this.props);
       this.recorder.clear();
       this.loadHandlers();

@@ -4,7 +4,7 @@ import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeImagesCommand, DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeLoadBalancersCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { Route53Client } from '@aws-sdk/client-route-53';
-import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { CustomResourceRunner } from './custom-resources';
 
 export const ACCOUNT = '123456789012';
@@ -176,8 +176,33 @@ export interface DeployedStack {
   readonly customResources: Record<string, { properties: Record<string, unknown>; physicalId: string }>;
 }
 
+/**
+ * What EC2 checks and moto does not: a launch template whose image is `resolve:ssm:NAME` can only
+ * launch if NAME exists with the data type `aws:ec2:image` (EC2 Auto Scaling user guide, "Use AWS
+ * Systems Manager parameters instead of AMI IDs in launch templates": otherwise the launch fails
+ * with `SsmInvalidParameter: Unsupported data type`). The lab fails the deploy as EC2 would fail
+ * the first launch.
+ */
+async function checkImageParameters(clients: Clients, template: any, resolver: Resolver): Promise<void> {
+  for (const [id, r] of Object.entries<any>(template.Resources)) {
+    if (r.Type !== 'AWS::EC2::LaunchTemplate') continue;
+    const image = String(resolver.resolve(r.Properties.LaunchTemplateData?.ImageId ?? ''));
+    if (!image.startsWith('resolve:ssm:')) continue;
+    const name = image.slice('resolve:ssm:'.length);
+    let dataType: string | undefined;
+    try {
+      dataType = (await clients.ssm.send(new GetParameterCommand({ Name: name }))).Parameter?.DataType;
+    } catch (e) {
+      throw new Error(`launch template ${id} resolves its image from ${name}, which does not exist: EC2 could not launch from it (${(e as Error).name})`);
+    }
+    if (dataType !== 'aws:ec2:image') {
+      throw new Error(`launch template ${id} resolves its image from ${name}, whose data type is '${dataType}': EC2 answers SsmInvalidParameter (Unsupported data type); it must be 'aws:ec2:image'`);
+    }
+  }
+}
+
 /** Custom resource types whose real provider the lab runs (see {@link CustomResourceRunner}). */
-const PROVIDER_BACKED = ['Custom::BlueGreenDnsRecords'];
+const PROVIDER_BACKED = ['Custom::BlueGreenParameter', 'Custom::BlueGreenInitialCapacity', 'Custom::BlueGreenDnsRecords'];
 
 async function waitForStack(cfn: CloudFormationClient, stackName: string, done: RegExp): Promise<void> {
   const deadline = Date.now() + 120_000;
@@ -257,8 +282,7 @@ async function readStack(clients: Clients, template: any, stackName: string, ima
         physical[id] = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:lab-${id}`;
         break;
       case 'Custom::BlueGreenParameter':
-        physical[id] = '(custom resource)';
-        break;
+      case 'Custom::BlueGreenInitialCapacity':
       case 'Custom::BlueGreenDnsRecords':
         if (previous?.customResources[id]) physical[id] = previous.customResources[id].physicalId;
         break;
@@ -284,18 +308,17 @@ async function readStack(clients: Clients, template: any, stackName: string, ima
         const p = resolver.resolve(r.Properties);
         await clients.cloudWatch.send(new PutMetricAlarmCommand({ ...p, AlarmName: alarmNames[id] }));
       }
-      if (r.Type === 'Custom::BlueGreenParameter') {
-        // The custom resource's Create call, run as CloudFormation would run it on create.
-        const call = JSON.parse(resolver.resolve(r.Properties.Create));
-        if (call.service !== 'SSM' || call.action !== 'putParameter') throw new Error(`the lab does not run ${call.service}.${call.action}`);
-        await clients.ssm.send(new PutParameterCommand(call.parameters));
-      }
     }
   }
   // Provider-backed custom resources: Create on the first deploy, Update when their properties changed.
   const customResources: DeployedStack['customResources'] = {};
-  for (const [id, r] of Object.entries<any>(resources)) {
-    if (!PROVIDER_BACKED.includes(r.Type)) continue;
+  providers.stackId = (await clients.cfn.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks![0].StackId!;
+  // In dependency order as CloudFormation would run them: the parameters before the initial
+  // capacity (its instances resolve their image at launch), the records last.
+  const providerBacked = Object.entries<any>(resources)
+    .filter(([, r]) => PROVIDER_BACKED.includes(r.Type))
+    .sort(([, a], [, b]) => PROVIDER_BACKED.indexOf(a.Type) - PROVIDER_BACKED.indexOf(b.Type));
+  for (const [id, r] of providerBacked) {
     const { ServiceToken: _token, ...properties } = resolver.resolve(r.Properties ?? {});
     const before = previous?.customResources[id];
     if (before && JSON.stringify(before.properties) === JSON.stringify(properties)) {
@@ -312,5 +335,6 @@ async function readStack(clients: Clients, template: any, stackName: string, ima
     physical[id] = response.PhysicalResourceId;
     customResources[id] = { properties, physicalId: response.PhysicalResourceId };
   }
+  await checkImageParameters(clients, template, resolver);
   return { stackName, resolver, physical, alarmNames, customResources };
 }

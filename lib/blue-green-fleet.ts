@@ -9,6 +9,7 @@ import { Colour } from './contract';
 import { CutoverWorkflow } from './cutover-workflow';
 import { DnsRecords } from './dns-records';
 import { FleetColour } from './fleet-colour';
+import { FleetResourcesProvider } from './fleet-resources';
 import { BlueGreenFleetProps } from './fleet-props';
 import { TrafficSwitch } from './traffic-switch';
 import { DEFAULTS, resolveDnsSwitch, validateFleetProps } from './validation';
@@ -252,6 +253,16 @@ export class BlueGreenFleet extends Construct {
       resources: [...this.blue.parameterArns, ...this.green.parameterArns],
     }));
 
+    // A new fleet's first live colour (blue) gets the configured capacity once; afterwards the
+    // workflow sizes each colour it prepares, so a capacity change lands on the colour that serves.
+    const provider = FleetResourcesProvider.of(this);
+    provider.initialCapacity(this, 'InitialCapacity', {
+      AutoScalingGroupName: this.blue.autoScalingGroup.autoScalingGroupName,
+      OtherGroupNames: [this.green.autoScalingGroup.autoScalingGroupName],
+      MinCapacity: minCapacity,
+      MaxCapacity: maxCapacity,
+    }, this.colours.map((c) => c.autoScalingGroup.autoScalingGroupName));
+
     this.blue._createAlarms(props.alarms ?? {});
     this.green._createAlarms(props.alarms ?? {});
 
@@ -268,6 +279,9 @@ export class BlueGreenFleet extends Construct {
       testPort: this.testPort,
       testProtocol: this.protocol,
       colours: this.colours,
+      minCapacity,
+      maxCapacity,
+      instanceRole: this.instanceRole,
       rollbackAlarms: () => this.rollbackAlarms,
       dns: this.dnsRecords ? { zone: this.dnsRecords.zone, records: this.dnsRecords.config, ttl: Duration.seconds(dns!.ttlSeconds) } : undefined,
     });

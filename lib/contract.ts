@@ -32,6 +32,9 @@ export function versionParameterName(prefix: string, colour: Colour): string {
   return `${prefix}/${colour}/version`;
 }
 
+/** Tag on every parameter a fleet writes: the resource provider may read a parameter only if it carries it (a renamed prefix copies from the old name). */
+export const PARAMETER_TAG_KEY = 'blue-green:fleet-parameter';
+
 /** Tag put on each Auto Scaling group (and propagated to its instances) naming its colour. */
 export const COLOUR_TAG_KEY = 'blue-green:colour';
 
@@ -56,7 +59,7 @@ export type HandlerName = typeof HANDLERS[number];
  * function per fleet that needs them. `dns-records` creates the Route 53 weighted records once
  * and never re-applies their weights.
  */
-export const RESOURCE_HANDLERS = ['dns-records'] as const;
+export const RESOURCE_HANDLERS = ['dns-records', 'fleet-resources'] as const;
 /** A resource handler folder name. */
 export type ResourceHandlerName = typeof RESOURCE_HANDLERS[number];
 
@@ -98,6 +101,13 @@ export enum CutoverErrorName {
    * cutover's own failure, that error is kept and its cause says the lock is held.
    */
   LOCK_RELEASE_FAILED = 'LockReleaseFailed',
+  /**
+   * SSM did not take the release's image id for the idle colour's image parameter (an
+   * `aws:ec2:image` parameter is validated after PutParameter returns, and keeps its old value if
+   * the image does not exist or is not available to the account). The idle colour was scaled back
+   * to zero; the live colour was untouched.
+   */
+  IMAGE_NOT_ACCEPTED = 'ImageNotAccepted',
 }
 
 /** Throttling errors retried by the state machine (with backoff and jitter). */
@@ -113,6 +123,22 @@ export const THROTTLING_ERRORS = [
   'ProvisionedThroughputExceededException',
   'PriorRequestNotComplete',
 ];
+
+/**
+ * Errors of invoking a function that Lambda is re-activating: a function idle for long enough
+ * (weeks, as between cutovers) loses its resources, VPC network interfaces above all, and the
+ * first invocation fails with one of these while Lambda re-creates them (Lambda developer guide,
+ * "Lambda function states" and "Giving Lambda functions access to resources in an Amazon VPC").
+ * Retried on every task with a budget of minutes ({@link LAMBDA_NOT_READY_RETRY}).
+ */
+export const LAMBDA_NOT_READY_ERRORS = [
+  'Lambda.ResourceNotReadyException',
+  'Lambda.ENINotReadyException',
+  'Lambda.CodeArtifactUserPendingException',
+];
+
+/** The retry of {@link LAMBDA_NOT_READY_ERRORS}: 5 s, doubling, at most 60 s apart, 6 retries (195 s in all). */
+export const LAMBDA_NOT_READY_RETRY = { intervalSeconds: 5, backoffRate: 2, maxDelaySeconds: 60, maxAttempts: 6 } as const;
 
 /** One HTTP check run against the idle colour through the test listener. */
 export interface SmokeCheckConfig {
@@ -156,6 +182,13 @@ export interface FleetConfig {
   /** Names of the user's rollback alarms (fleet-wide). */
   readonly rollbackAlarmNames: string[];
   readonly lockTableName: string;
+  /**
+   * The fleet's configured capacity. "Prepare" gives the idle colour this minimum and maximum
+   * (its desired count follows the live colour's, within them): a capacity change in the app
+   * reaches the fleet with the next cutover, on the colour that will serve.
+   */
+  readonly minCapacity: number;
+  readonly maxCapacity: number;
   /** How long a lock lives without being released (the state machine's timeout plus a margin). */
   readonly lockLeaseSeconds: number;
   readonly healthyTimeoutSeconds: number;
@@ -184,6 +217,11 @@ export interface ColourConfig {
   readonly targetGroupArn: string;
   readonly imageParameterName: string;
   readonly versionParameterName: string;
+  /**
+   * The colour's launch template. A deploy adds a version to it without touching what the colour
+   * launches; "Prepare" makes its latest version the one the colour launches.
+   */
+  readonly launchTemplateId: string;
   /** Names of the colour's built-in alarms. */
   readonly alarmNames: string[];
   /** The colour's own load balancer, with Route 53 switching: smoke tests call it while the colour is idle. */
@@ -229,6 +267,30 @@ export interface DnsRecordsProperties {
   readonly Ttl?: string | number;
   /** What each colour's record points at. */
   readonly Targets: Record<Colour, { readonly DnsName: string; readonly HostedZoneId: string }>;
+}
+
+/**
+ * Properties of a `Custom::BlueGreenParameter` (provider: `fleet-resources`): a colour's image or
+ * version parameter, written once on create with `Value`.
+ */
+export interface ParameterProperties {
+  readonly Name: string;
+  readonly Value: string;
+  /** `aws:ec2:image` for image parameters that launch templates resolve with `resolve:ssm:`. */
+  readonly DataType: 'text' | 'aws:ec2:image';
+  readonly Description?: string;
+}
+
+/**
+ * Properties of a `Custom::BlueGreenInitialCapacity` (provider: `fleet-resources`): the sizes of
+ * the first live colour of a new fleet, applied once on create if no colour runs yet.
+ */
+export interface InitialCapacityProperties {
+  readonly AutoScalingGroupName: string;
+  /** The other colour's group: if it runs, the fleet is not new and nothing is applied. */
+  readonly OtherGroupNames: string[];
+  readonly MinCapacity: string | number;
+  readonly MaxCapacity: string | number;
 }
 
 /** One colour's record value. */

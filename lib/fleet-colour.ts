@@ -1,14 +1,15 @@
-import { Arn, Duration, Stack, Tags } from 'aws-cdk-lib';
+import { createHash } from 'crypto';
+import { Arn, Aws, Duration, Lazy, Stack, Tags } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { Colour, COLOUR_TAG_KEY, imageParameterName, versionParameterName } from './contract';
 import { CountAlarmOptions, FleetAlarmOptions, LatencyAlarmOptions } from './fleet-props';
+import { FleetResourcesProvider } from './fleet-resources';
 import { ALARM_DEFAULTS } from './validation';
 
 /** What a {@link FleetColour} is built from: the fleet's resolved settings. */
@@ -68,29 +69,21 @@ export class FleetColour extends Construct {
       resourceName: name.substring(1),
     }, stack));
 
-    // The parameters are written once, when the fleet is created; afterwards only the
-    // cutover workflow writes them. A template property holding the version would be
-    // re-applied by CloudFormation and silently change what the next launch runs.
-    const parameters = [
-      { id: 'ImageParameter', name: this.imageParameterName, value: props.initialImageId, arn: this.parameterArns[0] },
-      { id: 'VersionParameter', name: this.versionParameterName, value: props.initialVersion, arn: this.parameterArns[1] },
-    ].map((p) => new cr.AwsCustomResource(this, p.id, {
-      resourceType: 'Custom::BlueGreenParameter',
-      installLatestAwsSdk: false,
-      onCreate: {
-        service: 'SSM',
-        action: 'putParameter',
-        parameters: { Name: p.name, Value: p.value, Type: 'String', Overwrite: true, Description: `${p.id === 'ImageParameter' ? 'Image id' : 'Application version'} of the ${props.colour} colour; written by the cutover workflow.` },
-        physicalResourceId: cr.PhysicalResourceId.of(p.name),
-      },
-      onDelete: {
-        service: 'SSM',
-        action: 'deleteParameter',
-        parameters: { Name: p.name },
-        ignoreErrorCodesMatching: 'ParameterNotFound',
-      },
-      policy: cr.AwsCustomResourcePolicy.fromSdkCalls({ resources: [p.arn] }),
-    }));
+    // The parameters are written once, when the fleet is created; afterwards only the cutover
+    // workflow writes them. A template property holding the version would be re-applied by
+    // CloudFormation and silently change what the next launch runs. The image parameter has the
+    // data type launch templates need to resolve it at launch (`resolve:ssm:` works only with
+    // `aws:ec2:image`: EC2 Auto Scaling user guide, "Use AWS Systems Manager parameters instead
+    // of AMI IDs in launch templates").
+    const provider = FleetResourcesProvider.of(this);
+    provider.grantParameters(this.parameterArns, true);
+    const describe = (what: string) => `${what} of the ${props.colour} colour; written by the cutover workflow.`;
+    const imageParameter = provider.parameter(this, 'ImageParameter', {
+      Name: this.imageParameterName, Value: props.initialImageId, DataType: 'aws:ec2:image', Description: describe('Image id'),
+    });
+    const versionParameter = provider.parameter(this, 'VersionParameter', {
+      Name: this.versionParameterName, Value: props.initialVersion, DataType: 'text', Description: describe('Application version'),
+    });
 
     this.launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
       instanceType: props.instanceType,
@@ -110,12 +103,17 @@ export class FleetColour extends Construct {
         }),
       }],
     });
+    // The image must be resolvable before a launch template version names it.
+    this.launchTemplate.node.addDependency(imageParameter);
 
     this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Group', {
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
       launchTemplate: this.launchTemplate,
-      minCapacity: props.colour === Colour.BLUE ? props.minCapacity : 0,
+      // Template sizes must not depend on which colour is live (that changes at run time): both
+      // colours start at 0, a new fleet's first live colour is sized once by the initial-capacity
+      // resource, and the workflow sizes the colour it prepares from the configured capacity.
+      minCapacity: 0,
       maxCapacity: props.maxCapacity,
       healthChecks: autoscaling.HealthChecks.withAdditionalChecks({
         additionalTypes: [autoscaling.AdditionalHealthCheckType.ELB],
@@ -123,7 +121,7 @@ export class FleetColour extends Construct {
       }),
       notifications: props.notificationTopic ? [{ topic: props.notificationTopic }] : undefined,
     });
-    for (const p of parameters) this.autoScalingGroup.node.addDependency(p);
+    for (const p of [imageParameter, versionParameter]) this.autoScalingGroup.node.addDependency(p);
     // Without DesiredCapacity, CloudFormation would still re-apply MinSize and MaxSize on every
     // update of the group, resizing a colour the workflow has scaled. This policy makes it
     // apply them only when they change in the template.
@@ -132,6 +130,21 @@ export class FleetColour extends Construct {
       ...cfnGroup.cfnOptions.updatePolicy,
       autoScalingScheduledAction: { ignoreUnmodifiedGroupSizeProperties: true },
     };
+    // What a colour launches changes only through a cutover. A deploy that changes the launch
+    // template adds a version to it, and CloudFormation never changes a launch template's default
+    // version (it cannot set it at all); the group launches the *default* version, which
+    // "Prepare" moves to the latest when it releases into this colour. Had the group named
+    // LatestVersionNumber, a change of user data or instance type would reach the live colour's
+    // next scale-out with no cutover and no smoke test.
+    cfnGroup.addPropertyOverride('LaunchTemplate.Version', this.launchTemplate.defaultVersionNumber);
+    // CloudFormation re-applies the group's properties whenever any of them changes, with the
+    // default version number as it read it at the template's last update. Any change to the group
+    // therefore changes the template's description as well, so that the template is updated
+    // first and the number read is the one the workflow set, not an older one.
+    const cfnTemplate = this.launchTemplate.node.defaultChild as ec2.CfnLaunchTemplate;
+    cfnTemplate.versionDescription = Lazy.string({
+      produce: () => `${props.colour} colour, group settings ${createHash('sha256').update(JSON.stringify(stack.resolve((cfnGroup as any)._toCloudFormation()))).digest('hex').slice(0, 16)}`,
+    });
     Tags.of(this.autoScalingGroup).add(COLOUR_TAG_KEY, props.colour, { applyToLaunchedInstances: true });
 
     this.targetGroup = new elbv2.ApplicationTargetGroup(this, 'TargetGroup', props.targetGroupProps);
@@ -233,6 +246,9 @@ function colourUserData(props: FleetColourProps): ec2.UserData | undefined {
   if (props.osType !== ec2.OperatingSystemType.LINUX) return props.userData;
   const userData = ec2.UserData.forLinux();
   userData.addCommands(
+    // The AWS CLI does not take its region from instance metadata (only credentials): without
+    // this, `aws ssm get-parameter` on the instance fails with "You must specify a region".
+    `export AWS_DEFAULT_REGION=${Aws.REGION}`,
     `export BLUE_GREEN_COLOUR=${props.colour}`,
     `export BLUE_GREEN_VERSION_PARAMETER=${versionParameterName(props.parameterPrefix, props.colour)}`,
     `export BLUE_GREEN_IMAGE_PARAMETER=${imageParameterName(props.parameterPrefix, props.colour)}`,

@@ -55,6 +55,8 @@ export function parseFleetConfig(raw: string): FleetConfig {
   c.oneOf('testProtocol', ['HTTP', 'HTTPS']);
   c.stringArray('rollbackAlarmNames');
   c.string('lockTableName');
+  c.integer('minCapacity', 0);
+  c.integer('maxCapacity', 0);
   c.integer('lockLeaseSeconds', 1);
   c.integer('healthyTimeoutSeconds', 0);
   c.integer('smokeRounds', 0);
@@ -91,6 +93,7 @@ export function parseFleetConfig(raw: string): FleetConfig {
       cc.string('targetGroupArn');
       cc.string('imageParameterName');
       cc.string('versionParameterName');
+      cc.string('launchTemplateId');
       cc.stringArray('alarmNames');
       const lb = (colours[colour] as Record<string, unknown>).loadBalancer;
       if (lb !== undefined) {

@@ -19,7 +19,7 @@ describe('the synthesized state machine rejects malformed input before any AWS c
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
     const colour = (c: string) => ({
       autoScalingGroupName: `web-${c}`, targetGroupArn: `arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/${c}/0123456789abcdef`,
-      imageParameterName: `/web/${c}/image-id`, versionParameterName: `/web/${c}/version`, alarmNames: [`web-${c}-5xx`],
+      imageParameterName: `/web/${c}/image-id`, versionParameterName: `/web/${c}/version`, launchTemplateId: `lt-${c}`, alarmNames: [`web-${c}-5xx`],
     });
     const config: FleetConfig = {
       fleetId: 'web',
@@ -27,7 +27,7 @@ describe('the synthesized state machine rejects malformed input before any AWS c
       testRuleArn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/web/1/4/5',
       testPort: 8080, testProtocol: 'HTTP', loadBalancerDnsName: 'web.example', loadBalancerFullName: 'app/web/1',
       colours: { blue: colour('blue'), green: colour('green') }, rollbackAlarmNames: [],
-      lockTableName: 'locks', lockLeaseSeconds: 3600, healthyTimeoutSeconds: 600, smokeChecks: [], smokeRounds: 1, bakeSeconds: 0, warmSeconds: 0,
+      lockTableName: 'locks', minCapacity: 2, maxCapacity: 4, lockLeaseSeconds: 3600, healthyTimeoutSeconds: 600, smokeChecks: [], smokeRounds: 1, bakeSeconds: 0, warmSeconds: 0,
     };
     process.env.BLUE_GREEN_FLEET_CONFIG = JSON.stringify(config);
   });

@@ -1,0 +1,144 @@
+import { Arn, ArnFormat, CustomResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { InitialCapacityProperties, PARAMETER_TAG_KEY, ParameterProperties } from './contract';
+import { bundleDir, nagResource } from './cutover-workflow';
+
+/**
+ * The provider of the fleets' write-once custom resources (`Custom::BlueGreenParameter`,
+ * `Custom::BlueGreenInitialCapacity`): one function per stack, shared by its fleets, each fleet
+ * granting it its own parameters and groups.
+ */
+export class FleetResourcesProvider extends Construct {
+  /** The stack's provider, created on first use. */
+  public static of(scope: Construct): FleetResourcesProvider {
+    const stack = Stack.of(scope);
+    const id = 'BlueGreenFleetResources';
+    return (stack.node.tryFindChild(id) as FleetResourcesProvider | undefined) ?? new FleetResourcesProvider(stack, id);
+  }
+
+  /** The provider function. */
+  public readonly function: lambda.Function;
+  /** Its role. */
+  public readonly role: iam.Role;
+
+  private constructor(scope: Construct, id: string) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Writes the blue/green fleets\' parameters once and sizes a new fleet once',
+    });
+    this.function = new lambda.Function(this, 'Provider', {
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      handler: 'index.handler',
+      code: lambda.Code.fromAsset(bundleDir('fleet-resources')),
+      memorySize: 256,
+      timeout: Duration.minutes(2),
+      role: this.role,
+      logGroup,
+      description: 'Blue/green fleet resources: parameters written once, initial capacity applied once',
+      environment: { POWERTOOLS_SERVICE_NAME: 'blue-green-fleet-resources' },
+    });
+    grantLogWriting(this.role, logGroup);
+    // A Delete keeps a renamed parameter unless the stack itself is being deleted.
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['cloudformation:DescribeStacks'], resources: [stack.stackId] }));
+    // Copying a parameter to a renamed prefix reads the old name, which the template no longer
+    // names: any parameter, but only those the fleets tagged as theirs.
+    const anyParameter = Arn.format({ service: 'ssm', resource: 'parameter', resourceName: '*' }, stack);
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['ssm:GetParameter'],
+      resources: [anyParameter],
+      conditions: { StringEquals: { [`ssm:resourceTag/${PARAMETER_TAG_KEY}`]: 'true' } },
+    }));
+    Validations.of(this.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagResource(stack, anyParameter)}]`,
+      reason: 'Read-only, and only parameters tagged as a blue/green fleet\'s: a renamed parameterPrefix copies the value the old name holds, and the old name is no longer in the template.',
+    });
+  }
+
+  /** Lets the provider write (and tag) these parameters and read them back. */
+  public grantParameters(parameterArns: string[], imageParameters: boolean): void {
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['ssm:GetParameter', 'ssm:PutParameter', 'ssm:DeleteParameter', 'ssm:AddTagsToResource'],
+      resources: parameterArns,
+    }));
+    if (imageParameters) {
+      // Writing an `aws:ec2:image` parameter needs ec2:DescribeImages (SSM PutParameter reference:
+      // the value is checked to be an AMI available to the account).
+      this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeImages'], resources: ['*'] }));
+      Validations.of(this.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'ec2:DescribeImages supports no resource-level permissions; SSM needs it to validate an aws:ec2:image parameter.',
+      });
+    }
+  }
+
+  /**
+   * The first live colour's sizes, applied once to a new fleet. Its permissions are a policy of
+   * their own: the groups depend on the parameters, which depend on the role's default policy,
+   * so naming the groups there would be a dependency cycle.
+   */
+  public initialCapacity(scope: Construct, id: string, properties: InitialCapacityProperties, groupNames: string[]): CustomResource {
+    const stack = Stack.of(this);
+    const arns = groupNames.map((name) => Arn.format({
+      service: 'autoscaling',
+      resource: 'autoScalingGroup',
+      resourceName: `*:autoScalingGroupName/${name}`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    }, stack));
+    const policy = new iam.Policy(scope, `${id}Policy`, {
+      roles: [this.role],
+      statements: [
+        new iam.PolicyStatement({ actions: ['autoscaling:DescribeAutoScalingGroups'], resources: ['*'] }),
+        new iam.PolicyStatement({ actions: ['autoscaling:UpdateAutoScalingGroup'], resources: arns }),
+      ],
+    });
+    for (const arn of arns) {
+      Validations.of(policy).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${nagResource(stack, arn)}]`,
+        reason: "Auto Scaling group ARNs start with a generated id; the wildcard stands for that id only, the group name is the fleet's.",
+      });
+    }
+    Validations.of(policy).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'autoscaling:DescribeAutoScalingGroups supports no resource-level permissions; the only mutating action is scoped to the fleet\'s groups.',
+    });
+    const resource = this.resource(scope, id, 'Custom::BlueGreenInitialCapacity', { ...properties });
+    resource.node.addDependency(policy);
+    return resource;
+  }
+
+  /** A parameter written once (see {@link ParameterProperties}). */
+  public parameter(scope: Construct, id: string, properties: ParameterProperties): CustomResource {
+    return this.resource(scope, id, 'Custom::BlueGreenParameter', { ...properties });
+  }
+
+  private resource(scope: Construct, id: string, resourceType: string, properties: Record<string, unknown>): CustomResource {
+    const resource = new CustomResource(scope, id, { serviceToken: this.function.functionArn, resourceType, properties });
+    // The policies must be in place before the provider runs, and still there when it deletes.
+    resource.node.addDependency(this.role);
+    return resource;
+  }
+}
+
+/**
+ * Lets a function's role write its own log group. A role passed to `lambda.Function` gets no
+ * basic execution policy from CDK, and without these two actions Lambda drops every log line
+ * (Lambda developer guide, "Sending Lambda function logs to CloudWatch Logs": the execution role
+ * needs logs:CreateLogStream and logs:PutLogEvents).
+ */
+export function grantLogWriting(role: iam.IRole, logGroup: logs.LogGroup): void {
+  role.addToPrincipalPolicy(new iam.PolicyStatement({
+    actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+    resources: [logGroup.logGroupArn],
+  }));
+  Validations.of(role).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::<' + Stack.of(logGroup).getLogicalId(logGroup.node.defaultChild as logs.CfnLogGroup) + '.Arn>:*]',
+    reason: 'Writes log streams of its own log group only; stream names are not known in advance.',
+  });
+}
