@@ -12,9 +12,10 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { Colour, CutoverErrorName, FLEET_CONFIG_ENV, FleetConfig, HANDLERS, HandlerName, Route53Config, THROTTLING_ERRORS } from './contract';
+import { Colour, CutoverErrorName, FLEET_CONFIG_ENV, FleetConfig, HANDLERS, HandlerName, LAMBDA_NOT_READY_ERRORS, LAMBDA_NOT_READY_RETRY, Route53Config, THROTTLING_ERRORS } from './contract';
 import { CutoverOptions, TrafficShift } from './cutover-options';
 import { FleetColour } from './fleet-colour';
+import { grantLogWriting } from './fleet-resources';
 import {
   CUTOVER_DEFAULTS,
   cutoverTimeoutSeconds,
@@ -112,6 +113,11 @@ export interface CutoverWorkflowProps extends CutoverOptions {
    */
   readonly dns?: CutoverDnsProps;
   readonly colours: FleetColour[];
+  /** The configured capacity, which "Prepare" gives the colour it releases into. */
+  readonly minCapacity: number;
+  readonly maxCapacity: number;
+  /** The instances' role, which "Prepare" passes on when it points a group at a new launch template version. */
+  readonly instanceRole: iam.IRole;
   /** The user's rollback alarms, read lazily so alarms added after construction count. */
   readonly rollbackAlarms: () => cloudwatch.IAlarm[];
 }
@@ -201,6 +207,7 @@ export class CutoverWorkflow extends Construct {
       targetGroupArn: c.targetGroup.targetGroupArn,
       imageParameterName: c.imageParameterName,
       versionParameterName: c.versionParameterName,
+      launchTemplateId: c.launchTemplate.launchTemplateId!,
       alarmNames: c.alarms.map((a) => a.alarmName),
       ...(dns ? { loadBalancer: { dnsName: c.loadBalancer!.loadBalancerDnsName, fullName: loadBalancerFullName(c.loadBalancer!) } } : {}),
     });
@@ -218,6 +225,8 @@ export class CutoverWorkflow extends Construct {
       colours: { [Colour.BLUE]: colourConfig(blue), [Colour.GREEN]: colourConfig(green) },
       rollbackAlarmNames: Lazy.list({ produce: () => props.rollbackAlarms().map((a) => a.alarmName) }) as string[],
       lockTableName: this.lockTable.tableName,
+      minCapacity: props.minCapacity,
+      maxCapacity: props.maxCapacity,
       lockLeaseSeconds: leaseSeconds,
       healthyTimeoutSeconds: this.healthyTimeout.toSeconds(),
       smokeChecks: withSmokeChecks ? smokeChecks : [],
@@ -269,10 +278,7 @@ export class CutoverWorkflow extends Construct {
         },
         ...(inVpc ? { vpc: props.vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }, securityGroups: [smokeSecurityGroup] } : {}),
       });
-      Validations.of(role).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::<' + stack.getLogicalId(logGroup.node.defaultChild as logs.CfnLogGroup) + '.Arn>:*]',
-        reason: 'Writes log streams of its own log group only; stream names are not known in advance.',
-      });
+      grantLogWriting(role, logGroup);
     }
     this.functions = fns;
     this.grantHandlerPermissions(props);
@@ -375,6 +381,41 @@ export class CutoverWorkflow extends Construct {
     allow(f.prepare, ['ssm:GetParameters', 'ssm:GetParameter', 'ssm:PutParameter'], parameterArns);
     if (props.testRule) allow(f.prepare, ['elasticloadbalancing:ModifyRule'], [props.testRule.listenerRuleArn]);
     allowScaling(f.prepare);
+    // Writing an aws:ec2:image parameter needs ec2:DescribeImages (SSM PutParameter reference).
+    describe(f.prepare, ['ec2:DescribeImages', 'ec2:DescribeLaunchTemplates']);
+    // "Prepare" makes the latest launch template version the one the colour launches: the
+    // template's default version, and the group's launch template version.
+    const launchTemplateArns = props.colours.map((c) => Arn.format({ service: 'ec2', resource: 'launch-template', resourceName: c.launchTemplate.launchTemplateId }, stack));
+    allow(f.prepare, ['ec2:ModifyLaunchTemplate'], launchTemplateArns);
+    // A group update that names a launch template is authorized as a launch from it: the caller
+    // needs ec2:RunInstances, ec2:CreateTags for the tags the launch applies, and iam:PassRole for
+    // the instance profile's role (EC2 Auto Scaling user guide, "Amazon EC2 Auto Scaling API
+    // permissions" and "Control Amazon EC2 launch template usage in Auto Scaling groups").
+    // RunInstances authorizes many resource types (subnet, security group, volume, image...):
+    // any of them, but only when the launch uses one of this fleet's templates.
+    const ec2Any = Arn.format({ service: 'ec2', resource: '*', resourceName: '*' }, stack);
+    const imagesAny = Arn.format({ service: 'ec2', account: '', resource: 'image', resourceName: '*' }, stack);
+    f.prepare.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['ec2:RunInstances'],
+      resources: [ec2Any, imagesAny],
+      conditions: { ArnLike: { 'ec2:LaunchTemplate': launchTemplateArns } },
+    }));
+    f.prepare.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['ec2:CreateTags'],
+      resources: [ec2Any],
+      conditions: { StringEquals: { 'ec2:CreateAction': 'RunInstances' } },
+    }));
+    f.prepare.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['iam:PassRole'],
+      resources: [props.instanceRole.roleArn],
+      conditions: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
+    }));
+    for (const arn of [ec2Any, imagesAny]) {
+      Validations.of(f.prepare.role!).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${nagResource(stack, arn)}]`,
+        reason: 'Pointing a group at a launch template version is authorized as a launch (RunInstances, and CreateTags on launch only): limited by condition to launches from this fleet\'s launch templates; the instances\' resource ids are not known in advance.',
+      });
+    }
 
     describe(f['check-health'], ['elasticloadbalancing:DescribeTargetHealth', 'autoscaling:DescribeAutoScalingGroups']);
     allowScaling(f['check-health']);
@@ -426,6 +467,13 @@ export class CutoverWorkflow extends Construct {
       maxAttempts: 6,
       maxDelay: Duration.seconds(20),
       jitterStrategy: sfn.JitterType.FULL,
+    });
+    task.addRetry({
+      errors: LAMBDA_NOT_READY_ERRORS,
+      interval: Duration.seconds(LAMBDA_NOT_READY_RETRY.intervalSeconds),
+      backoffRate: LAMBDA_NOT_READY_RETRY.backoffRate,
+      maxAttempts: LAMBDA_NOT_READY_RETRY.maxAttempts,
+      maxDelay: Duration.seconds(LAMBDA_NOT_READY_RETRY.maxDelaySeconds),
     });
     return task;
   }
@@ -583,6 +631,13 @@ export class CutoverWorkflow extends Construct {
         }),
         resultPath: sfn.JsonPath.DISCARD,
         retryOnServiceExceptions: true,
+      });
+      hook.addRetry({
+        errors: LAMBDA_NOT_READY_ERRORS,
+        interval: Duration.seconds(LAMBDA_NOT_READY_RETRY.intervalSeconds),
+        backoffRate: LAMBDA_NOT_READY_RETRY.backoffRate,
+        maxAttempts: LAMBDA_NOT_READY_RETRY.maxAttempts,
+        maxDelay: Duration.seconds(LAMBDA_NOT_READY_RETRY.maxDelaySeconds),
       });
       hook.addCatch(hookFailed, errorAt);
       smoke.next(hook).next(firstShift);

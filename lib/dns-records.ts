@@ -7,6 +7,7 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import { Construct } from 'constructs';
 import { Colour, DnsRecordsProperties, DnsRecordType, Route53Config } from './contract';
 import { bundleDir, nagResource } from './cutover-workflow';
+import { grantLogWriting } from './fleet-resources';
 
 /** What the weighted records are built from. */
 export interface DnsRecordsProps {
@@ -103,10 +104,7 @@ export class DnsRecords extends Construct {
       id: `AwsSolutions-IAM5[Resource::${nagResource(stack, anyZone)}]`,
       reason: 'Read-only: when recordName or the zone changes, the provider reads the old records to keep the live weights. Changes are limited to this zone and record name.',
     });
-    Validations.of(role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::<' + stack.getLogicalId(logGroup.node.defaultChild as logs.CfnLogGroup) + '.Arn>:*]',
-      reason: 'Writes log streams of its own log group only; stream names are not known in advance.',
-    });
+    grantLogWriting(role, logGroup);
 
     const properties: DnsRecordsProperties = {
       HostedZoneId: this.config.hostedZoneId,

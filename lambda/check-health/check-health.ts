@@ -3,7 +3,7 @@ import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balan
 import { CutoverState, GroupCapacity } from '../../lib/contract';
 import { BaseDeps } from '../common/deps';
 import { IdleNotHealthy } from '../common/errors';
-import { appendStage, assessColour, colours, isoPlusSeconds, readCapacity, setCapacity } from '../common/fleet';
+import { appendStage, assessColour, colours, isoPlusSeconds, readCapacity, setCapacity, targetCapacity } from '../common/fleet';
 import { logger, setLogContext } from '../common/logger';
 
 export const STAGE = 'Check the idle colour health';
@@ -36,7 +36,7 @@ export async function checkHealth(state: CheckHealthRequest, deps: CheckHealthDe
   if (!liveCapacity || !sameCapacity(current, liveCapacity)) {
     logger.info('The live colour was resized: resizing the target to match', { before: liveCapacity, after: current });
     liveCapacity = current;
-    await setCapacity(deps.autoScaling, config.colours[target].autoScalingGroupName, current);
+    await setCapacity(deps.autoScaling, config.colours[target].autoScalingGroupName, targetCapacity(config, current));
   }
 
   const seen = await assessColour(deps.autoScaling, deps.elbv2, config.colours[target]);

@@ -23,6 +23,11 @@ export class IdleNotHealthy extends CutoverError {
   public override readonly name = CutoverErrorName.IDLE_NOT_HEALTHY;
 }
 
+/** SSM did not take the release's image id (asynchronous validation of an aws:ec2:image parameter). */
+export class ImageNotAccepted extends CutoverError {
+  public override readonly name = CutoverErrorName.IMAGE_NOT_ACCEPTED;
+}
+
 /** A smoke test failed against the idle colour. */
 export class SmokeTestFailed extends CutoverError {
   public override readonly name = CutoverErrorName.SMOKE_TEST_FAILED;

@@ -214,17 +214,26 @@ export interface CapacityChange {
 }
 
 /**
- * Sets the given fields of a group's capacity (omitted fields stay as they are), with one
- * UpdateAutoScalingGroup call, only when they differ.
+ * Sets the given fields of a group's capacity (omitted fields stay as they are), and optionally
+ * the launch template version it launches, with one UpdateAutoScalingGroup call, only when
+ * something differs.
  */
-export async function setCapacity(asg: AutoScalingClient, groupName: string, capacity: Partial<GroupCapacity>): Promise<CapacityChange> {
-  const before = await readCapacity(asg, groupName);
+export async function setCapacity(
+  asg: AutoScalingClient,
+  groupName: string,
+  capacity: Partial<GroupCapacity>,
+  launchTemplate?: { readonly id: string; readonly version: string },
+): Promise<CapacityChange> {
+  const group = await describeGroup(asg, groupName);
+  const before = capacityOf(group);
   const after: GroupCapacity = {
     min: capacity.min ?? before.min,
     max: capacity.max ?? before.max,
     desired: capacity.desired ?? before.desired,
   };
-  if (after.min === before.min && after.max === before.max && after.desired === before.desired) {
+  const current = group.LaunchTemplate;
+  const templateChanges = launchTemplate !== undefined && (current?.LaunchTemplateId !== launchTemplate.id || current?.Version !== launchTemplate.version);
+  if (!templateChanges && after.min === before.min && after.max === before.max && after.desired === before.desired) {
     return { changed: false, before, after };
   }
   await asg.send(new UpdateAutoScalingGroupCommand({
@@ -232,8 +241,19 @@ export async function setCapacity(asg: AutoScalingClient, groupName: string, cap
     MinSize: after.min,
     MaxSize: after.max,
     DesiredCapacity: after.desired,
+    ...(templateChanges ? { LaunchTemplate: { LaunchTemplateId: launchTemplate.id, Version: launchTemplate.version } } : {}),
   }));
   return { changed: true, before, after };
+}
+
+/**
+ * The size of a colour being prepared: the configured minimum and maximum, and at least as many
+ * instances as the live colour runs now (within the maximum, which grows to fit if the live
+ * colour was scaled beyond it).
+ */
+export function targetCapacity(config: FleetConfig, live: GroupCapacity): GroupCapacity {
+  const desired = Math.max(live.desired, config.minCapacity);
+  return { min: config.minCapacity, max: Math.max(config.maxCapacity, desired), desired };
 }
 
 /** The instances of a group, as the group reports them (only instances that belong to it). */

@@ -1,10 +1,10 @@
-import { autoScaling, elbv2, ssm } from '../common/clients';
+import { autoScaling, ec2, elbv2, ssm } from '../common/clients';
 import { loadFleetConfig } from '../common/config';
-import { systemClock } from '../common/deps';
+import { realSleep, systemClock } from '../common/deps';
 import { prepare, PrepareRequest, PrepareResponse } from './prepare';
 
 export type { PrepareRequest, PrepareResponse } from './prepare';
 
 /** "Prepare the idle colour". Payload: the state. */
 export const handler = async (event: PrepareRequest): Promise<PrepareResponse> =>
-  prepare(event, { elbv2, autoScaling, ssm, config: loadFleetConfig(), now: systemClock });
+  prepare(event, { elbv2, autoScaling, ssm, ec2, sleep: realSleep, config: loadFleetConfig(), now: systemClock });

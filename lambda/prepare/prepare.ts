@@ -1,9 +1,11 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { DescribeLaunchTemplatesCommand, EC2Client, ModifyLaunchTemplateCommand } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { ColourRelease, CutoverState } from '../../lib/contract';
-import { BaseDeps } from '../common/deps';
-import { appendStage, colours, readRelease, setCapacity, setRuleWeights, weightsFor, writeRelease } from '../common/fleet';
+import { ColourConfig, ColourRelease, CutoverState } from '../../lib/contract';
+import { BaseDeps, Sleep } from '../common/deps';
+import { FleetStateConflict, ImageNotAccepted } from '../common/errors';
+import { appendStage, colours, readRelease, setCapacity, setRuleWeights, targetCapacity, weightsFor, writeRelease } from '../common/fleet';
 import { logger, setLogContext } from '../common/logger';
 
 export const STAGE = 'Prepare the idle colour';
@@ -17,13 +19,25 @@ export interface PrepareDeps extends BaseDeps {
   readonly elbv2: ElasticLoadBalancingV2Client;
   readonly autoScaling: AutoScalingClient;
   readonly ssm: SSMClient;
+  readonly ec2: EC2Client;
+  readonly sleep: Sleep;
 }
 
 /**
- * Writes the target's release parameters, points the test rule at the target (with Route 53
- * switching there is none: the target's own load balancer is its test endpoint) and sizes the
- * target like the live colour. Parameters come first: instances launched by the resize
- * resolve their image (and read their version) at launch.
+ * How long "Prepare" waits for SSM to take a new image id: an `aws:ec2:image` parameter is
+ * validated after PutParameter returns, and a 200 does not mean the value changed (SSM
+ * PutParameter reference, DataType). Instances launched before it lands would run the old image.
+ */
+export const IMAGE_CONFIRM_ATTEMPTS = 10;
+export const IMAGE_CONFIRM_INTERVAL_MS = 1000;
+
+/**
+ * Writes the target's release parameters (and waits until SSM has taken the image id), points
+ * the test rule at the target (with Route 53 switching there is none: the target's own load
+ * balancer is its test endpoint), makes the latest version of the target's launch template the
+ * one it launches, and sizes the target from the configured capacity and the live colour's
+ * desired count. Parameters come first: instances launched by the resize resolve their image
+ * (and read their version) at launch.
  */
 export async function prepare(state: PrepareRequest, deps: PrepareDeps): Promise<PrepareResponse> {
   const { config } = deps;
@@ -44,6 +58,7 @@ export async function prepare(state: PrepareRequest, deps: PrepareDeps): Promise
       version: state.release?.version ?? state.liveRelease.version,
     };
     const written = await writeRelease(deps.ssm, targetConfig, targetRelease);
+    if (written.includes(targetConfig.imageParameterName)) await confirmImage(deps, targetConfig, targetRelease.imageId, target);
     logger.info('Release parameters of the target', { target, targetRelease, written });
   }
 
@@ -54,12 +69,48 @@ export async function prepare(state: PrepareRequest, deps: PrepareDeps): Promise
     logger.info('No test rule: the target\'s own load balancer is its test endpoint', { target, loadBalancer: targetConfig.loadBalancer?.dnsName });
   }
 
-  const size = await setCapacity(deps.autoScaling, targetConfig.autoScalingGroupName, state.liveCapacity);
-  logger.info('Target capacity', { target, changed: size.changed, before: size.before, after: size.after });
+  const version = await releaseLaunchTemplate(deps.ec2, targetConfig);
+  const size = await setCapacity(deps.autoScaling, targetConfig.autoScalingGroupName, targetCapacity(config, state.liveCapacity),
+    { id: targetConfig.launchTemplateId, version });
+  logger.info('Target capacity and launch template version', { target, launchTemplateVersion: version, changed: size.changed, before: size.before, after: size.after });
 
   return {
     ...state,
     targetRelease,
     stages: appendStage(state.stages, STAGE, startedAt, deps.now()),
   };
+}
+
+/** Waits until the image parameter reads back the new image id, or fails saying why it may not. */
+async function confirmImage(deps: PrepareDeps, colour: ColourConfig, imageId: string, target: string): Promise<void> {
+  let seen: string | undefined;
+  for (let attempt = 1; attempt <= IMAGE_CONFIRM_ATTEMPTS; attempt++) {
+    seen = (await readRelease(deps.ssm, colour)).imageId;
+    if (seen === imageId) return;
+    if (attempt < IMAGE_CONFIRM_ATTEMPTS) await deps.sleep(IMAGE_CONFIRM_INTERVAL_MS);
+  }
+  throw new ImageNotAccepted(
+    `SSM did not take image ${imageId} for ${colour.imageParameterName}: after ${IMAGE_CONFIRM_ATTEMPTS} reads over ` +
+    `${((IMAGE_CONFIRM_ATTEMPTS - 1) * IMAGE_CONFIRM_INTERVAL_MS) / 1000} s it still holds ${seen ?? 'nothing'}. ` +
+    'An aws:ec2:image parameter keeps its old value when the image does not exist in this Region or is not shared with this account: ' +
+    `check the AMI id, then start the cutover again. The ${target} colour was not started; the live colour was not touched.`,
+  );
+}
+
+/**
+ * Makes the launch template's latest version its default (the version CloudFormation's template
+ * names for the group) and returns it, so the colour launches what the last deploy described.
+ */
+async function releaseLaunchTemplate(ec2: EC2Client, colour: ColourConfig): Promise<string> {
+  const out = await ec2.send(new DescribeLaunchTemplatesCommand({ LaunchTemplateIds: [colour.launchTemplateId] }));
+  const template = out.LaunchTemplates?.[0];
+  if (!template?.LatestVersionNumber) {
+    throw new FleetStateConflict(`Launch template ${colour.launchTemplateId} of ${colour.autoScalingGroupName} does not exist: it was deleted outside the stack; redeploy the stack to restore it.`);
+  }
+  const latest = template.LatestVersionNumber;
+  if (template.DefaultVersionNumber !== latest) {
+    await ec2.send(new ModifyLaunchTemplateCommand({ LaunchTemplateId: colour.launchTemplateId, DefaultVersion: String(latest) }));
+    logger.info('Launch template default version moved', { launchTemplate: colour.launchTemplateId, from: template.DefaultVersionNumber, to: latest });
+  }
+  return String(latest);
 }

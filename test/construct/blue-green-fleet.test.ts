@@ -23,13 +23,59 @@ describe('BlueGreenFleet with default props', () => {
     for (const g of groups) expect(g.Properties).not.toHaveProperty('DesiredCapacity');
   });
 
-  test('blue starts at minCapacity and green starts empty, both with the same maximum', () => {
-    template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
-      MinSize: '2', MaxSize: '10', Tags: Match.arrayWith([{ Key: 'blue-green:colour', Value: 'blue', PropagateAtLaunch: true }]),
+  // Template sizes must not depend on which colour is live: after a cutover to green, a
+  // capacity change written as blue's MinSize would start the idle blue and never reach green.
+  test('both groups start at MinSize 0 with the same maximum; a new fleet sizes blue once, through a create-only resource', () => {
+    for (const colour of ['blue', 'green']) {
+      template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+        MinSize: '0', MaxSize: '10', Tags: Match.arrayWith([{ Key: 'blue-green:colour', Value: colour, PropagateAtLaunch: true }]),
+      });
+    }
+    const [initial] = Object.values(resourcesOf(template, 'Custom::BlueGreenInitialCapacity'));
+    expect(initial.Properties).toMatchObject({
+      AutoScalingGroupName: { Ref: stack.getLogicalId(fleet.blue.autoScalingGroup.node.defaultChild as any) },
+      OtherGroupNames: [{ Ref: stack.getLogicalId(fleet.green.autoScalingGroup.node.defaultChild as any) }],
+      MinCapacity: 2,
+      MaxCapacity: 10,
     });
-    template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
-      MinSize: '0', MaxSize: '10', Tags: Match.arrayWith([{ Key: 'blue-green:colour', Value: 'green', PropagateAtLaunch: true }]),
-    });
+  });
+
+  test('a capacity change after a cutover changes no group size in the template, so nothing lands on the idle colour', () => {
+    const sizes = (minCapacity: number) => {
+      const { stack: s } = fleetStack({ capacity: { minCapacity, maxCapacity: 10 } });
+      return Object.values(Template.fromStack(s).findResources('AWS::AutoScaling::AutoScalingGroup')).map((g) => [g.Properties.MinSize, g.Properties.MaxSize]);
+    };
+    expect(sizes(4)).toEqual(sizes(2));
+  });
+
+  // EC2 Auto Scaling user guide, "Use AWS Systems Manager parameters instead of AMI IDs in
+  // launch templates": a resolve:ssm: image needs a parameter of data type aws:ec2:image, or the
+  // launch fails with SsmInvalidParameter. The template must also not exist before the parameter.
+  test('image parameters have the aws:ec2:image data type and exist before the launch templates that resolve them', () => {
+    const params = resourcesOf(template, 'Custom::BlueGreenParameter');
+    for (const t of Object.values(resourcesOf(template, 'AWS::EC2::LaunchTemplate'))) {
+      const name = String(t.Properties.LaunchTemplateData.ImageId).replace(/^resolve:ssm:/, '');
+      const [id, param] = Object.entries(params).find(([, p]) => p.Properties.Name === name)!;
+      expect(param.Properties.DataType).toBe('aws:ec2:image');
+      expect(t.DependsOn).toContain(id);
+    }
+  });
+
+  // CloudFormation adds a launch template version on update but never moves its default version
+  // (CloudFormation's AWS::EC2::LaunchTemplate cannot set it); groups that named
+  // LatestVersionNumber would launch a deploy's new user data or instance type with no cutover.
+  test('groups launch their template\'s default version, and the template changes whenever its group does', () => {
+    const groups = Object.values(resourcesOf(template, 'AWS::AutoScaling::AutoScalingGroup'));
+    for (const g of groups) {
+      const lt = g.Properties.LaunchTemplate.LaunchTemplateId.Ref;
+      expect(g.Properties.LaunchTemplate.Version).toEqual({ 'Fn::GetAtt': [lt, 'DefaultVersionNumber'] });
+    }
+    const descriptions = (grace: number) => {
+      const { stack: s } = fleetStack({ healthCheckGracePeriod: Duration.seconds(grace) });
+      return Object.values(Template.fromStack(s).findResources('AWS::EC2::LaunchTemplate')).map((t) => t.Properties.VersionDescription);
+    };
+    expect(descriptions(120)).toEqual(descriptions(120));
+    expect(descriptions(300)[0]).not.toEqual(descriptions(120)[0]);
   });
 
   test('groups apply their sizes only when the template changes them, so a redeploy never resizes a colour', () => {
@@ -68,24 +114,45 @@ describe('BlueGreenFleet with default props', () => {
       .filter((t) => JSON.stringify(t.Properties.LaunchTemplateData.ImageId).includes('/blue/'));
     const userData = JSON.stringify(blue.Properties.LaunchTemplateData.UserData);
     expect(userData).toContain('export BLUE_GREEN_COLOUR=blue');
+    // The AWS CLI takes only credentials from instance metadata, not the region.
+    expect(userData).toContain('export AWS_DEFAULT_REGION=');
+    expect(userData).toContain('{"Ref":"AWS::Region"}');
     expect(userData).toContain(`export BLUE_GREEN_VERSION_PARAMETER=${fleet.blue.versionParameterName}`);
   });
 
   test('writes one image and one version parameter per colour, on create only', () => {
     const params = Object.values(resourcesOf(template, 'Custom::BlueGreenParameter'));
     expect(params).toHaveLength(4);
-    const names = params.map((p) => JSON.parse(joinLiteral(p.Properties.Create)).parameters.Name).sort();
-    expect(names).toEqual([
+    expect(params.map((p) => p.Properties.Name).sort()).toEqual([
       fleet.blue.imageParameterName, fleet.blue.versionParameterName,
       fleet.green.imageParameterName, fleet.green.versionParameterName,
     ].sort());
-    for (const p of params) {
-      expect(p.Properties).not.toHaveProperty('Update');
-      expect(JSON.parse(joinLiteral(p.Properties.Delete)).action).toBe('deleteParameter');
+    const versions = params.filter((p) => p.Properties.Name.endsWith('/version'));
+    expect(versions.map((v) => [v.Properties.Value, v.Properties.DataType])).toEqual([['initial', 'text'], ['initial', 'text']]);
+  });
+
+  // Without AWSLambdaBasicExecutionRole (CDK adds none to a role passed in), Lambda drops every
+  // log line: the execution role needs logs:CreateLogStream and logs:PutLogEvents on its log group
+  // (Lambda developer guide, "Sending Lambda function logs to CloudWatch Logs").
+  test('every function of the stack may write its own log group', () => {
+    const json = Template.fromStack(stack).toJSON().Resources as Record<string, any>;
+    const functions = Object.entries(json).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
+    expect(functions.length).toBeGreaterThanOrEqual(13);
+    for (const [id, fn] of functions) {
+      const roleId = fn.Properties.Role['Fn::GetAtt'][0];
+      const managed = JSON.stringify(json[roleId].Properties.ManagedPolicyArns ?? []);
+      if (managed.includes('AWSLambdaBasicExecutionRole')) continue;
+      const logGroup = fn.Properties.LoggingConfig?.LogGroup?.Ref;
+      expect([id, logGroup]).toEqual([id, expect.any(String)]);
+      const statements = Object.values(json)
+        .filter((r) => r.Type === 'AWS::IAM::Policy' && r.Properties.Roles.some((ref: any) => ref.Ref === roleId))
+        .flatMap((r) => r.Properties.PolicyDocument.Statement);
+      for (const action of ['logs:CreateLogStream', 'logs:PutLogEvents']) {
+        const grants = statements.filter((st) => [].concat(st.Action).includes(action as never)
+          && JSON.stringify(st.Resource).includes(`"${logGroup}","Arn"`));
+        expect([id, action, grants.length]).toEqual([id, action, 1]);
+      }
     }
-    const versions = params.map((p) => JSON.parse(joinLiteral(p.Properties.Create)).parameters)
-      .filter((p) => p.Name.endsWith('/version'));
-    expect(versions.map((v) => v.Value)).toEqual(['initial', 'initial']);
   });
 
   test('one target group per colour with the configured health check and a short deregistration delay', () => {

@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeLaunchTemplatesCommand, EC2Client, ModifyLaunchTemplateCommand } from '@aws-sdk/client-ec2';
 import {
   Action,
   DescribeRulesCommand,
@@ -63,6 +63,7 @@ export const FLEET: FleetConfig = {
       targetGroupArn: `${TG_PREFIX}/web-blue/73e2d6bc24d8a067`,
       imageParameterName: '/blue-green/web/blue/image-id',
       versionParameterName: '/blue-green/web/blue/version',
+      launchTemplateId: 'lt-0b1e0000000000001',
       alarmNames: ['web-blue-5xx', 'web-blue-unhealthy-hosts'],
     },
     green: {
@@ -70,11 +71,14 @@ export const FLEET: FleetConfig = {
       targetGroupArn: `${TG_PREFIX}/web-green/3d1b2a9f8e7c6d5b`,
       imageParameterName: '/blue-green/web/green/image-id',
       versionParameterName: '/blue-green/web/green/version',
+      launchTemplateId: 'lt-06ee0000000000002',
       alarmNames: ['web-green-5xx', 'web-green-unhealthy-hosts'],
     },
   },
   rollbackAlarmNames: ['web-p99-latency'],
   lockTableName: 'web-cutover-lock',
+  minCapacity: 2,
+  maxCapacity: 4,
   lockLeaseSeconds: 7200,
   healthyTimeoutSeconds: 600,
   smokeChecks: [],
@@ -145,6 +149,8 @@ interface FakeGroup {
   max: number;
   desired: number;
   instances: Instance[];
+  /** The launch template version the group launches. */
+  launchTemplateVersion: string;
 }
 
 /** A throttling error as the SDK surfaces it once its own retries are spent. */
@@ -173,6 +179,13 @@ export class FakeAws {
   groups = new Map<string, FakeGroup>();
   targets = new Map<string, TargetHealthDescription[]>();
   params = new Map<string, { Value: string; DataType: string }>();
+  /** Launch templates by id: their latest and default version numbers. */
+  launchTemplates = new Map<string, { latest: number; default: number }>();
+  /**
+   * Image ids SSM's asynchronous validation of aws:ec2:image parameters rejects: PutParameter
+   * answers 200 and the parameter keeps its value (SSM PutParameter reference, DataType).
+   */
+  rejectedImages = new Set<string>();
   /** Route 53 records by zone, in the order Route 53 would list them. */
   records = new Map<string, ResourceRecordSet[]>();
   /** How many GetChange calls answer PENDING before a change is INSYNC. */
@@ -194,6 +207,9 @@ export class FakeAws {
     this.targets.clear();
     this.params.clear();
     this.records.clear();
+    this.launchTemplates.clear();
+    this.rejectedImages.clear();
+    for (const c of COLOURS) this.launchTemplates.set(this.config.colours[c].launchTemplateId, { latest: 1, default: 1 });
     this.changes.clear();
     this.pendingPolls = 0;
     if (this.config.route53) this.setRecordWeights(100, 0);
@@ -254,6 +270,7 @@ export class FakeAws {
   setGroup(colour: Colour, capacity: GroupCapacity, instanceIds: string[]): void {
     this.groups.set(this.config.colours[colour].autoScalingGroupName, {
       ...capacity,
+      launchTemplateVersion: this.groups.get(this.config.colours[colour].autoScalingGroupName)?.launchTemplateVersion ?? '1',
       instances: instanceIds.map((id) => ({ InstanceId: id, LifecycleState: 'InService', HealthStatus: 'Healthy', AvailabilityZone: 'eu-west-1a', ProtectedFromScaleIn: false })),
     });
     this.targets.set(this.config.colours[colour].targetGroupArn, instanceIds.map((id) => target(id, 'healthy')));
@@ -268,7 +285,7 @@ export class FakeAws {
   }
 
   setRelease(colour: Colour, release: ColourRelease): void {
-    this.params.set(this.config.colours[colour].imageParameterName, { Value: release.imageId, DataType: 'text' });
+    this.params.set(this.config.colours[colour].imageParameterName, { Value: release.imageId, DataType: 'aws:ec2:image' });
     this.params.set(this.config.colours[colour].versionParameterName, { Value: release.version, DataType: 'text' });
   }
 
@@ -284,6 +301,7 @@ export class FakeAws {
     expect(this.elbv2Mock).toHaveReceivedCommandTimes(ModifyRuleCommand, 0);
     expect(this.asgMock).toHaveReceivedCommandTimes(UpdateAutoScalingGroupCommand, 0);
     expect(this.ssmMock).toHaveReceivedCommandTimes(PutParameterCommand, 0);
+    expect(this.ec2Mock).toHaveReceivedCommandTimes(ModifyLaunchTemplateCommand, 0);
   }
 
   /** Forgets the calls made so far (the model keeps its state). */
@@ -359,11 +377,14 @@ export class FakeAws {
     this.asgMock.on(DescribeAutoScalingGroupsCommand).callsFake((input: { AutoScalingGroupNames: string[] }) => ({
       AutoScalingGroups: input.AutoScalingGroupNames.filter((n) => this.groups.has(n)).map((n) => {
         const g = this.groups.get(n)!;
-        return { AutoScalingGroupName: n, MinSize: g.min, MaxSize: g.max, DesiredCapacity: g.desired, Instances: clone(g.instances) };
+        const colour = COLOURS.find((c) => this.config.colours[c].autoScalingGroupName === n);
+        const launchTemplate = colour ? { LaunchTemplateId: this.config.colours[colour].launchTemplateId, Version: g.launchTemplateVersion } : undefined;
+        return { AutoScalingGroupName: n, MinSize: g.min, MaxSize: g.max, DesiredCapacity: g.desired, Instances: clone(g.instances), LaunchTemplate: launchTemplate };
       }),
     }));
-    this.asgMock.on(UpdateAutoScalingGroupCommand).callsFake((input: { AutoScalingGroupName: string; MinSize?: number; MaxSize?: number; DesiredCapacity?: number }) => {
+    this.asgMock.on(UpdateAutoScalingGroupCommand).callsFake((input: { AutoScalingGroupName: string; MinSize?: number; MaxSize?: number; DesiredCapacity?: number; LaunchTemplate?: { Version?: string } }) => {
       const g = this.groups.get(input.AutoScalingGroupName)!;
+      g.launchTemplateVersion = input.LaunchTemplate?.Version ?? g.launchTemplateVersion;
       g.min = input.MinSize ?? g.min;
       g.max = input.MaxSize ?? g.max;
       g.desired = input.DesiredCapacity ?? g.desired;
@@ -374,8 +395,19 @@ export class FakeAws {
       InvalidParameters: input.Names.filter((n) => !this.params.has(n)),
     }));
     this.installRoute53();
+    this.ec2Mock.on(DescribeLaunchTemplatesCommand).callsFake((input: { LaunchTemplateIds: string[] }) => ({
+      LaunchTemplates: input.LaunchTemplateIds.filter((id) => this.launchTemplates.has(id)).map((id) => ({
+        LaunchTemplateId: id, LatestVersionNumber: this.launchTemplates.get(id)!.latest, DefaultVersionNumber: this.launchTemplates.get(id)!.default,
+      })),
+    }));
+    this.ec2Mock.on(ModifyLaunchTemplateCommand).callsFake((input: { LaunchTemplateId: string; DefaultVersion: string }) => {
+      this.launchTemplates.get(input.LaunchTemplateId)!.default = Number(input.DefaultVersion);
+      return {};
+    });
     this.ssmMock.on(PutParameterCommand).callsFake((input: { Name: string; Value: string; DataType?: string }) => {
-      this.params.set(input.Name, { Value: input.Value, DataType: input.DataType ?? 'text' });
+      const dataType = input.DataType ?? this.params.get(input.Name)?.DataType ?? 'text';
+      if (dataType === 'aws:ec2:image' && this.rejectedImages.has(input.Value)) return { Version: 2 };
+      this.params.set(input.Name, { Value: input.Value, DataType: dataType });
       return { Version: 2 };
     });
   }

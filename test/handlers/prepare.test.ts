@@ -1,15 +1,23 @@
 import { UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
+import { ModifyLaunchTemplateCommand } from '@aws-sdk/client-ec2';
 import { DescribeRulesCommand, ModifyRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { PutParameterCommand } from '@aws-sdk/client-ssm';
+import { GetParametersCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { Colour } from '../../lib/contract';
 import { prepare } from '../../lambda/prepare/prepare';
 import { BLUE_RELEASE, clock, deployState, FakeAws, FLEET, GREEN_RELEASE, throttling } from './fake-aws';
 
 const aws = new FakeAws();
 const time = clock();
-const deps = () => ({ elbv2: aws.elbv2, autoScaling: aws.autoScaling, ssm: aws.ssm, config: FLEET, now: time.now });
+const slept: number[] = [];
+const deps = (config = FLEET) => ({
+  elbv2: aws.elbv2, autoScaling: aws.autoScaling, ssm: aws.ssm, ec2: aws.ec2, config, now: time.now,
+  sleep: async (ms: number) => { slept.push(ms); },
+});
 
-beforeEach(() => aws.reset());
+beforeEach(() => {
+  aws.reset();
+  slept.length = 0;
+});
 
 describe('prepare', () => {
   it('writes the new image, points the test rule at green and sizes green like blue', async () => {
@@ -18,7 +26,7 @@ describe('prepare', () => {
     expect(out.targetRelease).toEqual({ imageId: 'ami-0aaaabbbbccccdddd', version: BLUE_RELEASE.version });
     expect(aws.release(Colour.GREEN)).toEqual({ imageId: 'ami-0aaaabbbbccccdddd', version: '1.4.1' });
     expect(aws.ssmMock).toHaveReceivedCommandWith(PutParameterCommand, {
-      Name: '/blue-green/web/green/image-id', Value: 'ami-0aaaabbbbccccdddd', Type: 'String', DataType: 'text', Overwrite: true,
+      Name: '/blue-green/web/green/image-id', Value: 'ami-0aaaabbbbccccdddd', Type: 'String', DataType: 'aws:ec2:image', Overwrite: true,
     });
     expect(aws.ssmMock).toHaveReceivedCommandWith(PutParameterCommand, { Name: '/blue-green/web/green/version', Value: '1.4.1', Overwrite: true });
     expect(aws.asgMock).toHaveReceivedCommandWith(UpdateAutoScalingGroupCommand, {
@@ -101,5 +109,80 @@ describe('prepare', () => {
     aws.asgMock.on(UpdateAutoScalingGroupCommand).rejects(throttling());
 
     await expect(prepare(deployState(), deps())).rejects.toMatchObject({ name: 'Throttling' });
+  });
+
+  // A deploy that changes user data or the instance type adds a launch template version; the
+  // groups launch the template's default version, which CloudFormation never moves. Only a
+  // cutover releases the new version, into the colour it prepares.
+  it('releases the latest launch template version into the target only, making it the default', async () => {
+    aws.launchTemplates.set(FLEET.colours.green.launchTemplateId, { latest: 3, default: 2 });
+    aws.launchTemplates.set(FLEET.colours.blue.launchTemplateId, { latest: 3, default: 2 });
+
+    await prepare(deployState(), deps());
+
+    expect(aws.ec2Mock).toHaveReceivedCommandTimes(ModifyLaunchTemplateCommand, 1);
+    expect(aws.ec2Mock).toHaveReceivedCommandWith(ModifyLaunchTemplateCommand, { LaunchTemplateId: FLEET.colours.green.launchTemplateId, DefaultVersion: '3' });
+    expect(aws.group(Colour.GREEN).launchTemplateVersion).toBe('3');
+    // The live colour keeps launching what it launched.
+    expect(aws.launchTemplates.get(FLEET.colours.blue.launchTemplateId)).toEqual({ latest: 3, default: 2 });
+    expect(aws.group(Colour.BLUE).launchTemplateVersion).toBe('1');
+  });
+
+  it('sets the launch template version even when the size is already right', async () => {
+    aws.setGroup(Colour.GREEN, { min: 2, max: 4, desired: 2 }, ['i-0g1', 'i-0g2']);
+    aws.launchTemplates.set(FLEET.colours.green.launchTemplateId, { latest: 2, default: 1 });
+
+    await prepare(deployState(), deps());
+
+    expect(aws.asgMock).toHaveReceivedCommandTimes(UpdateAutoScalingGroupCommand, 1);
+    expect(aws.group(Colour.GREEN).launchTemplateVersion).toBe('2');
+  });
+
+  it('sizes the target from the configured capacity, never below what the live colour runs', async () => {
+    // The app now asks for 3 to 8 instances; blue runs 2 (min 2, max 4) from before.
+    await prepare(deployState(), deps({ ...FLEET, minCapacity: 3, maxCapacity: 8 }));
+    expect(aws.group(Colour.GREEN)).toMatchObject({ min: 3, max: 8, desired: 3 });
+
+    // Blue was scaled out to 6 by its scaling policy: green matches it.
+    aws.reset();
+    await prepare(deployState({ liveCapacity: { min: 2, max: 10, desired: 6 } }), deps({ ...FLEET, minCapacity: 2, maxCapacity: 4 }));
+    expect(aws.group(Colour.GREEN)).toMatchObject({ min: 2, max: 6, desired: 6 });
+  });
+
+  // SSM PutParameter reference (DataType): "If you call PutParameter with aws:ec2:image data
+  // type, a successful HTTP 200 response does not guarantee that your parameter was successfully
+  // created or updated" - the value is validated asynchronously.
+  it('waits until SSM has taken the new image id before it scales the target up', async () => {
+    // PutParameter answers 200 at once; the value lands after the third read.
+    const landing = new Map<string, string>();
+    aws.ssmMock.on(PutParameterCommand).callsFake((input: { Name: string; Value: string }) => {
+      landing.set(input.Name, input.Value);
+      return { Version: 2 };
+    });
+    let reads = 0;
+    aws.ssmMock.on(GetParametersCommand).callsFake((input: { Names: string[] }) => {
+      if (++reads > 3) for (const [name, value] of landing) aws.params.set(name, { Value: value, DataType: aws.params.get(name)!.DataType });
+      return { Parameters: input.Names.map((n) => ({ Name: n, Type: 'String', ...aws.params.get(n) })) };
+    });
+
+    await prepare(deployState({ release: { imageId: 'ami-0aaaabbbbccccdddd' } }), deps());
+
+    expect(slept).toHaveLength(2);
+    const lastRead = aws.ssmMock.commandCalls(GetParametersCommand).at(-1)!;
+    const [update] = aws.asgMock.commandCalls(UpdateAutoScalingGroupCommand);
+    expect(lastRead.calledBefore(update)).toBe(true);
+    expect(aws.group(Colour.GREEN).desired).toBe(2);
+  });
+
+  it('fails with ImageNotAccepted, before any instance starts, when SSM keeps the old image id', async () => {
+    aws.rejectedImages.add('ami-0aaaabbbbccccdddd');
+
+    await expect(prepare(deployState({ release: { imageId: 'ami-0aaaabbbbccccdddd' } }), deps())).rejects.toMatchObject({
+      name: 'ImageNotAccepted',
+      message: expect.stringContaining('ami-0aaaabbbbccccdddd'),
+    });
+    expect(slept).toHaveLength(9);
+    expect(aws.asgMock).toHaveReceivedCommandTimes(UpdateAutoScalingGroupCommand, 0);
+    expect(aws.group(Colour.GREEN).desired).toBe(0);
   });
 });
