@@ -363,21 +363,23 @@ export class IamGate {
     const contextText = context.length ? ` with ${context.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}` : '';
     const missing = `missing: an Allow statement for ${request.action} on ${resource}${contextText}`;
     if (result.overallResult === 'ExplicitlyDenied') {
-      const denies = (identity?.denyStatements ?? []).map((s: any) => `${s.policyId} statement ${s.statement?.Sid ?? s.explain?.identifier}`);
+      const denies = (identity?.denyStatements ?? []).map((s) => `${s.policyId} statement ${s.statement.sid() ?? s.explain.identifier}`);
       return `explicitly denied by ${denies.join(', ') || 'a Deny statement'}`;
     }
-    const near = (identity?.unmatchedStatements ?? []).filter((s: any) => s.actionMatch && s.statement?.Effect === 'Allow');
+    // The role's Allow statements that name the action: why each does not apply.
+    const near = (identity?.unmatchedStatements ?? []).filter((s) => s.actionMatch && s.statement.isAllow());
     const unreadable = role.unreadable.length ? ` (the role also has managed policies the gate cannot read: ${role.unreadable.join(', ')})` : '';
     if (!near.length) return `no statement of the role allows ${request.action} on any resource; ${missing}${unreadable}`;
-    const why = near.map((s: any) => {
+    const why = near.map((s) => {
+      const raw = s.statement.toJSON();
       const parts: string[] = [];
-      if (!s.resourceMatch) parts.push(`its Resource ${JSON.stringify(s.statement.Resource ?? s.statement.NotResource)} does not match`);
-      if (s.conditionMatch !== 'Match' && s.conditionMatch !== true) {
-        const failed = (s.explain?.conditions ?? []).filter((c: any) => !c.matches)
-          .map((c: any) => `${c.operator} ${c.conditionKeyValue} ${JSON.stringify([].concat(c.values).map((v: any) => v.value))}`);
+      if (!s.resourceMatch) parts.push(`its Resource ${JSON.stringify(raw.Resource ?? raw.NotResource)} does not match`);
+      if (!s.explain.conditionMatch) {
+        const failed = (s.explain.conditions ?? []).filter((c) => !c.matches)
+          .map((c) => `${c.operator} ${c.conditionKeyValue} ${JSON.stringify(([] as any[]).concat(c.values).map((v) => v.value))}`);
         parts.push(`its Condition fails${failed.length ? ` (${failed.join('; ')})` : ''}`);
       }
-      return `${s.policyId} statement ${s.statement?.Sid ?? s.explain?.identifier}: ${parts.join(' and ') || 'does not apply'}`;
+      return `${s.policyId} statement ${s.statement.sid() ?? s.explain.identifier}: ${parts.join(' and ') || 'does not apply'}`;
     });
     return `${why.join('; ')}; ${missing}${unreadable}`;
   }
