@@ -19,6 +19,21 @@ export interface CustomResourceResponse {
   readonly Data?: Record<string, string>;
 }
 
+/** Which function of which template runs a provider (the custom resource's ServiceToken). */
+export interface ProviderBinding {
+  /** Logical id of the provider's Lambda function. */
+  readonly functionId: string;
+  readonly template: any;
+  readonly resolve: (value: any) => any;
+  readonly physical: Record<string, string>;
+}
+
+/** Called around each provider invocation (the lab points its IAM gate at the function). */
+export interface ProviderHooks {
+  readonly beforeInvoke?: (binding: ProviderBinding) => void;
+  readonly afterInvoke?: () => void;
+}
+
 /** A provider function's handler (a real bundle's `handler`). */
 export type ProviderHandler = (event: any, context?: any) => Promise<unknown>;
 
@@ -32,12 +47,12 @@ export class CustomResourceRunner {
   /** The stack's id as CloudFormation gives it to providers (set by the lab once the stack exists). */
   public stackId: string;
 
-  constructor(private readonly providers: Record<string, ProviderHandler>, stackName: string) {
+  constructor(private readonly providers: Record<string, ProviderHandler>, stackName: string, private readonly hooks: ProviderHooks = {}) {
     this.stackId = `arn:aws:cloudformation:us-east-1:123456789012:stack/${stackName}/lab`;
   }
 
   /** Sends the request and returns the response; throws with the provider's reason when it failed. */
-  public async run(request: CustomResourceRequest): Promise<CustomResourceResponse> {
+  public async run(request: CustomResourceRequest, binding?: ProviderBinding): Promise<CustomResourceResponse> {
     const provider = this.providers[request.ResourceType];
     if (!provider) throw new Error(`the lab has no provider for ${request.ResourceType} (${request.LogicalResourceId})`);
     let received: CustomResourceResponse | undefined;
@@ -57,6 +72,7 @@ export class CustomResourceRunner {
     const { port } = server.address() as AddressInfo;
     const requestId = `lab-request-${++this.requests}`;
     try {
+      if (binding) this.hooks.beforeInvoke?.(binding);
       await provider({
         ...request,
         ServiceToken: `arn:aws:lambda:us-east-1:123456789012:function:lab-${request.LogicalResourceId}-provider`,
@@ -65,6 +81,7 @@ export class CustomResourceRunner {
         RequestId: requestId,
       }, { functionName: `lab-${request.LogicalResourceId}-provider`, awsRequestId: requestId });
     } finally {
+      if (binding) this.hooks.afterInvoke?.();
       // The provider's agent keeps its connection alive; close it rather than wait for it to idle out.
       server.closeAllConnections();
       await new Promise((r) => server.close(r));

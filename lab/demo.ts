@@ -7,6 +7,7 @@
  */
 import { Duration } from 'aws-cdk-lib';
 import { Colour, CutoverErrorName, STATE_NAMES } from '../lib';
+import { IamGate } from './iam-gate';
 import { ExecutionResult, Lab } from './lab';
 
 const PROPS = {
@@ -100,6 +101,9 @@ async function main(): Promise<void> {
       const w = (await lab.weights())[colour];
       console.log(`          ${colour.padEnd(5)}  ${String(w).padStart(3)}% of traffic  version ${release.version.padEnd(8)} min ${g.min} max ${g.max} desired ${g.desired}`);
     }
+    const denials = lab.iam.takeDenials();
+    if (denials.length) console.log(IamGate.describe(denials));
+    check(denials.length === 0, `every AWS call of the handlers is allowed by its function's role (IAM gate: ${lab.iamSummary().length} role/action pairs)`);
     say('both stories happened.');
   } finally {
     await lab.stop();

@@ -14,6 +14,7 @@ import { Colour, COLOURS, DNS_SET_IDENTIFIERS, FLEET_CONFIG_ENV, FleetConfig, Ha
 import { desiredRecord } from '../lambda/common/dns';
 import { ColourApps, ListenerEmulator } from './apps';
 import { CustomResourceRunner } from './custom-resources';
+import { IamGate } from './iam-gate';
 import { MotoServer } from './moto';
 import { CallRecorder, RecordedCall } from './recorder';
 import { clientsFor, Clients, deployStack, DeployedStack, REGION, updateStack } from './stack';
@@ -80,6 +81,8 @@ export interface ExecutionResult {
 }
 
 interface BoundFunction {
+  /** Logical id of the function in the template: the IAM gate judges its calls by this function's role. */
+  readonly logicalId: string;
   readonly handlerName: HandlerName;
   readonly environment: Record<string, string>;
 }
@@ -93,9 +96,16 @@ interface BoundFunction {
 export class Lab {
   public static async start(props: LabProps = {}): Promise<Lab> {
     const lab = new Lab(props);
+    Lab.started.add(lab);
     await lab.boot();
     return lab;
   }
+
+  /**
+   * Every lab started in this process (stopped ones too), so a test fixture can check each
+   * one's IAM denials after every test; the fixture removes them when it is done.
+   */
+  public static readonly started = new Set<Lab>();
 
   public readonly moto = new MotoServer();
   public recorder!: CallRecorder;
@@ -146,7 +156,14 @@ export class Lab {
         'Custom::BlueGreenDnsRecords': records,
         'Custom::BlueGreenParameter': fleetResources,
         'Custom::BlueGreenInitialCapacity': fleetResources,
-      }, 'BlueGreenExample');
+      }, 'BlueGreenExample', {
+        // The provider's calls are judged by its own function's role, in the template being deployed.
+        beforeInvoke: (b) => {
+          this.recorder.gate.bindTemplate(b.template, b.resolve, (roleId) => b.physical[roleId] ?? roleId);
+          this.recorder.principal = b.functionId;
+        },
+        afterInvoke: () => { this.recorder.principal = undefined; },
+      });
       await this.deploy(this.props);
       this.recorder.clear();
       this.loadHandlers();
@@ -186,8 +203,9 @@ export class Lab {
       const name = /^Blue\/green cutover: (.+)$/.exec(r.Properties.Description ?? '')?.[1] as HandlerName | undefined;
       if (!name) continue;
       const arn = this.deployed.resolver.resolve({ 'Fn::GetAtt': [id, 'Arn'] });
-      this.functions.set(arn, { handlerName: name, environment: this.deployed.resolver.resolve(r.Properties.Environment.Variables) });
+      this.functions.set(arn, { logicalId: id, handlerName: name, environment: this.deployed.resolver.resolve(r.Properties.Environment.Variables) });
     }
+    this.recorder.gate.bindTemplate(this.template, (v) => this.deployed.resolver.resolve(v), (roleId) => this.deployed.physical[roleId] ?? roleId);
     const [sm] = Object.values<any>(resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
     this.definition = JSON.parse(this.deployed.resolver.resolve(sm.Properties.DefinitionString));
     const anyFn = [...this.functions.values()][0];
@@ -285,12 +303,21 @@ export class Lab {
         process.env[FLEET_CONFIG_ENV] = fn.environment[FLEET_CONFIG_ENV];
         const handler = this.handlers.get(fn.handlerName)!;
         const context = { functionName: fn.handlerName, awsRequestId: `${executionId}/${name}/${n}` };
-        let output = await handler(event, context);
+        // The handler's calls are its function's, for the IAM gate; nothing else may call through the proxy.
+        const invoke = async (e: any) => {
+          this.recorder.principal = fn.logicalId;
+          try {
+            return await handler(e, context);
+          } finally {
+            this.recorder.principal = undefined;
+          }
+        };
+        let output = await invoke(event);
         if (hooks.repeatEachTask) {
           const before = this.recorder.calls.length;
           this.recorder.stage = name;
           process.env[FLEET_CONFIG_ENV] = fn.environment[FLEET_CONFIG_ENV];
-          output = await handler(JSON.parse(JSON.stringify(event)), context);
+          output = await invoke(JSON.parse(JSON.stringify(event)));
           hooks.onRepeat?.(name, this.recorder.calls.slice(before));
         }
         await hooks.afterTask?.(name, n, output);
@@ -323,6 +350,24 @@ export class Lab {
     }
     await events.catch(() => undefined);
     return { ...result, states, transitions: states.length, calls: this.recorder.calls.slice(firstCall), durationMs: Date.now() - startedAt };
+  }
+
+  // ---- The IAM gate ----
+
+  /** The gate every handler call passes (see lab/iam-gate.ts). */
+  public get iam(): IamGate {
+    return this.recorder.gate;
+  }
+
+  /** Throws with every call the IAM gate denied since the last check (and forgets them). */
+  public assertNoDenials(): void {
+    const denials = this.recorder.gate.takeDenials();
+    if (denials.length) throw new Error(IamGate.describe(denials));
+  }
+
+  /** Distinct `roleLogicalId action` pairs the gate evaluated and allowed, sorted. */
+  public iamSummary(): string[] {
+    return [...this.recorder.gate.allowed].sort();
   }
 
   // ---- Reading the emulator's state ----

@@ -1,4 +1,5 @@
 import * as http from 'http';
+import { accessDeniedResponse, IamGate, WireRequest } from './iam-gate';
 import { freePort } from './moto';
 
 /** One AWS API call a handler made, as seen on the wire. */
@@ -8,10 +9,14 @@ export interface RecordedCall {
   readonly mutating: boolean;
   /** The state (stage) whose task made the call, as set by the lab. */
   readonly stage: string;
+  /** Logical id of the Lambda function that made the call, as set by the lab. */
+  readonly principal?: string;
   /** Milliseconds since the recorder started. */
   readonly at: number;
   /** Whether the recorder answered with an injected fault instead of forwarding. */
   readonly injected?: string;
+  /** Why the IAM gate answered AccessDenied instead of forwarding. */
+  readonly denied?: string;
 }
 
 const READ_ONLY = /^(Describe|Get|List|BatchGet|Query|Scan|GET |HEAD )/;
@@ -21,11 +26,19 @@ const READ_ONLY = /^(Describe|Get|List|BatchGet|Query|Scan|GET |HEAD )/;
  * client sends is counted (service, action, read or mutate, the stage that sent it) and
  * forwarded unchanged. It can also answer the next calls of an action with a throttling error,
  * in the wire format of that service's protocol, so the real SDK retry path runs.
+ *
+ * Every request is first put to the {@link IamGate} as a call of `principal` (the calling
+ * function): a call its role's policies would not allow is answered with AccessDenied, as AWS
+ * would, and never reaches moto.
  */
 export class CallRecorder {
   public readonly calls: RecordedCall[] = [];
   /** Set by the lab before each task runs. */
   public stage = '(none)';
+  /** Logical id of the function whose handler runs, set by the lab around each invocation. */
+  public principal: string | undefined;
+  /** Judges every request before it is forwarded. */
+  public readonly gate = new IamGate();
   private server?: http.Server;
   private started = Date.now();
   private readonly faults: Array<{ service: string; action: string; remaining: number; kind: 'throttle' }> = [];
@@ -60,7 +73,7 @@ export class CallRecorder {
 
   /** Calls that changed something, optionally of one action. */
   public mutating(action?: string): RecordedCall[] {
-    return this.calls.filter((c) => c.mutating && !c.injected && (!action || c.action === action));
+    return this.calls.filter((c) => c.mutating && !c.injected && !c.denied && (!action || c.action === action));
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -68,9 +81,23 @@ export class CallRecorder {
     req.on('data', (c) => chunks.push(c));
     req.on('end', async () => {
       const body = Buffer.concat(chunks);
-      const { service, action, json } = identify(req, body);
+      const { service, action, json, protocol } = identify(req, body);
+      const call = { service, action, mutating: !READ_ONLY.test(action), stage: this.stage, principal: this.principal, at: Date.now() - this.started };
+      const wire: WireRequest = { service, action, protocol, method: req.method ?? 'GET', path: new URL(req.url ?? '/', 'http://x').pathname, body: body.toString('utf8') };
+      let verdict;
+      try {
+        verdict = await this.gate.check(this.principal, wire, this.stage);
+      } catch (e) {
+        verdict = { allowed: false as const, message: `IAM gate failed: ${(e as Error).stack}`, awsMessage: 'the lab IAM gate failed' };
+      }
+      if (!verdict.allowed) {
+        this.calls.push({ ...call, denied: verdict.message });
+        const denied = accessDeniedResponse(wire, verdict.awsMessage, String(req.headers['content-type'] ?? 'application/x-amz-json-1.0'));
+        res.writeHead(denied.status, denied.headers);
+        res.end(denied.body);
+        return;
+      }
       const fault = this.faults.find((f) => f.remaining > 0 && f.service === service && f.action === action);
-      const call = { service, action, mutating: !READ_ONLY.test(action), stage: this.stage, at: Date.now() - this.started };
       if (fault) {
         fault.remaining--;
         this.calls.push({ ...call, injected: 'throttle' });
@@ -112,18 +139,18 @@ const REST_ACTIONS: Array<{ method: string; path: RegExp; action: string }> = [
 ];
 
 /** The service and action of a signed AWS request (query, JSON or REST-XML protocol). */
-function identify(req: http.IncomingMessage, body: Buffer): { service: string; action: string; json: boolean } {
+function identify(req: http.IncomingMessage, body: Buffer): { service: string; action: string; json: boolean; protocol: WireRequest['protocol'] } {
   const auth = String(req.headers.authorization ?? '');
   const service = /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(auth)?.[1] ?? 'unknown';
   const target = req.headers['x-amz-target'];
-  if (target) return { service, action: String(target).split('.').pop()!, json: true };
+  if (target) return { service, action: String(target).split('.').pop()!, json: true, protocol: 'json' };
   const rpc = /\/service\/[^/]+\/operation\/([A-Za-z]+)/.exec(req.url ?? '');
-  if (rpc) return { service, action: rpc[1], json: true };
+  if (rpc) return { service, action: rpc[1], json: true, protocol: 'json' };
   const url = new URL(req.url ?? '/', 'http://x');
   const rest = REST_ACTIONS.find((a) => a.method === req.method && a.path.test(url.pathname));
-  if (rest) return { service, action: rest.action, json: false };
+  if (rest) return { service, action: rest.action, json: false, protocol: 'rest-xml' };
   const query = new URLSearchParams(body.toString('utf8'));
   // An unknown REST call keeps its method in the name, so a GET still counts as a read.
   const action = query.get('Action') ?? url.searchParams.get('Action') ?? `${req.method} ${url.pathname}`;
-  return { service, action, json: false };
+  return { service, action, json: false, protocol: query.get('Action') || url.searchParams.get('Action') ? 'query' : 'rest-xml' };
 }

@@ -325,12 +325,16 @@ async function readStack(clients: Clients, template: any, stackName: string, ima
       customResources[id] = before;
       continue;
     }
+    // The provider is the function the ServiceToken names (its role is what the lab's IAM gate checks).
+    const functionId = r.Properties?.ServiceToken?.['Fn::GetAtt']?.[0];
+    if (resources[functionId]?.Type !== 'AWS::Lambda::Function') throw new Error(`the lab cannot find the provider function of ${id}: its ServiceToken is not Fn::GetAtt of a function`);
+    const binding = { functionId, template, resolve: (v: any) => resolver.resolve(v), physical };
     const response = await providers.run(before
       ? { RequestType: 'Update', LogicalResourceId: id, ResourceType: r.Type, ResourceProperties: properties, OldResourceProperties: before.properties, PhysicalResourceId: before.physicalId }
-      : { RequestType: 'Create', LogicalResourceId: id, ResourceType: r.Type, ResourceProperties: properties });
+      : { RequestType: 'Create', LogicalResourceId: id, ResourceType: r.Type, ResourceProperties: properties }, binding);
     if (before && before.physicalId !== response.PhysicalResourceId) {
       // A new physical id is a replacement: CloudFormation deletes the old resource in cleanup.
-      await providers.run({ RequestType: 'Delete', LogicalResourceId: id, ResourceType: r.Type, ResourceProperties: before.properties, PhysicalResourceId: before.physicalId });
+      await providers.run({ RequestType: 'Delete', LogicalResourceId: id, ResourceType: r.Type, ResourceProperties: before.properties, PhysicalResourceId: before.physicalId }, binding);
     }
     physical[id] = response.PhysicalResourceId;
     customResources[id] = { properties, physicalId: response.PhysicalResourceId };

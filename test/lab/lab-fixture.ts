@@ -1,3 +1,5 @@
+import { appendFileSync } from 'fs';
+import * as path from 'path';
 import { Duration } from 'aws-cdk-lib';
 import { ExampleStackProps } from '../../bin/example-stack';
 import { Colour } from '../../lib/contract';
@@ -11,9 +13,26 @@ export const LAB_PROPS: ExampleStackProps = {
   cutover: { pollInterval: Duration.seconds(1), bakeTime: Duration.seconds(0), keepPreviousWarm: Duration.seconds(0), healthyTimeout: Duration.seconds(2), smokeRounds: 2 },
 };
 
+/**
+ * The IAM gate in every lab test: a call that the calling function's role (as synthesized) would
+ * not allow was answered with AccessDenied; whatever the handler did with that error, the test
+ * that made it fails here. Denials during a lab's boot or a reset show up after the next test.
+ */
+afterEach(() => {
+  for (const lab of Lab.started) lab.assertNoDenials();
+});
+afterAll(() => {
+  const labs = [...Lab.started];
+  Lab.started.clear();
+  for (const lab of labs) lab.assertNoDenials();
+  // LAB_IAM_SUMMARY=<file>: append the (role, action) pairs the gate allowed, one JSON line per test file.
+  const out = process.env.LAB_IAM_SUMMARY;
+  if (out) appendFileSync(out, JSON.stringify({ file: path.basename(expect.getState().testPath ?? ''), allowed: [...new Set(labs.flatMap((l) => l.iamSummary()))].sort() }) + '\n');
+});
+
 /** Mutating calls of an execution, as `stage: Action`. */
 export function mutations(result: ExecutionResult): string[] {
-  return result.calls.filter((c) => c.mutating && !c.injected).map((c) => `${c.stage}: ${c.action}`);
+  return result.calls.filter((c) => c.mutating && !c.injected && !c.denied).map((c) => `${c.stage}: ${c.action}`);
 }
 
 /** Everything a scenario asserts about the fleet at the end. */
