@@ -141,9 +141,21 @@ export function iamRequestFor(req: WireRequest, principalArn: string): IamReques
       return out([table.startsWith('arn:') ? table : arn('dynamodb', `table/${table}`)], context);
     }
 
-    // list_amazonec2.html: DescribeNetworkInterfaces has no resource types ("*"); key ec2:Region.
+    // list_amazonec2.html: DescribeNetworkInterfaces and DescribeLaunchTemplates have no resource
+    // types ("*"); key ec2:Region. ModifyLaunchTemplate: launch-template*
+    //   arn:${Partition}:ec2:${Region}:${Account}:launch-template/${LaunchTemplateId}.
     case 'ec2:DescribeNetworkInterfaces':
+    case 'ec2:DescribeLaunchTemplates':
       return out(['*'], { 'ec2:Region': REGION });
+    case 'ec2:ModifyLaunchTemplate':
+      return out([arn('ec2', `launch-template/${need('LaunchTemplateId')}`)], { 'ec2:Region': REGION });
+
+    // list_awscloudformation.html: DescribeStacks: stack arn:${Partition}:cloudformation:${Region}:${Account}:stack/${StackName}/${Id}.
+    case 'cloudformation:DescribeStacks': {
+      const stack = need('StackName');
+      if (!stack.startsWith('arn:')) throw new UnmappedCall(`${action}: the gate needs the stack's ARN (the id CloudFormation gives providers), got ${stack}`);
+      return out([stack]);
+    }
 
     // list_elasticloadbalancingv2.html: DescribeRules and DescribeTargetHealth have no resource types;
     // ModifyRule: listener-rule/app* arn:${Partition}:elasticloadbalancing:${Region}:${Account}:listener-rule/app/${LoadBalancerName}/${LoadBalancerId}/${ListenerId}/${ListenerRuleId}.
@@ -192,6 +204,16 @@ export function iamRequestFor(req: WireRequest, principalArn: string): IamReques
       }
       return out([parameterArn(need('Name'))], context);
     }
+    // AddTagsToResource (ResourceType Parameter): parameter*; keys aws:RequestTag/${TagKey}, aws:TagKeys.
+    case 'ssm:AddTagsToResource': {
+      if (p.get('ResourceType') !== 'Parameter') throw new UnmappedCall(`${action}: only parameters are mapped, got ${p.get('ResourceType')}`);
+      const tags = (p.json?.Tags ?? []) as Array<{ Key: string; Value: string }>;
+      const context: Record<string, string | string[]> = { 'aws:TagKeys': tags.map((t) => t.Key) };
+      for (const t of tags) context[`aws:RequestTag/${t.Key}`] = t.Value;
+      return out([parameterArn(need('ResourceId'))], context);
+    }
+    case 'ssm:DeleteParameter':
+      return out([parameterArn(need('Name'))]);
     default:
       throw new UnmappedCall(`${action} is neither mapped to its resources by the lab's IAM gate nor listed as unjudgeable (lab/iam-gate.ts)`);
   }

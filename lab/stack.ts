@@ -115,6 +115,7 @@ export class Resolver {
     private readonly physical: Record<string, string>,
     private readonly attributes: Record<string, Record<string, string>>,
     private readonly parameters: Record<string, string>,
+    private readonly stackId = `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/BlueGreenExample/lab`,
   ) {}
 
   public resolve(value: any): any {
@@ -141,7 +142,7 @@ export class Resolver {
   private ref(name: string): string {
     const pseudo: Record<string, string> = {
       'AWS::Partition': 'aws', 'AWS::Region': REGION, 'AWS::AccountId': ACCOUNT, 'AWS::URLSuffix': 'amazonaws.com',
-      'AWS::StackName': 'BlueGreenExample', 'AWS::NoValue': '',
+      'AWS::StackName': 'BlueGreenExample', 'AWS::StackId': this.stackId, 'AWS::NoValue': '',
     };
     if (name in pseudo) return pseudo[name];
     if (name in this.parameters) return this.parameters[name];
@@ -270,6 +271,9 @@ async function readStack(clients: Clients, template: any, stackName: string, ima
       case 'AWS::EC2::SecurityGroup':
         attributes[id] = { GroupId: arn };
         break;
+      case 'AWS::IAM::Role':
+        attributes[id] = { Arn: `arn:aws:iam::${ACCOUNT}:role/${arn}` };
+        break;
       case 'AWS::Lambda::Function':
         physical[id] = `lab-${id}`;
         attributes[id] = { Arn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:lab-${id}` };
@@ -300,7 +304,8 @@ async function readStack(clients: Clients, template: any, stackName: string, ima
   }
   const parameters: Record<string, string> = {};
   for (const [name, p] of Object.entries<any>(template.Parameters ?? {})) parameters[name] = String(p.Type).includes('Image::Id') ? imageId : p.Default;
-  const resolver = new Resolver(template, physical, attributes, parameters);
+  const stackId = (await clients.cfn.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks![0].StackId!;
+  const resolver = new Resolver(template, physical, attributes, parameters, stackId);
 
   if (!existingAlarms) {
     for (const [id, r] of Object.entries<any>(resources)) {
@@ -312,7 +317,7 @@ async function readStack(clients: Clients, template: any, stackName: string, ima
   }
   // Provider-backed custom resources: Create on the first deploy, Update when their properties changed.
   const customResources: DeployedStack['customResources'] = {};
-  providers.stackId = (await clients.cfn.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks![0].StackId!;
+  providers.stackId = stackId;
   // In dependency order as CloudFormation would run them: the parameters before the initial
   // capacity (its instances resolve their image at launch), the records last.
   const providerBacked = Object.entries<any>(resources)
