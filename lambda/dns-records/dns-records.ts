@@ -110,9 +110,13 @@ function describe(r: Route53Config, colours: readonly Colour[] = COLOURS): strin
   return `The weighted records ${r.recordName} ${r.recordType} (set identifiers ${colours.map((c) => `'${DNS_SET_IDENTIFIERS[c]}'`).join(', ')}) in hosted zone ${r.hostedZoneId}`;
 }
 
-function errorText(e: unknown): string {
-  const name = (e as { name?: string }).name ?? 'Error';
-  return `${name}: ${(e as Error).message ?? String(e)}`;
+function errorName(e: unknown): string {
+  return (e as { name?: string }).name ?? 'Error';
+}
+
+/** The service's own words, last in a reason: CloudFormation shows only its first part. */
+function saidBy(e: unknown): string {
+  return `Route 53 said: ${(e as Error).message ?? String(e)}`;
 }
 
 /** What to do about a failed change of the records `r`, by the error. */
@@ -165,10 +169,10 @@ async function moveRecords(route53: Route53Client, from: Route53Config, to: Rout
         return created[c] ? [{ Action: 'DELETE', ResourceRecordSet: created[c] }] : [];
       }));
     } catch (u) {
-      undone = `Putting the records at ${to.recordName} back failed too (${errorText(u)}): both names answer now; delete the ones of the name you do not keep by hand.`;
+      undone = `Putting the records at ${to.recordName} back failed too (${errorName(u)}: ${(u as Error).message}): both names answer now; delete the ones of the name you do not keep by hand.`;
     }
-    throw new Error(`${describe(from, moved)} could not be deleted after the move to ${to.recordName}: route53:ChangeResourceRecordSets (DELETE) failed with ${errorText(e)}. ` +
-      `${undone} ${fixFor(e, from)}`);
+    throw new Error(`${describe(from, moved)} could not be deleted after the move to ${to.recordName}: route53:ChangeResourceRecordSets (DELETE) failed with ${errorName(e)}. ` +
+      `${undone} ${fixFor(e, from)} ${saidBy(e)}`);
   }
   return weights;
 }
@@ -230,8 +234,8 @@ export async function onEvent(event: CloudFormationCustomResourceEvent, deps: Dn
           found.map((c) => ({ Action: 'DELETE', ResourceRecordSet: existing[c]! })));
       } catch (e) {
         // Never reported as deleted while they still answer: CloudFormation must see the failure.
-        throw new Error(`${describe(r, found)} could not be deleted: route53:ChangeResourceRecordSets (DELETE) failed with ${errorText(e)}. ` +
-          'They still answer for the name. ' + fixFor(e, r));
+        throw new Error(`${describe(r, found)} could not be deleted: route53:ChangeResourceRecordSets (DELETE) failed with ${errorName(e)}. ` +
+          `They still answer for the name. ${fixFor(e, r)} ${saidBy(e)}`);
       }
       logger.info('Weighted records deleted', { recordName: r.recordName, deleted: found });
       return { physicalResourceId: event.PhysicalResourceId };

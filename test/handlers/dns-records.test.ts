@@ -157,12 +157,13 @@ describe('the weighted records resource', () => {
     expect(out).toMatchObject({ Status: 'FAILED', PhysicalResourceId: `${ZONE}/www.example.com` });
     expect(out.Reason).toBe(
       `The weighted records www.example.com A (set identifiers 'blue', 'green') in hosted zone ${ZONE} could not be deleted after the move to shop.example.com: ` +
-      'route53:ChangeResourceRecordSets (DELETE) failed with AccessDenied: User: arn:aws:sts::111122223333:assumed-role/web-DnsRecordsProviderRole/dns-records is not authorized to perform: ' +
-      `route53:ChangeResourceRecordSets on resource: arn:aws:route53:::hostedzone/${ZONE} because no identity-based policy allows the route53:ChangeResourceRecordSets action. ` +
+      'route53:ChangeResourceRecordSets (DELETE) failed with AccessDenied. ' +
       'The records at shop.example.com were put back as they were; nothing changed. ' +
       "The provider's role may change a record name only while the stack has that name's policy (one AWS::IAM::Policy per name and zone). " +
       'A stack deployed by a version of this library without per-name policies has none for www.example.com: deploy the library upgrade once without changing the records, then change them. ' +
-      'Otherwise delete these records by hand and retry.',
+      'Otherwise delete these records by hand and retry. ' +
+      'Route 53 said: User: arn:aws:sts::111122223333:assumed-role/web-DnsRecordsProviderRole/dns-records is not authorized to perform: ' +
+      `route53:ChangeResourceRecordSets on resource: arn:aws:route53:::hostedzone/${ZONE} because no identity-based policy allows the route53:ChangeResourceRecordSets action`,
     );
     expect(out.Reason!.length).toBeLessThan(1000);
     expect(names()).toEqual(['www.example.com. A blue=0', 'www.example.com. A green=100']);
@@ -213,7 +214,7 @@ describe('the weighted records resource', () => {
 
     expect(out).toMatchObject({ Status: 'FAILED', PhysicalResourceId: `${ZONE}/www.example.com` });
     expect(out.Reason).toMatch(new RegExp(`^The weighted records www\\.example\\.com A \\(set identifiers 'blue', 'green'\\) in hosted zone ${ZONE} could not be deleted: ` +
-      'route53:ChangeResourceRecordSets \\(DELETE\\) failed with AccessDenied: .* They still answer for the name\\. .*delete these records by hand and retry\\.$'));
+      'route53:ChangeResourceRecordSets \\(DELETE\\) failed with AccessDenied\\. They still answer for the name\\. .*delete these records by hand and retry\\. Route 53 said: User: .* is not authorized'));
     expect(names()).toEqual(['www.example.com. A blue=100', 'www.example.com. A green=0']);
   });
 
@@ -221,7 +222,7 @@ describe('the weighted records resource', () => {
     aws.setRecordWeights(100, 0);
     aws.route53Mock.on(ChangeResourceRecordSetsCommand).rejects(route53Error('Throttling', 'Rate exceeded'));
 
-    await expect(handleEvent(event('Delete'), deps)).resolves.toMatchObject({ Status: 'FAILED', Reason: expect.stringContaining('failed with Throttling: Rate exceeded. They still answer for the name. Fix the cause and retry.') });
+    await expect(handleEvent(event('Delete'), deps)).resolves.toMatchObject({ Status: 'FAILED', Reason: expect.stringContaining('failed with Throttling. They still answer for the name. Fix the cause and retry. Route 53 said: Rate exceeded') });
   });
 
   it('answers FAILED with the problem when the properties are malformed', async () => {
