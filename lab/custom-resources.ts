@@ -1,5 +1,6 @@
 import * as http from 'http';
 import { AddressInfo } from 'net';
+import type { CallRecorder, Route53Statement } from './recorder';
 
 /** A CloudFormation custom resource request, as a provider function receives it. */
 export interface CustomResourceRequest {
@@ -30,10 +31,17 @@ export type ProviderHandler = (event: any, context?: any) => Promise<unknown>;
 export class CustomResourceRunner {
   private requests = 0;
 
-  constructor(private readonly providers: Record<string, ProviderHandler>, private readonly stackName: string) {}
+  /**
+   * @param recorder the proxy the providers' SDK clients call through, which enforces the
+   * provider's Route 53 permissions while it runs
+   */
+  constructor(private readonly providers: Record<string, ProviderHandler>, private readonly stackName: string, private readonly recorder?: CallRecorder) {}
 
-  /** Sends the request and returns the response; throws with the provider's reason when it failed. */
-  public async run(request: CustomResourceRequest): Promise<CustomResourceResponse> {
+  /**
+   * Sends the request and returns the response; throws with the provider's reason when it failed.
+   * With `route53Statements`, the provider may change records only as they allow (see {@link CallRecorder}).
+   */
+  public async run(request: CustomResourceRequest, route53Statements?: readonly Route53Statement[]): Promise<CustomResourceResponse> {
     const provider = this.providers[request.ResourceType];
     if (!provider) throw new Error(`the lab has no provider for ${request.ResourceType} (${request.LogicalResourceId})`);
     let received: CustomResourceResponse | undefined;
@@ -52,6 +60,7 @@ export class CustomResourceRunner {
     });
     const { port } = server.address() as AddressInfo;
     const requestId = `lab-request-${++this.requests}`;
+    if (this.recorder) this.recorder.route53Statements = route53Statements;
     try {
       await provider({
         ...request,
@@ -61,6 +70,7 @@ export class CustomResourceRunner {
         RequestId: requestId,
       }, { functionName: `lab-${request.LogicalResourceId}-provider`, awsRequestId: requestId });
     } finally {
+      if (this.recorder) this.recorder.route53Statements = undefined;
       // The provider's agent keeps its connection alive; close it rather than wait for it to idle out.
       server.closeAllConnections();
       await new Promise((r) => server.close(r));

@@ -140,7 +140,7 @@ export class Lab {
       this.pointSdkAtRecorder();
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const records = require(path.join(BUNDLES, 'dns-records', 'index.js')).handler;
-      this.providers = new CustomResourceRunner({ 'Custom::BlueGreenDnsRecords': records }, 'BlueGreenExample');
+      this.providers = new CustomResourceRunner({ 'Custom::BlueGreenDnsRecords': records }, 'BlueGreenExample', this.recorder);
       await this.deploy(this.props);
       this.recorder.clear();
       this.loadHandlers();

@@ -1,4 +1,5 @@
 import * as http from 'http';
+import { ChangeResourceRecordSetsCommand, ListResourceRecordSetsCommand, ResourceRecordSet, Route53Client } from '@aws-sdk/client-route-53';
 import { freePort } from './moto';
 
 /** One AWS API call a handler made, as seen on the wire. */
@@ -14,6 +15,18 @@ export interface RecordedCall {
   readonly injected?: string;
 }
 
+/**
+ * A permission to ChangeResourceRecordSets as IAM evaluates the provider's statements: the zone
+ * (the statement's resource) and, with ForAllValues:StringEquals, every record of a change batch
+ * must have one of the names, types and actions (when given).
+ */
+export interface Route53Statement {
+  readonly zoneId: string;
+  readonly names?: readonly string[];
+  readonly types?: readonly string[];
+  readonly actions?: readonly string[];
+}
+
 const READ_ONLY = /^(Describe|Get|List|BatchGet|Query|Scan|GET |HEAD )/;
 
 /**
@@ -26,6 +39,11 @@ export class CallRecorder {
   public readonly calls: RecordedCall[] = [];
   /** Set by the lab before each task runs. */
   public stage = '(none)';
+  /**
+   * When set, ChangeResourceRecordSets is allowed only as these statements allow it, and answered
+   * with AccessDenied otherwise (the lab sets them while a custom resource provider runs).
+   */
+  public route53Statements?: readonly Route53Statement[];
   private server?: http.Server;
   private started = Date.now();
   private readonly faults: Array<{ service: string; action: string; remaining: number; kind: 'throttle' }> = [];
@@ -51,6 +69,29 @@ export class CallRecorder {
     this.calls.length = 0;
     this.faults.length = 0;
     this.started = Date.now();
+  }
+
+  private route53Client?: Route53Client;
+
+  /** A Route 53 client straight to moto, for the lab's own corrections (not recorded). */
+  private route53(): Route53Client {
+    this.route53Client ??= new Route53Client({ endpoint: this.upstream, region: 'us-east-1', credentials: { accessKeyId: 'lab', secretAccessKey: 'lab' } });
+    return this.route53Client;
+  }
+
+  /**
+   * moto 5 deletes a weighted record by its set identifier alone, taking records of every other
+   * name with that set identifier with it; Route 53 deletes only the record with that name, type and
+   * set identifier. Returns the records a DELETE in this batch would take wrongly, to be put back.
+   */
+  private async sparedByDelete(url: string, xml: string): Promise<{ zoneId: string; records: ResourceRecordSet[] } | undefined> {
+    const deletes = changesOf(xml).filter((c) => c.action === 'DELETE' && c.setIdentifier);
+    const zoneId = /\/hostedzone\/([^/]+)\/rrset/.exec(url)?.[1];
+    if (!deletes.length || !zoneId) return undefined;
+    const all = (await this.route53().send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId }))).ResourceRecordSets ?? [];
+    const records = all.filter((rs) => deletes.some((d) => d.setIdentifier === rs.SetIdentifier)
+      && !deletes.some((d) => d.setIdentifier === rs.SetIdentifier && d.type === rs.Type && d.name === (rs.Name ?? '').toLowerCase().replace(/\.$/, '')));
+    return { zoneId, records };
   }
 
   /** Answers the next `count` calls of `service`:`action` with a throttling error. */
@@ -83,14 +124,28 @@ export class CallRecorder {
         }
         return;
       }
+      const denied = action === 'ChangeResourceRecordSets' && this.route53Statements ? deniedChange(req.url ?? '', body.toString('utf8'), this.route53Statements) : undefined;
+      if (denied) {
+        this.calls.push({ ...call, injected: 'denied' });
+        res.writeHead(403, { 'content-type': 'text/xml' });
+        res.end(`<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>${denied}</Message></Error><RequestId>lab</RequestId></ErrorResponse>`);
+        return;
+      }
       this.calls.push(call);
       try {
+        const spared = action === 'ChangeResourceRecordSets' ? await this.sparedByDelete(req.url ?? '', body.toString('utf8')) : undefined;
         const upstream = await fetch(this.upstream + req.url, {
           method: req.method,
           headers: Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'content-length') as [string, string][]),
           body: req.method === 'GET' || req.method === 'HEAD' ? undefined : body,
         });
         const buf = Buffer.from(await upstream.arrayBuffer());
+        if (spared?.records.length && upstream.ok) {
+          await this.route53().send(new ChangeResourceRecordSetsCommand({
+            HostedZoneId: spared.zoneId,
+            ChangeBatch: { Comment: 'lab: records moto deleted by set identifier alone, put back', Changes: spared.records.map((rs) => ({ Action: 'UPSERT', ResourceRecordSet: rs })) },
+          }));
+        }
         const headers: Record<string, string> = {};
         upstream.headers.forEach((v, k) => { if (!['content-length', 'content-encoding', 'transfer-encoding', 'connection'].includes(k)) headers[k] = v; });
         res.writeHead(upstream.status, headers);
@@ -101,6 +156,29 @@ export class CallRecorder {
       }
     });
   }
+}
+
+function changesOf(xml: string): Array<{ action: string; name: string; type: string; setIdentifier: string }> {
+  const tag = (block: string, name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(block)?.[1] ?? '';
+  return [...xml.matchAll(/<Change>([\s\S]*?)<\/Change>/g)].map((m) => ({
+    action: tag(m[1], 'Action'),
+    // route53:ChangeResourceRecordSetsNormalizedRecordNames: lower case, no trailing dot.
+    name: tag(m[1], 'Name').toLowerCase().replace(/\.$/, ''),
+    type: tag(m[1], 'Type'),
+    setIdentifier: tag(m[1], 'SetIdentifier'),
+  }));
+}
+
+/** Why IAM would deny a ChangeResourceRecordSets request under `statements`, or undefined if allowed. */
+function deniedChange(url: string, xml: string, statements: readonly Route53Statement[]): string | undefined {
+  const zoneId = /\/hostedzone\/([^/]+)\/rrset/.exec(url)?.[1] ?? '';
+  const changes = changesOf(xml);
+  const allows = (st: Route53Statement) => st.zoneId === zoneId && changes.every((c) =>
+    (!st.names || st.names.includes(c.name)) && (!st.types || st.types.includes(c.type)) && (!st.actions || st.actions.includes(c.action)));
+  if (statements.some(allows)) return undefined;
+  return `User: arn:aws:sts::123456789012:assumed-role/lab-provider is not authorized to perform: route53:ChangeResourceRecordSets on resource: ` +
+    `arn:aws:route53:::hostedzone/${zoneId} because no identity-based policy allows the route53:ChangeResourceRecordSets action ` +
+    `(${changes.map((c) => `${c.action} ${c.name} ${c.type}`).join(', ')})`;
 }
 
 /** Actions of the REST-XML APIs the handlers call (Route 53), by method and path. */

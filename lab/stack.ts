@@ -6,6 +6,7 @@ import { DescribeLoadBalancersCommand, ElasticLoadBalancingV2Client } from '@aws
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { CustomResourceRunner } from './custom-resources';
+import type { Route53Statement } from './recorder';
 
 export const ACCOUNT = '123456789012';
 export const REGION = 'us-east-1';
@@ -168,12 +169,43 @@ export class Resolver {
 /** What {@link deployStack} leaves behind. */
 export interface DeployedStack {
   readonly stackName: string;
+  /** The synthesized template deployed. */
+  readonly template: any;
   readonly resolver: Resolver;
   readonly physical: Record<string, string>;
   /** Logical id of each alarm → the name the lab gave it. */
   readonly alarmNames: Record<string, string>;
   /** Logical id of each provider-backed custom resource → its resolved properties and physical id. */
   readonly customResources: Record<string, { properties: Record<string, unknown>; physicalId: string }>;
+}
+
+/**
+ * The route53:ChangeResourceRecordSets statements of the policies attached to the role of a custom
+ * resource's provider function, by policy logical id, resolved against what the lab deployed.
+ */
+export function providerRoute53Statements(template: any, resolver: Resolver, customResourceId: string): Record<string, Route53Statement[]> {
+  const resources: Record<string, any> = template.Resources;
+  const functionId = resources[customResourceId]?.Properties?.ServiceToken?.['Fn::GetAtt']?.[0];
+  const roleId = resources[functionId]?.Properties?.Role?.['Fn::GetAtt']?.[0];
+  const out: Record<string, Route53Statement[]> = {};
+  for (const [id, r] of Object.entries<any>(resources)) {
+    if (r.Type !== 'AWS::IAM::Policy' || !(r.Properties.Roles ?? []).some((role: any) => role.Ref === roleId)) continue;
+    const statements: Route53Statement[] = [];
+    for (const st of [].concat(r.Properties.PolicyDocument.Statement) as any[]) {
+      if (st.Effect !== 'Allow' || !([] as string[]).concat(st.Action).includes('route53:ChangeResourceRecordSets')) continue;
+      const all = st.Condition?.['ForAllValues:StringEquals'] ?? {};
+      for (const arn of ([] as any[]).concat(st.Resource).map((x) => String(resolver.resolve(x)))) {
+        statements.push({
+          zoneId: arn.split(':hostedzone/')[1] ?? arn,
+          names: all['route53:ChangeResourceRecordSetsNormalizedRecordNames'],
+          types: all['route53:ChangeResourceRecordSetsRecordTypes'],
+          actions: all['route53:ChangeResourceRecordSetsActions'],
+        });
+      }
+    }
+    if (statements.length) out[id] = statements;
+  }
+  return out;
 }
 
 /** Custom resource types whose real provider the lab runs (see {@link CustomResourceRunner}). */
@@ -302,15 +334,24 @@ async function readStack(clients: Clients, template: any, stackName: string, ima
       customResources[id] = before;
       continue;
     }
+    // The provider's Route 53 permissions as CloudFormation leaves them at each request. Policies
+    // this update creates or changes are in place before the resource that depends on them is
+    // updated (a policy changed in place has only its new statements); policies it removes are
+    // deleted only during cleanup, so they still apply to the Update. The cleanup Delete of a
+    // replaced resource gets only the new template's: the lab assumes no order among cleanup deletions.
+    const now = providerRoute53Statements(template, resolver, id);
+    const removed = before && previous ? providerRoute53Statements(previous.template, previous.resolver, id) : {};
+    const duringUpdate = [...Object.values(now), ...Object.entries(removed).filter(([policyId]) => !(policyId in template.Resources)).map(([, st]) => st)].flat();
     const response = await providers.run(before
       ? { RequestType: 'Update', LogicalResourceId: id, ResourceType: r.Type, ResourceProperties: properties, OldResourceProperties: before.properties, PhysicalResourceId: before.physicalId }
-      : { RequestType: 'Create', LogicalResourceId: id, ResourceType: r.Type, ResourceProperties: properties });
+      : { RequestType: 'Create', LogicalResourceId: id, ResourceType: r.Type, ResourceProperties: properties }, duringUpdate);
     if (before && before.physicalId !== response.PhysicalResourceId) {
       // A new physical id is a replacement: CloudFormation deletes the old resource in cleanup.
-      await providers.run({ RequestType: 'Delete', LogicalResourceId: id, ResourceType: r.Type, ResourceProperties: before.properties, PhysicalResourceId: before.physicalId });
+      await providers.run({ RequestType: 'Delete', LogicalResourceId: id, ResourceType: r.Type, ResourceProperties: before.properties, PhysicalResourceId: before.physicalId },
+        Object.values(now).flat());
     }
     physical[id] = response.PhysicalResourceId;
     customResources[id] = { properties, physicalId: response.PhysicalResourceId };
   }
-  return { stackName, resolver, physical, alarmNames, customResources };
+  return { stackName, template, resolver, physical, alarmNames, customResources };
 }
