@@ -114,7 +114,7 @@ function errorName(e: unknown): string {
   return (e as { name?: string }).name ?? 'Error';
 }
 
-/** The service's own words, last in a reason: CloudFormation shows only its first part. */
+/** The service's own words, last in a reason: handleEvent keeps only its first 1000 characters. */
 function saidBy(e: unknown): string {
   return `Route 53 said: ${(e as Error).message ?? String(e)}`;
 }
