@@ -1,5 +1,6 @@
 import * as http from 'http';
 import { accessDeniedResponse, IamGate, WireRequest } from './iam-gate';
+import { ChangeResourceRecordSetsCommand, ListResourceRecordSetsCommand, ResourceRecordSet, Route53Client } from '@aws-sdk/client-route-53';
 import { freePort } from './moto';
 
 /** One AWS API call a handler made, as seen on the wire. */
@@ -66,6 +67,29 @@ export class CallRecorder {
     this.started = Date.now();
   }
 
+  private route53Client?: Route53Client;
+
+  /** A Route 53 client straight to moto, for the lab's own corrections (not recorded). */
+  private route53(): Route53Client {
+    this.route53Client ??= new Route53Client({ endpoint: this.upstream, region: 'us-east-1', credentials: { accessKeyId: 'lab', secretAccessKey: 'lab' } });
+    return this.route53Client;
+  }
+
+  /**
+   * moto 5 deletes a weighted record by its set identifier alone, taking records of every other
+   * name with that set identifier with it; Route 53 deletes only the record with that name, type and
+   * set identifier. Returns the records a DELETE in this batch would take wrongly, to be put back.
+   */
+  private async sparedByDelete(url: string, xml: string): Promise<{ zoneId: string; records: ResourceRecordSet[] } | undefined> {
+    const deletes = changesOf(xml).filter((c) => c.action === 'DELETE' && c.setIdentifier);
+    const zoneId = /\/hostedzone\/([^/]+)\/rrset/.exec(url)?.[1];
+    if (!deletes.length || !zoneId) return undefined;
+    const all = (await this.route53().send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId }))).ResourceRecordSets ?? [];
+    const records = all.filter((rs) => deletes.some((d) => d.setIdentifier === rs.SetIdentifier)
+      && !deletes.some((d) => d.setIdentifier === rs.SetIdentifier && d.type === rs.Type && d.name === (rs.Name ?? '').toLowerCase().replace(/\.$/, '')));
+    return { zoneId, records };
+  }
+
   /** Answers the next `count` calls of `service`:`action` with a throttling error. */
   public throttle(service: string, action: string, count: number): void {
     this.faults.push({ service, action, remaining: count, kind: 'throttle' });
@@ -112,12 +136,19 @@ export class CallRecorder {
       }
       this.calls.push(call);
       try {
+        const spared = action === 'ChangeResourceRecordSets' ? await this.sparedByDelete(req.url ?? '', body.toString('utf8')) : undefined;
         const upstream = await fetch(this.upstream + req.url, {
           method: req.method,
           headers: Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'content-length') as [string, string][]),
           body: req.method === 'GET' || req.method === 'HEAD' ? undefined : body,
         });
         const buf = Buffer.from(await upstream.arrayBuffer());
+        if (spared?.records.length && upstream.ok) {
+          await this.route53().send(new ChangeResourceRecordSetsCommand({
+            HostedZoneId: spared.zoneId,
+            ChangeBatch: { Comment: 'lab: records moto deleted by set identifier alone, put back', Changes: spared.records.map((rs) => ({ Action: 'UPSERT', ResourceRecordSet: rs })) },
+          }));
+        }
         const headers: Record<string, string> = {};
         upstream.headers.forEach((v, k) => { if (!['content-length', 'content-encoding', 'transfer-encoding', 'connection'].includes(k)) headers[k] = v; });
         res.writeHead(upstream.status, headers);
@@ -128,6 +159,17 @@ export class CallRecorder {
       }
     });
   }
+}
+
+function changesOf(xml: string): Array<{ action: string; name: string; type: string; setIdentifier: string }> {
+  const tag = (block: string, name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(block)?.[1] ?? '';
+  return [...xml.matchAll(/<Change>([\s\S]*?)<\/Change>/g)].map((m) => ({
+    action: tag(m[1], 'Action'),
+    // route53:ChangeResourceRecordSetsNormalizedRecordNames: lower case, no trailing dot.
+    name: tag(m[1], 'Name').toLowerCase().replace(/\.$/, ''),
+    type: tag(m[1], 'Type'),
+    setIdentifier: tag(m[1], 'SetIdentifier'),
+  }));
 }
 
 /** Actions of the REST-XML APIs the handlers call (Route 53), by method and path. */

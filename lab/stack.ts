@@ -169,6 +169,8 @@ export class Resolver {
 /** What {@link deployStack} leaves behind. */
 export interface DeployedStack {
   readonly stackName: string;
+  /** The synthesized template deployed. */
+  readonly template: any;
   readonly resolver: Resolver;
   readonly physical: Record<string, string>;
   /** Logical id of each alarm → the name the lab gave it. */
@@ -333,17 +335,26 @@ async function readStack(clients: Clients, template: any, stackName: string, ima
     // The provider is the function the ServiceToken names (its role is what the lab's IAM gate checks).
     const functionId = r.Properties?.ServiceToken?.['Fn::GetAtt']?.[0];
     if (resources[functionId]?.Type !== 'AWS::Lambda::Function') throw new Error(`the lab cannot find the provider function of ${id}: its ServiceToken is not Fn::GetAtt of a function`);
-    const binding = { functionId, template, resolve: (v: any) => resolver.resolve(v), physical };
+    // The provider's permissions as CloudFormation leaves them at each request. Policies this
+    // update creates or changes are in place before the resource that depends on them is updated;
+    // policies it removes are deleted only during cleanup, so they still apply to the Update. The
+    // cleanup Delete of a replaced resource gets only the new template's: the lab assumes no order
+    // among cleanup deletions.
+    const removedPolicies = before && previous
+      ? Object.fromEntries(Object.entries<any>(previous.template.Resources).filter(([pid, pr]) => pr.Type === 'AWS::IAM::Policy' && !(pid in resources)))
+      : {};
+    const duringUpdate = { ...template, Resources: { ...resources, ...removedPolicies } };
+    const binding = (t: any) => ({ functionId, template: t, resolve: (v: any) => resolver.resolve(v), physical });
     const response = await providers.run(before
       ? { RequestType: 'Update', LogicalResourceId: id, ResourceType: r.Type, ResourceProperties: properties, OldResourceProperties: before.properties, PhysicalResourceId: before.physicalId }
-      : { RequestType: 'Create', LogicalResourceId: id, ResourceType: r.Type, ResourceProperties: properties }, binding);
+      : { RequestType: 'Create', LogicalResourceId: id, ResourceType: r.Type, ResourceProperties: properties }, binding(duringUpdate));
     if (before && before.physicalId !== response.PhysicalResourceId) {
       // A new physical id is a replacement: CloudFormation deletes the old resource in cleanup.
-      await providers.run({ RequestType: 'Delete', LogicalResourceId: id, ResourceType: r.Type, ResourceProperties: before.properties, PhysicalResourceId: before.physicalId }, binding);
+      await providers.run({ RequestType: 'Delete', LogicalResourceId: id, ResourceType: r.Type, ResourceProperties: before.properties, PhysicalResourceId: before.physicalId }, binding(template));
     }
     physical[id] = response.PhysicalResourceId;
     customResources[id] = { properties, physicalId: response.PhysicalResourceId };
   }
   await checkImageParameters(clients, template, resolver);
-  return { stackName, resolver, physical, alarmNames, customResources };
+  return { stackName, template, resolver, physical, alarmNames, customResources };
 }

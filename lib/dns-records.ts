@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Arn, CustomResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -47,6 +48,11 @@ export class DnsRecords extends Construct {
   public readonly provider: lambda.Function;
   /** The records as the cutover handlers see them. */
   public readonly config: Route53Config;
+  /**
+   * The provider's permission to change these records: one policy per record name and zone
+   * (its construct id ends with a hash of both), so a rename keeps the old name's until cleanup.
+   */
+  public readonly changePolicy: iam.Policy;
 
   constructor(scope: Construct, id: string, props: DnsRecordsProps) {
     super(scope, id);
@@ -85,18 +91,28 @@ export class DnsRecords extends Construct {
       description: `Blue/green weighted records ${props.recordName}: created once, weights kept on update`,
       environment: { POWERTOOLS_SERVICE_NAME: 'blue-green-dns-records' },
     });
-    // Only these records' name, as A or CNAME records (the type may change in place).
-    role.addToPrincipalPolicy(new iam.PolicyStatement({
-      actions: ['route53:ChangeResourceRecordSets'],
-      resources: [props.zone.hostedZoneArn],
-      conditions: {
-        'ForAllValues:StringEquals': {
-          'route53:ChangeResourceRecordSetsNormalizedRecordNames': [props.recordName],
-          'route53:ChangeResourceRecordSetsRecordTypes': ['A', 'CNAME'],
-          'route53:ChangeResourceRecordSetsActions': ['CREATE', 'UPSERT', 'DELETE'],
+    // Only these records' name, as A or CNAME records (the type may change in place), in a policy of
+    // its own whose logical id is derived from the zone and the name. Renaming the records (or
+    // moving them to another zone) adds the new name's policy, which CloudFormation creates before
+    // it updates the records resource (which depends on it), and removes the old name's policy only
+    // during cleanup, after every update succeeded: while the provider moves the records, it may
+    // change both names. Updating one policy in place would take the old name's permission away first.
+    const zoneKey = JSON.stringify(stack.resolve(props.zone.hostedZoneId));
+    const nameHash = createHash('sha256').update(`${zoneKey} ${props.recordName}`).digest('hex').slice(0, 8).toUpperCase();
+    this.changePolicy = new iam.Policy(this, `ChangeRecords${nameHash}`, {
+      roles: [role],
+      statements: [new iam.PolicyStatement({
+        actions: ['route53:ChangeResourceRecordSets'],
+        resources: [props.zone.hostedZoneArn],
+        conditions: {
+          'ForAllValues:StringEquals': {
+            'route53:ChangeResourceRecordSetsNormalizedRecordNames': [props.recordName],
+            'route53:ChangeResourceRecordSetsRecordTypes': ['A', 'CNAME'],
+            'route53:ChangeResourceRecordSetsActions': ['CREATE', 'UPSERT', 'DELETE'],
+          },
         },
-      },
-    }));
+      })],
+    });
     // Reading any zone lets an update that moves the records carry the live weights over.
     const anyZone = Arn.format({ service: 'route53', region: '', account: '', resource: 'hostedzone', resourceName: '*' }, stack);
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['route53:ListResourceRecordSets'], resources: [anyZone] }));
@@ -121,7 +137,7 @@ export class DnsRecords extends Construct {
       resourceType: 'Custom::BlueGreenDnsRecords',
       properties: { ...properties },
     });
-    // The policy must be in place before the provider runs, and still there when it deletes.
-    this.resource.node.addDependency(role);
+    // The policies must be in place before the provider runs, and still there when it deletes.
+    this.resource.node.addDependency(role, this.changePolicy);
   }
 }

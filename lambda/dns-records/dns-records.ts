@@ -105,6 +105,78 @@ function isError(e: unknown, ...names: string[]): boolean {
   return name !== undefined && names.includes(name);
 }
 
+/** "The weighted records www.example.com A (set identifiers 'blue', 'green') in hosted zone Z…". */
+function describe(r: Route53Config, colours: readonly Colour[] = COLOURS): string {
+  return `The weighted records ${r.recordName} ${r.recordType} (set identifiers ${colours.map((c) => `'${DNS_SET_IDENTIFIERS[c]}'`).join(', ')}) in hosted zone ${r.hostedZoneId}`;
+}
+
+function errorName(e: unknown): string {
+  return (e as { name?: string }).name ?? 'Error';
+}
+
+/** The service's own words, last in a reason: handleEvent keeps only its first 1000 characters. */
+function saidBy(e: unknown): string {
+  return `Route 53 said: ${(e as Error).message ?? String(e)}`;
+}
+
+/** What to do about a failed change of the records `r`, by the error. */
+function fixFor(e: unknown, r: Route53Config): string {
+  if (isError(e, 'AccessDenied', 'AccessDeniedException')) {
+    return `The provider's role may change a record name only while the stack has that name's policy (one AWS::IAM::Policy per name and zone). ` +
+      `A stack deployed by a version of this library without per-name policies has none for ${r.recordName}: deploy the library upgrade once without changing the records, ` +
+      `then change them. Otherwise delete these records by hand and retry.`;
+  }
+  return 'Fix the cause and retry.';
+}
+
+/**
+ * Moves the records from `from` (another name or zone) to `to`, keeping the weights, and returns
+ * them: (1) UPSERT both records at `to` with the weights the records at `from` have, (2) DELETE the
+ * records at `from` exactly as they are. Two calls, because each name's permission is a policy of
+ * its own and an IAM condition with ForAllValues allows a change batch only when one statement
+ * names every record in it.
+ *
+ * CloudFormation updates or creates the policies this resource depends on before it sends this
+ * Update, and deletes the policy of a name removed from the template only during cleanup, after
+ * every update succeeded: during this Update both names may be changed. If (2) fails, (1) is undone
+ * and the Update fails, so CloudFormation rolls back with the records where they were.
+ *
+ * Idempotent: when `from` has no records any more and `to` has both (a retry, or a rollback of a
+ * move that was undone), the records at `to` keep their weights and get the new targets.
+ */
+async function moveRecords(route53: Route53Client, from: Route53Config, to: Route53Config): Promise<Record<Colour, number>> {
+  const source = await ourRecords(route53, from);
+  const before = await ourRecords(route53, to);
+  const moved = COLOURS.filter((c) => source[c]);
+  const weightsOf = (found: Partial<Record<Colour, ResourceRecordSet>>) => ({ [Colour.BLUE]: found.blue!.Weight ?? 0, [Colour.GREEN]: found.green!.Weight ?? 0 });
+  let weights: Record<Colour, number>;
+  if (moved.length === COLOURS.length) weights = weightsOf(source);
+  else if (moved.length === 0 && COLOURS.every((c) => before[c])) weights = weightsOf(before);
+  else weights = await currentWeights(route53, from); // throws: a record is missing
+
+  await change(route53, to.hostedZoneId, `Blue/green fleet: weighted records moved from ${from.recordName}, weights kept`,
+    COLOURS.map((c) => ({ Action: 'UPSERT', ResourceRecordSet: desiredRecord(to, c, weights[c]) })));
+  if (moved.length === 0) return weights;
+  try {
+    await change(route53, from.hostedZoneId, `Blue/green fleet: weighted records moved to ${to.recordName}`,
+      moved.map((c) => ({ Action: 'DELETE', ResourceRecordSet: source[c]! })));
+  } catch (e) {
+    let undone = `The records at ${to.recordName} were put back as they were; nothing changed.`;
+    try {
+      const created = await ourRecords(route53, to);
+      await change(route53, to.hostedZoneId, 'Blue/green fleet: move of the weighted records undone', COLOURS.flatMap((c): Change[] => {
+        if (before[c]) return [{ Action: 'UPSERT', ResourceRecordSet: before[c] }];
+        return created[c] ? [{ Action: 'DELETE', ResourceRecordSet: created[c] }] : [];
+      }));
+    } catch (u) {
+      undone = `Putting the records at ${to.recordName} back failed too (${errorName(u)}: ${(u as Error).message}): both names answer now; delete the ones of the name you do not keep by hand.`;
+    }
+    throw new Error(`${describe(from, moved)} could not be deleted after the move to ${to.recordName}: route53:ChangeResourceRecordSets (DELETE) failed with ${errorName(e)}. ` +
+      `${undone} ${fixFor(e, from)} ${saidBy(e)}`);
+  }
+  return weights;
+}
+
 /** Creates, updates or deletes the records. Throws with a message CloudFormation shows on failure. */
 export async function onEvent(event: CloudFormationCustomResourceEvent, deps: DnsRecordsDeps): Promise<DnsRecordsResult> {
   const { route53 } = deps;
@@ -120,14 +192,16 @@ export async function onEvent(event: CloudFormationCustomResourceEvent, deps: Dn
     case 'Update': {
       const r = parseProperties(event.ResourceProperties);
       const old = parseProperties(event.OldResourceProperties);
-      const weights = await currentWeights(route53, old);
       if (physicalId(r) !== physicalId(old)) {
-        // Another name or zone: records there with the live weights; CloudFormation then deletes the
-        // old ones. UPSERT, so that the rollback of a failed stack update, which moves them back
-        // while the old records still exist, succeeds too.
-        await change(route53, r.hostedZoneId, 'Blue/green fleet: weighted records moved, weights kept',
-          COLOURS.map((c) => ({ Action: 'UPSERT', ResourceRecordSet: desiredRecord(r, c, weights[c]) })));
-      } else if (r.recordType !== old.recordType) {
+        // Another name or zone: the provider moves the records itself, in this Update, while the
+        // policies of both names are in place (see moveRecords). The Delete CloudFormation sends for
+        // the old physical id during cleanup then finds nothing left to delete.
+        const weights = await moveRecords(route53, old, r);
+        logger.info('Weighted records moved, weights kept', { from: old.recordName, recordName: r.recordName, recordType: r.recordType, weights });
+        return { physicalResourceId: physicalId(r), data: { RecordName: r.recordName } };
+      }
+      const weights = await currentWeights(route53, old);
+      if (r.recordType !== old.recordType) {
         // Alias <-> CNAME at the same name: one batch deletes the old records exactly as they are and creates the new ones.
         const existing = await ourRecords(route53, old);
         await change(route53, r.hostedZoneId, 'Blue/green fleet: weighted records changed type, weights kept', [
@@ -145,22 +219,25 @@ export async function onEvent(event: CloudFormationCustomResourceEvent, deps: Dn
     case 'Delete': {
       if (event.PhysicalResourceId.startsWith(FAILED_CREATE_ID)) return { physicalResourceId: event.PhysicalResourceId };
       const r = parseProperties(event.ResourceProperties);
+      let existing: Partial<Record<Colour, ResourceRecordSet>>;
+      try {
+        existing = await ourRecords(route53, r);
+      } catch (e) {
+        if (!isError(e, 'NoSuchHostedZone')) throw e;
+        logger.info('The hosted zone is gone: nothing to delete', { hostedZoneId: r.hostedZoneId });
+        return { physicalResourceId: event.PhysicalResourceId };
+      }
+      const found = COLOURS.filter((c) => existing[c]);
       try {
         // DELETE must name each record exactly as it is, weights included: delete what is there.
-        const existing = await ourRecords(route53, r);
         await change(route53, r.hostedZoneId, 'Blue/green fleet: weighted records deleted',
-          COLOURS.filter((c) => existing[c]).map((c) => ({ Action: 'DELETE', ResourceRecordSet: existing[c]! })));
-        logger.info('Weighted records deleted', { recordName: r.recordName, deleted: COLOURS.filter((c) => existing[c]) });
+          found.map((c) => ({ Action: 'DELETE', ResourceRecordSet: existing[c]! })));
       } catch (e) {
-        if (isError(e, 'NoSuchHostedZone')) {
-          logger.info('The hosted zone is gone: nothing to delete', { hostedZoneId: r.hostedZoneId });
-        } else if (isError(e, 'AccessDenied', 'AccessDeniedException')) {
-          // Only the records' current name and zone may be changed: these are the old ones of a renamed resource.
-          logger.warn('Not allowed to delete the old weighted records (the resource was renamed or moved): delete them by hand', { recordName: r.recordName, hostedZoneId: r.hostedZoneId });
-        } else {
-          throw e;
-        }
+        // Never reported as deleted while they still answer: CloudFormation must see the failure.
+        throw new Error(`${describe(r, found)} could not be deleted: route53:ChangeResourceRecordSets (DELETE) failed with ${errorName(e)}. ` +
+          `They still answer for the name. ${fixFor(e, r)} ${saidBy(e)}`);
       }
+      logger.info('Weighted records deleted', { recordName: r.recordName, deleted: found });
       return { physicalResourceId: event.PhysicalResourceId };
     }
   }

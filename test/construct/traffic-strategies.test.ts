@@ -36,6 +36,15 @@ function statementsOf(template: Template, handler: string): any[] {
 
 const N = STATE_NAMES;
 
+/** The policies of the records provider's role: the one allowing ChangeResourceRecordSets, and the others. */
+function providerPolicies(template: Template): { changes: Record<string, any>; others: Record<string, any> } {
+  const provider = Object.values(template.findResources('AWS::Lambda::Function')).find((f) => String(f.Properties.Description).startsWith('Blue/green weighted records'))!;
+  const role = provider.Properties.Role['Fn::GetAtt'][0];
+  const mine = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([, p]) => p.Properties.Roles.some((r: any) => r.Ref === role));
+  const isChange = (p: any) => JSON.stringify(p.Properties.PolicyDocument).includes('route53:ChangeResourceRecordSets');
+  return { changes: Object.fromEntries(mine.filter(([, p]) => isChange(p))), others: Object.fromEntries(mine.filter(([, p]) => !isChange(p))) };
+}
+
 describe('a canary shift', () => {
   const { stack } = fleetStack({
     cutover: { trafficShift: TrafficShift.canary({ percent: 10, bake: Duration.minutes(5) }), pollInterval: Duration.seconds(15), stickinessDuration: Duration.minutes(2) },
@@ -117,12 +126,12 @@ describe('all at once', () => {
 });
 
 /** A fleet in its own stack that switches traffic with Route 53 records in example.com. */
-function dnsFleet(extra: Partial<BlueGreenFleetProps> = {}, ttl?: Duration) {
+function dnsFleet(extra: Partial<BlueGreenFleetProps> = {}, ttl?: Duration, recordName = 'Www', hostedZoneId = 'Z0123456789ABCDEFGHIJ') {
   const app = new App();
   const stack = new Stack(app, 'TestStack', { env: { account: '123456789012', region: 'us-east-1' } });
   const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
-  const zone = route53.HostedZone.fromHostedZoneAttributes(stack, 'Zone', { hostedZoneId: 'Z0123456789ABCDEFGHIJ', zoneName: 'example.com' });
-  const fleet = new BlueGreenFleet(stack, 'Web', { ...baseProps(vpc), trafficSwitch: TrafficSwitch.route53({ zone, recordName: 'Www', ttl }), ...extra });
+  const zone = route53.HostedZone.fromHostedZoneAttributes(stack, 'Zone', { hostedZoneId, zoneName: 'example.com' });
+  const fleet = new BlueGreenFleet(stack, 'Web', { ...baseProps(vpc), trafficSwitch: TrafficSwitch.route53({ zone, recordName, ttl }), ...extra });
   return { stack, fleet, template: Template.fromStack(stack) };
 }
 
@@ -163,12 +172,9 @@ describe('Route 53 switching', () => {
     expect(records.Properties).not.toHaveProperty('Ttl');
   });
 
-  test('lets the records provider change only these records, as A or CNAME', () => {
-    const provider = Object.values(template.findResources('AWS::Lambda::Function')).find((f) => String(f.Properties.Description).startsWith('Blue/green weighted records'))!;
-    const role = provider.Properties.Role['Fn::GetAtt'][0];
-    const statements = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => p.Properties.Roles[0].Ref === role)
-      .flatMap((p) => p.Properties.PolicyDocument.Statement);
-    expect(statements).toContainEqual({
+  test('lets the records provider change only these records, as A or CNAME, through a policy of their own', () => {
+    const { changes, others } = providerPolicies(template);
+    expect(Object.values(changes).map((p) => p.Properties.PolicyDocument.Statement)).toEqual([[{
       Action: 'route53:ChangeResourceRecordSets',
       Effect: 'Allow',
       Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':route53:::hostedzone/Z0123456789ABCDEFGHIJ']] },
@@ -179,7 +185,32 @@ describe('Route 53 switching', () => {
           'route53:ChangeResourceRecordSetsActions': ['CREATE', 'UPSERT', 'DELETE'],
         },
       },
-    });
+    }]]);
+    expect(JSON.stringify(others)).not.toContain('route53:ChangeResourceRecordSets');
+    // The provider runs, and deletes, only while the policy is there.
+    const [records] = Object.values(template.findResources('Custom::BlueGreenDnsRecords'));
+    expect(records.DependsOn).toEqual(expect.arrayContaining(Object.keys(changes)));
+  });
+
+  test('a rename or another zone gets a new policy (a new logical id), so the old name\'s lasts until cleanup; other changes keep it', () => {
+    // CloudFormation creates the new policy before it updates the records resource that depends on it,
+    // and deletes the removed old one in UPDATE_COMPLETE_CLEANUP_IN_PROGRESS ("Ongoing removal of old
+    // resources ... after a successful stack update", AWS CloudFormation User Guide, stack status codes;
+    // DependsOn: "resource B is updated before resource A"), so the provider's Update may change both names.
+    const ids = (t: Template) => Object.keys(providerPolicies(t).changes);
+    const www = ids(template);
+    const shop = dnsFleet({}, undefined, 'shop');
+    expect(www).toHaveLength(1);
+    expect(ids(shop.template)).toHaveLength(1);
+    expect(ids(shop.template)).not.toEqual(www);
+    expect(Object.values(providerPolicies(shop.template).changes)[0].Properties.PolicyDocument.Statement[0].Condition['ForAllValues:StringEquals']['route53:ChangeResourceRecordSetsNormalizedRecordNames'])
+      .toEqual(['shop.example.com']);
+    expect(ids(dnsFleet({}, undefined, 'Www', 'Z9999999999ABCDEFGHIJ').template)).not.toEqual(www);
+    // The rest of the provider's permissions stay where they were.
+    expect(Object.keys(providerPolicies(shop.template).others)).toEqual(Object.keys(providerPolicies(template).others));
+    // Same name and zone, anything else changed: the same policy.
+    expect(ids(dnsFleet({}, Duration.seconds(30)).template)).toEqual(www);
+    expect(ids(dnsFleet({}, undefined, 'www.example.com').template)).toEqual(www);
   });
 
   test('lets shift and roll-back only UPSERT these two records, and wait for the change', () => {

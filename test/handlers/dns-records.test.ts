@@ -1,7 +1,6 @@
 import { ChangeResourceRecordSetsCommand, ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { DnsRecordsProperties } from '../../lib/contract';
-import { logger } from '../../lambda/common/logger';
 import { CloudFormationResponse, handleEvent } from '../../lambda/dns-records/dns-records';
 import { DNS_FLEET, FakeAws, route53Error } from './fake-aws';
 
@@ -107,26 +106,74 @@ describe('the weighted records resource', () => {
     expect(aws.records.get(ZONE)![1]).toMatchObject({ TTL: 30, ResourceRecords: [{ Value: 'web-green-222.eu-west-1.elb.amazonaws.com' }] });
   });
 
-  it('creates renamed records with the live weights under a new physical id; the old ones go with the Delete that follows', async () => {
+  // A rename adds the new name's IAM policy and removes the old name's; CloudFormation deletes the
+  // removed policy only in UPDATE_COMPLETE_CLEANUP_IN_PROGRESS, after the update ("Ongoing removal of
+  // old resources ... after a successful stack update", AWS CloudFormation User Guide, stack status
+  // codes), and sends the Delete for the old physical id in that same phase, in no order we rely on.
+  const WWW = { zoneId: ZONE, names: ['www.example.com'] };
+  const SHOP = { zoneId: ZONE, names: ['shop.example.com'] };
+  const renamed = { ...PROPS, RecordName: 'shop.example.com' };
+
+  it('moves renamed records within the Update, weights kept, while both names\' policies exist; the cleanup Delete finds nothing left', async () => {
     aws.setRecordWeights(0, 100);
-    const renamed = { ...PROPS, RecordName: 'shop.example.com' };
+    aws.route53Statements = [WWW, SHOP];
 
     const out = await handleEvent(event('Update', renamed, { OldResourceProperties: PROPS }), deps);
-    expect(out).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: `${ZONE}/shop.example.com` });
-    await handleEvent(event('Delete', PROPS), deps);
 
+    expect(out).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: `${ZONE}/shop.example.com` });
+    const batches = aws.route53Mock.commandCalls(ChangeResourceRecordSetsCommand).map((c) => c.args[0].input.ChangeBatch!.Changes!.map((ch) => `${ch.Action} ${ch.ResourceRecordSet!.Name}`));
+    expect(batches).toEqual([
+      ['UPSERT shop.example.com.', 'UPSERT shop.example.com.'],
+      ['DELETE www.example.com.', 'DELETE www.example.com.'],
+    ]);
+    expect(names()).toEqual(['shop.example.com. A blue=0', 'shop.example.com. A green=100']);
+
+    // Cleanup: the old name's policy may be gone already; nothing needs it.
+    aws.route53Statements = [SHOP];
+    aws.resetHistory();
+    await expect(handleEvent(event('Delete', PROPS), deps)).resolves.toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: `${ZONE}/www.example.com` });
+    expect(aws.route53Mock).toHaveReceivedCommandTimes(ChangeResourceRecordSetsCommand, 0);
     expect(names()).toEqual(['shop.example.com. A blue=0', 'shop.example.com. A green=100']);
   });
 
-  it('moves renamed records back when CloudFormation rolls the update back, while both names exist', async () => {
+  it('moves renamed records back when CloudFormation rolls the update back', async () => {
     aws.setRecordWeights(0, 100);
-    const renamed = { ...PROPS, RecordName: 'shop.example.com' };
+    aws.route53Statements = [WWW, SHOP];
     await handleEvent(event('Update', renamed, { OldResourceProperties: PROPS }), deps);
 
     const back = await handleEvent(event('Update', PROPS, { OldResourceProperties: renamed, PhysicalResourceId: `${ZONE}/shop.example.com` }), deps);
 
     expect(back).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: `${ZONE}/www.example.com` });
-    expect(aws.recordWeights()).toEqual({ blue: 0, green: 100 });
+    expect(names()).toEqual(['www.example.com. A blue=0', 'www.example.com. A green=100']);
+  });
+
+  it('fails a rename it cannot finish, says why and what to do, and puts the new name back so the rollback finds the records where they were', async () => {
+    aws.setRecordWeights(0, 100);
+    // One policy updated in place (a stack from before per-name policies): only the new name is allowed.
+    aws.route53Statements = [SHOP];
+
+    const out = await handleEvent(event('Update', renamed, { OldResourceProperties: PROPS }), deps);
+
+    expect(out).toMatchObject({ Status: 'FAILED', PhysicalResourceId: `${ZONE}/www.example.com` });
+    expect(out.Reason).toBe(
+      `The weighted records www.example.com A (set identifiers 'blue', 'green') in hosted zone ${ZONE} could not be deleted after the move to shop.example.com: ` +
+      'route53:ChangeResourceRecordSets (DELETE) failed with AccessDenied. ' +
+      'The records at shop.example.com were put back as they were; nothing changed. ' +
+      "The provider's role may change a record name only while the stack has that name's policy (one AWS::IAM::Policy per name and zone). " +
+      'A stack deployed by a version of this library without per-name policies has none for www.example.com: deploy the library upgrade once without changing the records, then change them. ' +
+      'Otherwise delete these records by hand and retry. ' +
+      'Route 53 said: User: arn:aws:sts::111122223333:assumed-role/web-DnsRecordsProviderRole/dns-records is not authorized to perform: ' +
+      `route53:ChangeResourceRecordSets on resource: arn:aws:route53:::hostedzone/${ZONE} because no identity-based policy allows the route53:ChangeResourceRecordSets action`,
+    );
+    expect(out.Reason!.length).toBeLessThan(1000);
+    expect(names()).toEqual(['www.example.com. A blue=0', 'www.example.com. A green=100']);
+
+    // CloudFormation's rollback puts the policy back as it was, then sends the Update shop -> www,
+    // which finds the records at www and keeps them.
+    aws.route53Statements = [WWW];
+    const back = await handleEvent(event('Update', PROPS, { OldResourceProperties: renamed, PhysicalResourceId: `${ZONE}/www.example.com` }), deps);
+    expect(back).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: `${ZONE}/www.example.com` });
+    expect(names()).toEqual(['www.example.com. A blue=0', 'www.example.com. A green=100']);
   });
 
   it('fails an update, changing nothing, when a record is missing and the live colour cannot be known', async () => {
@@ -159,14 +206,23 @@ describe('the weighted records resource', () => {
     await expect(handleEvent(event('Delete'), deps)).resolves.toMatchObject({ Status: 'SUCCESS' });
   });
 
-  it('leaves old records it may no longer change (after a rename) and says so', async () => {
+  it('never reports records as deleted while they still answer: a denied DELETE fails the Delete, naming the records, the action and the fix', async () => {
     aws.setRecordWeights(100, 0);
-    aws.route53Mock.on(ChangeResourceRecordSetsCommand).rejects(route53Error('AccessDenied', 'not authorized'));
-    const warn = jest.spyOn(logger, 'warn');
+    aws.route53Statements = [SHOP];
 
-    await expect(handleEvent(event('Delete'), deps)).resolves.toMatchObject({ Status: 'SUCCESS' });
+    const out = await handleEvent(event('Delete'), deps);
 
-    expect(warn).toHaveBeenCalledWith(expect.stringContaining('delete them by hand'), expect.anything());
+    expect(out).toMatchObject({ Status: 'FAILED', PhysicalResourceId: `${ZONE}/www.example.com` });
+    expect(out.Reason).toMatch(new RegExp(`^The weighted records www\\.example\\.com A \\(set identifiers 'blue', 'green'\\) in hosted zone ${ZONE} could not be deleted: ` +
+      'route53:ChangeResourceRecordSets \\(DELETE\\) failed with AccessDenied\\. They still answer for the name\\. .*delete these records by hand and retry\\. Route 53 said: User: .* is not authorized'));
+    expect(names()).toEqual(['www.example.com. A blue=100', 'www.example.com. A green=0']);
+  });
+
+  it('fails a Delete on any other Route 53 error too', async () => {
+    aws.setRecordWeights(100, 0);
+    aws.route53Mock.on(ChangeResourceRecordSetsCommand).rejects(route53Error('Throttling', 'Rate exceeded'));
+
+    await expect(handleEvent(event('Delete'), deps)).resolves.toMatchObject({ Status: 'FAILED', Reason: expect.stringContaining('failed with Throttling. They still answer for the name. Fix the cause and retry. Route 53 said: Rate exceeded') });
   });
 
   it('answers FAILED with the problem when the properties are malformed', async () => {

@@ -190,6 +190,12 @@ export class FakeAws {
   records = new Map<string, ResourceRecordSet[]>();
   /** How many GetChange calls answer PENDING before a change is INSYNC. */
   pendingPolls = 0;
+  /**
+   * The caller's permission to ChangeResourceRecordSets, as IAM statements with the condition
+   * `ForAllValues:StringEquals` on `route53:ChangeResourceRecordSetsNormalizedRecordNames`: a
+   * batch is allowed when one statement for its zone names every record in it. Unset: all allowed.
+   */
+  route53Statements?: Array<{ readonly zoneId: string; readonly names: readonly string[] }>;
   private changes = new Map<string, number>();
 
   constructor(readonly config: FleetConfig = FLEET) {
@@ -212,6 +218,7 @@ export class FakeAws {
     for (const c of COLOURS) this.launchTemplates.set(this.config.colours[c].launchTemplateId, { latest: 1, default: 1 });
     this.changes.clear();
     this.pendingPolls = 0;
+    this.route53Statements = undefined;
     if (this.config.route53) this.setRecordWeights(100, 0);
     this.setWeights(this.config.productionRuleArn, 100, 0);
     this.setWeights(this.config.testRuleArn, 0, 100);
@@ -326,6 +333,13 @@ export class FakeAws {
       return { ResourceRecordSets: clone([...first, ...all.filter((rs) => !first.includes(rs))]), IsTruncated: false, MaxItems: 100 };
     });
     this.route53Mock.on(ChangeResourceRecordSetsCommand).callsFake((input: { HostedZoneId: string; ChangeBatch: { Changes: { Action: string; ResourceRecordSet: ResourceRecordSet }[] } }) => {
+      if (this.route53Statements) {
+        const names = input.ChangeBatch.Changes.map((c) => fqdn(c.ResourceRecordSet.Name!).replace(/\.$/, ''));
+        if (!this.route53Statements.some((st) => st.zoneId === input.HostedZoneId && names.every((n) => st.names.includes(n)))) {
+          throw route53Error('AccessDenied', 'User: arn:aws:sts::111122223333:assumed-role/web-DnsRecordsProviderRole/dns-records is not authorized to perform: ' +
+            `route53:ChangeResourceRecordSets on resource: arn:aws:route53:::hostedzone/${input.HostedZoneId} because no identity-based policy allows the route53:ChangeResourceRecordSets action`);
+        }
+      }
       const next = clone(this.records.get(input.HostedZoneId) ?? []).map((rs) => ({ ...rs, Name: fqdn(rs.Name!) }));
       for (const { Action, ResourceRecordSet: raw } of input.ChangeBatch.Changes) {
         const rs = clone({ ...raw, Name: fqdn(raw.Name!) });

@@ -1,3 +1,4 @@
+import { ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { Duration } from 'aws-cdk-lib';
 import { CutoverErrorName, STATE_NAMES, TrafficShift } from '../../lib';
 import { Lab, LabProps } from '../../lab/lab';
@@ -105,6 +106,32 @@ describe('all at once', () => {
     const next = await lab.runCutover({ version: '3.0.0' });
     expect(next.status).toBe('SUCCEEDED');
     expect((await lab.records()).map((r) => [r.SetIdentifier, r.Type, r.Weight])).toEqual([['blue', 'CNAME', 100], ['green', 'CNAME', 0]]);
+  });
+
+  test('renaming the records after a cutover moves them with the live weights and leaves nothing at the old name', async () => {
+    // The lab enforces the provider's route53:ChangeResourceRecordSets conditions as the stack's
+    // policies stand at each request: a policy removed from the template still applies to the
+    // provider's Update and is gone for the cleanup Delete of the old physical id (AWS CloudFormation
+    // User Guide, stack status codes: UPDATE_COMPLETE_CLEANUP_IN_PROGRESS, "Ongoing removal of old
+    // resources ... after a successful stack update").
+    expect((await lab.runCutover({ version: '2.0.0' })).status).toBe('SUCCEEDED');
+    const zone = lab.config.route53!.hostedZoneId;
+    const byName = async (name: string) => (await lab.clients.route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zone })))
+      .ResourceRecordSets!.filter((r) => r.Name?.replace(/\.$/, '') === name && r.SetIdentifier).map((r) => [r.SetIdentifier, r.Type, r.Weight]);
+    lab.recorder.clear();
+
+    await lab.redeploy({ ...DNS, dns: { ...DNS.dns!, recordName: 'shop' } });
+
+    expect(lab.recorder.calls.filter((c) => c.injected === 'denied')).toEqual([]);
+    expect(await byName('www.example.com')).toEqual([]);
+    expect(await byName('shop.example.com')).toEqual([['blue', 'A', 0], ['green', 'A', 100]]);
+
+    // The next cutover works on the new name.
+    expect(lab.config.route53?.recordName).toBe('shop.example.com');
+    const next = await lab.runCutover({ version: '3.0.0' });
+    expect(next.status).toBe('SUCCEEDED');
+    expect(await byName('shop.example.com')).toEqual([['blue', 'A', 100], ['green', 'A', 0]]);
+    expect(await byName('www.example.com')).toEqual([]);
   });
 });
 
