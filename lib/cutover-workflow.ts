@@ -15,6 +15,7 @@ import { Construct } from 'constructs';
 import { Colour, CutoverErrorName, FleetConfig, HANDLERS, HandlerName, Route53Config, THROTTLING_ERRORS } from './contract';
 import { CutoverOptions, TrafficShift } from './cutover-options';
 import { FleetColour } from './fleet-colour';
+import { fleetConfigProblems } from './fleet-config-size';
 import {
   CUTOVER_DEFAULTS,
   cutoverTimeoutSeconds,
@@ -276,6 +277,8 @@ export class CutoverWorkflow extends Construct {
     }
     this.functions = fns;
     this.grantHandlerPermissions(props);
+    // Checked at synth, when rollback alarms added after construction are known too.
+    this.node.addValidation({ validate: () => fleetConfigProblems(this.node.path, stack.resolve(config())) });
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineType: sfn.StateMachineType.STANDARD,

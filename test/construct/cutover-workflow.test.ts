@@ -3,6 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { HANDLERS, SmokeCheck, STATE_NAMES } from '../../lib';
+import { DEPLOY_TIME_VALUE_BYTES, FLEET_CONFIG_BUDGET_BYTES } from '../../lib/fleet-config-size';
 import { fleetStack } from './fleet-fixture';
 
 /** The state machine definition with every token replaced by a placeholder. */
@@ -177,5 +178,28 @@ describe('the fleet config in the state machine', () => {
     for (const f of Object.values(template.findResources('AWS::Lambda::Function'))) {
       expect(JSON.stringify(f.Properties.Environment?.Variables ?? {}).length).toBeLessThan(1024);
     }
+  });
+
+  test('a config over its budget fails synth, naming what to reduce', () => {
+    const { stack, fleet } = fleetStack({ cutover: { smokeChecks: manyChecks } });
+    const alarms = Math.ceil(FLEET_CONFIG_BUDGET_BYTES / DEPLOY_TIME_VALUE_BYTES);
+    addAlarms(stack, fleet, alarms);
+
+    expect(() => Template.fromStack(stack)).toThrow(new RegExp(
+      'The cutover configuration of TestStack/Web/Cutover is about \\d+ bytes, over its budget of 32768 bytes ' +
+      '\\(values known only at deploy time counted as 256 bytes each\\)\\. The state machine carries it in its definition ' +
+      '\\(at most 1 MB\\) and in every state \\(at most 256 KB each\\)\\. Reduce what makes it large: ' +
+      'smokeChecks: 30 checks, about \\d+ bytes \\(fewer checks, shorter bodyContains, fewer headers\\); ' +
+      `rollback alarms \\(addRollbackAlarm\\): ${alarms}, about \\d+ bytes \\(combine them into one composite alarm, or give them shorter names\\); ` +
+      "the colours' built-in alarms: 6, about \\d+ bytes\\.",
+    ));
+  });
+
+  test('a header name Step Functions would read as a path fails synth', () => {
+    const { stack } = fleetStack({ cutover: { smokeChecks: [SmokeCheck.http({ path: '/', requestHeaders: { 'x-trace.$': '1' } })] } });
+
+    expect(() => Template.fromStack(stack)).toThrow(
+      "Invalid smoke checks at TestStack/Web/Cutover: 'smokeChecks[0].requestHeaders.x-trace.$' ends in '.$', which Step Functions would read as a path in the state machine definition: rename the header.",
+    );
   });
 });
