@@ -10,7 +10,8 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { ExampleStack, ExampleStackProps } from '../bin/example-stack';
-import { Colour, COLOURS, DNS_SET_IDENTIFIERS, FLEET_CONFIG_ENV, FleetConfig, HandlerName, LOCK_PARTITION_KEY, SMOKE_TEST_ENDPOINT_ENV, smokeTestEndpointEnv } from '../lib/contract';
+import { STATE_NAMES } from '../lib/cutover-workflow';
+import { Colour, COLOURS, DNS_SET_IDENTIFIERS, FleetConfig, HandlerName, LOCK_PARTITION_KEY, SMOKE_TEST_ENDPOINT_ENV, smokeTestEndpointEnv } from '../lib/contract';
 import { desiredRecord } from '../lambda/common/dns';
 import { ColourApps, ListenerEmulator } from './apps';
 import { CustomResourceRunner } from './custom-resources';
@@ -194,7 +195,10 @@ export class Lab {
     return { ...rest, route53: { hostedZoneId: this.hostedZoneId!, zoneName: dns.zoneName, recordName: dns.recordName, ttl: dns.ttl } };
   }
 
-  /** Resolves the handlers' environment and the state machine definition from the template. */
+  /**
+   * Resolves the handlers' environment and the state machine definition from the template, and
+   * reads the fleet's configuration where the handlers get it: the start task's payload.
+   */
   private bind(): void {
     const resources = this.template.Resources as Record<string, any>;
     this.functions.clear();
@@ -203,13 +207,14 @@ export class Lab {
       const name = /^Blue\/green cutover: (.+)$/.exec(r.Properties.Description ?? '')?.[1] as HandlerName | undefined;
       if (!name) continue;
       const arn = this.deployed.resolver.resolve({ 'Fn::GetAtt': [id, 'Arn'] });
-      this.functions.set(arn, { logicalId: id, handlerName: name, environment: this.deployed.resolver.resolve(r.Properties.Environment.Variables) });
+      this.functions.set(arn, { logicalId: id, handlerName: name, environment: this.deployed.resolver.resolve(r.Properties.Environment?.Variables ?? {}) });
     }
     this.recorder.gate.bindTemplate(this.template, (v) => this.deployed.resolver.resolve(v), (roleId) => this.deployed.physical[roleId] ?? roleId);
     const [sm] = Object.values<any>(resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
     this.definition = JSON.parse(this.deployed.resolver.resolve(sm.Properties.DefinitionString));
-    const anyFn = [...this.functions.values()][0];
-    this.config = JSON.parse(anyFn.environment[FLEET_CONFIG_ENV]);
+    const config = this.definition.States[STATE_NAMES.start]?.Parameters?.config;
+    if (!config) throw new Error(`the lab found no fleet configuration in the payload of '${STATE_NAMES.start}'`);
+    this.config = config;
 
     // Each colour's own catch-all rule (Route 53 switching): the rule that forwards to its target group.
     this.colourRuleArns = { blue: '', green: '' };
@@ -283,6 +288,7 @@ export class Lab {
     const states: string[] = [];
     const timeline: Array<{ state: string; at: number }> = [];
     let invocations = 0;
+    let lostConfig: string | undefined;
     const handlers: Record<string, (input: any) => Promise<any>> = {};
     const waits: Record<string, number> = {};
     const retries: Record<string, number> = {};
@@ -300,7 +306,7 @@ export class Lab {
         if (crash) throw crash;
         if (!fn) throw new Error(`the lab has no handler bound to ${state.Resource} (state '${name}')`);
         this.recorder.stage = name;
-        process.env[FLEET_CONFIG_ENV] = fn.environment[FLEET_CONFIG_ENV];
+        Object.assign(process.env, fn.environment);
         const handler = this.handlers.get(fn.handlerName)!;
         const context = { functionName: fn.handlerName, awsRequestId: `${executionId}/${name}/${n}` };
         // The handler's calls are its function's, for the IAM gate; nothing else may call through the proxy.
@@ -316,9 +322,13 @@ export class Lab {
         if (hooks.repeatEachTask) {
           const before = this.recorder.calls.length;
           this.recorder.stage = name;
-          process.env[FLEET_CONFIG_ENV] = fn.environment[FLEET_CONFIG_ENV];
           output = await invoke(JSON.parse(JSON.stringify(event)));
           hooks.onRepeat?.(name, this.recorder.calls.slice(before));
+        }
+        // Every task passes the definition's configuration on, unchanged, to the next.
+        if (JSON.stringify(output?.config) !== JSON.stringify(this.config)) {
+          lostConfig ??= `the lab: task '${name}' returned a state without the fleet configuration it was given`;
+          throw new Error(lostConfig);
         }
         await hooks.afterTask?.(name, n, output);
         return output;
@@ -349,6 +359,7 @@ export class Lab {
       result = { status: 'FAILED', error: inner.name, cause: inner.message, states, timeline, transitions: 0, invocations, calls: [], durationMs: 0 };
     }
     await events.catch(() => undefined);
+    if (lostConfig) throw new Error(lostConfig);
     return { ...result, states, transitions: states.length, calls: this.recorder.calls.slice(firstCall), durationMs: Date.now() - startedAt };
   }
 
@@ -472,7 +483,8 @@ export class Lab {
     const template = synthesize(this.stackProps(props));
     this.recorder.stage = 'cdk deploy';
     this.deployed = await updateStack(this.clients, template, this.deployed, this.providers);
-    // The handlers' config follows the template (names, records), as a deploy updates the functions.
+    // The handlers' config follows the template (names, records): a deploy updates the state
+    // machine's definition, and executions started after it carry the new configuration.
     this.template = template;
     this.bind();
   }

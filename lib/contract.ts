@@ -63,9 +63,6 @@ export const RESOURCE_HANDLERS = ['dns-records', 'fleet-resources'] as const;
 /** A resource handler folder name. */
 export type ResourceHandlerName = typeof RESOURCE_HANDLERS[number];
 
-/** Name of the environment variable that carries {@link FleetConfig} (JSON) to every handler. */
-export const FLEET_CONFIG_ENV = 'BLUE_GREEN_FLEET_CONFIG';
-
 /** Error names the state machine catches by name. Stable: operators and pipelines match on them. */
 export enum CutoverErrorName {
   /** The execution input is malformed. Nothing was changed. */
@@ -157,7 +154,13 @@ export interface SmokeCheckConfig {
   readonly latencyBudgetMs: number;
 }
 
-/** Everything the handlers need to know about the fleet, rendered into {@link FLEET_CONFIG_ENV}. */
+/**
+ * Everything the handlers need to know about the fleet. The state machine definition carries it
+ * as a literal in the start task's payload (`config`); the start handler puts it into the state
+ * ({@link CutoverState.config}), so every later task gets it with the state. It is in no
+ * function's environment: Lambda allows 4 KB of environment variables per function, and the
+ * functions need not be per fleet.
+ */
 export interface FleetConfig {
   /** A stable name of the fleet (the lock key). */
   readonly fleetId: string;
@@ -340,6 +343,11 @@ export interface CutoverState {
   readonly input: unknown;
   /** The execution's ARN (`$$.Execution.Id`): the lock owner. */
   readonly executionId: string;
+  /**
+   * The fleet's configuration, from the literal in the state machine definition (never from the
+   * execution input). Set by the start handler; every handler passes it on. Not in the output.
+   */
+  readonly config?: FleetConfig;
   readonly action?: 'deploy' | 'rollback';
   /** The release requested (after validation). */
   readonly release?: Partial<ColourRelease>;

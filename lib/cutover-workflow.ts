@@ -12,9 +12,10 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { Colour, CutoverErrorName, FLEET_CONFIG_ENV, FleetConfig, HANDLERS, HandlerName, LAMBDA_NOT_READY_ERRORS, LAMBDA_NOT_READY_RETRY, Route53Config, THROTTLING_ERRORS } from './contract';
+import { Colour, CutoverErrorName, FleetConfig, HANDLERS, HandlerName, LAMBDA_NOT_READY_ERRORS, LAMBDA_NOT_READY_RETRY, Route53Config, THROTTLING_ERRORS } from './contract';
 import { CutoverOptions, TrafficShift } from './cutover-options';
 import { FleetColour } from './fleet-colour';
+import { fleetConfigProblems } from './fleet-config-size';
 import { grantLogWriting } from './fleet-resources';
 import {
   CUTOVER_DEFAULTS,
@@ -213,7 +214,10 @@ export class CutoverWorkflow extends Construct {
     });
     const [blue, green] = props.colours;
     const stickiness = props.stickinessDuration?.toSeconds();
-    const config = (withSmokeChecks: boolean): FleetConfig => ({
+    // The fleet's configuration travels in the state machine's payload (see definition()), never
+    // in the functions' environment: Lambda allows 4 KB of environment per function, and the
+    // functions carry nothing of one fleet.
+    const config = (): FleetConfig => ({
       fleetId: props.fleetId,
       // With Route 53 there is no shared rule or load balancer: the records and each colour's own say it all.
       productionRuleArn: dns ? '' : props.productionRule!.listenerRuleArn,
@@ -229,7 +233,7 @@ export class CutoverWorkflow extends Construct {
       maxCapacity: props.maxCapacity,
       lockLeaseSeconds: leaseSeconds,
       healthyTimeoutSeconds: this.healthyTimeout.toSeconds(),
-      smokeChecks: withSmokeChecks ? smokeChecks : [],
+      smokeChecks,
       smokeRounds,
       bakeSeconds: this.bakeTime.toSeconds(),
       warmSeconds: this.keepPreviousWarm.toSeconds(),
@@ -272,20 +276,19 @@ export class CutoverWorkflow extends Construct {
         role,
         logGroup,
         description: `Blue/green cutover: ${name}`,
-        environment: {
-          [FLEET_CONFIG_ENV]: stack.toJsonString(config(inVpc)),
-          POWERTOOLS_SERVICE_NAME: 'blue-green-cutover',
-        },
+        environment: { POWERTOOLS_SERVICE_NAME: 'blue-green-cutover' },
         ...(inVpc ? { vpc: props.vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }, securityGroups: [smokeSecurityGroup] } : {}),
       });
       grantLogWriting(role, logGroup);
     }
     this.functions = fns;
     this.grantHandlerPermissions(props);
+    // Checked at synth, when rollback alarms added after construction are known too.
+    this.node.addValidation({ validate: () => fleetConfigProblems(this.node.path, stack.resolve(config())) });
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineType: sfn.StateMachineType.STANDARD,
-      definitionBody: sfn.DefinitionBody.fromChainable(this.definition(props)),
+      definitionBody: sfn.DefinitionBody.fromChainable(this.definition(props, config)),
       timeout: stateMachineTimeout,
       tracingEnabled: true,
       logs: {
@@ -295,6 +298,14 @@ export class CutoverWorkflow extends Construct {
       },
       comment: `Blue/green cutover of ${props.fleetId}. Input: {} | {"imageId":"ami-..."} | {"version":"1.4.2"} | {"action":"rollback"}`,
     });
+    // A smoke check's `${version}` placeholder is now part of the definition. The definition is an
+    // Fn::Join, never an Fn::Sub, so CloudFormation leaves it alone; the linters' check for
+    // variables outside Fn::Sub (E1029) is told so, only when a check has such text.
+    if (JSON.stringify(smokeChecks).includes('${')) {
+      const reason = "The definition is an Fn::Join, not an Fn::Sub: '${...}' in it is a smoke check's text (such as the ${version} placeholder), which CloudFormation does not substitute.";
+      (this.stateMachine.node.defaultChild as sfn.CfnStateMachine).addMetadata('cfn-lint', { config: { ignore_checks: ['E1029'] } });
+      Validations.of(this.stateMachine).acknowledge({ id: 'CloudFormation-Validate::E1029', reason });
+    }
     // CDK grants lambda:InvokeFunction on each function ARN and on its versions (ARN:*).
     const invoked = [...Object.values(this.functions), ...(props.preTrafficHook ? [props.preTrafficHook] : [])];
     for (const fn of invoked) {
@@ -478,7 +489,7 @@ export class CutoverWorkflow extends Construct {
     return task;
   }
 
-  private definition(props: CutoverWorkflowProps): sfn.IChainable {
+  private definition(props: CutoverWorkflowProps, config: () => FleetConfig): sfn.IChainable {
     const N = STATE_NAMES;
     const errorAt = { resultPath: '$.error' };
 
@@ -545,14 +556,18 @@ export class CutoverWorkflow extends Construct {
     // traffic left: it keeps serving for a few TTLs before it is scaled to zero.
     rollBack.next(this.dnsDrain(N.dnsDrain, scaleFailedDown));
 
-    // The start handler gets the operator's input and the execution id (the lock owner).
-    const start = this.task(N.start, 'start', undefined, sfn.TaskInput.fromObject({ 'input.$': '$', 'executionId.$': '$$.Execution.Id' }));
+    // The start handler gets the operator's input, the execution id (the lock owner) and the
+    // fleet's configuration, a literal of this definition: the handler puts it into the state,
+    // and every later task gets it there. The operator's input can never supply it (it is only
+    // ever at `input`, where a `config` field is InvalidInput).
+    const start = this.task(N.start, 'start', undefined, sfn.TaskInput.fromObject({ 'input.$': '$', 'executionId.$': '$$.Execution.Id', config: config() }));
     // The error replaces the state here (no ResultPath): the input may not even be an object.
     start.addCatch(rejected, { errors: [CutoverErrorName.INVALID_INPUT, CutoverErrorName.CUTOVER_IN_PROGRESS] });
     // Any other failure may come after the lock was taken: release it (only if it is ours).
     start.addCatch(new sfn.Pass(this, N.startFailed, {
       stateName: N.startFailed,
-      parameters: { 'executionId.$': '$$.Execution.Id', 'error.$': '$' },
+      // A new state: the release-lock task after it needs the configuration too.
+      parameters: { 'executionId.$': '$$.Execution.Id', 'error.$': '$', config: config() },
     }).next(releaseAfterFailure));
 
     const findLive = this.task(N.findLive, 'find-live');

@@ -7,4 +7,4 @@ export type { CheckAlarmsRequest, CheckAlarmsResponse } from './check-alarms';
 
 /** "Watch alarms during bake" (and between shift steps). Payload: `{ state, phase }`. */
 export const handler = async (event: CheckAlarmsRequest): Promise<CheckAlarmsResponse> =>
-  checkAlarms(event, { cloudWatch, config: loadFleetConfig(), now: systemClock });
+  checkAlarms(event, { cloudWatch, config: loadFleetConfig(event, 'state.config'), now: systemClock });

@@ -7,4 +7,4 @@ export type { CheckHealthRequest, CheckHealthResponse } from './check-health';
 
 /** "Check the idle colour's health". Payload: the state. */
 export const handler = async (event: CheckHealthRequest): Promise<CheckHealthResponse> =>
-  checkHealth(event, { elbv2, autoScaling, config: loadFleetConfig(), now: systemClock });
+  checkHealth(event, { elbv2, autoScaling, config: loadFleetConfig(event), now: systemClock });

@@ -1,38 +1,64 @@
-import { COLOURS, FLEET_CONFIG_ENV, FleetConfig } from '../../lib/contract';
+import { COLOURS, FleetConfig } from '../../lib/contract';
 import { FleetConfigError } from './errors';
 
 /**
- * Reads the fleet's configuration from the {@link FLEET_CONFIG_ENV} environment variable.
- * The result is cached per value of the variable, so calling it on every invocation is cheap.
+ * Where a handler finds the fleet's configuration in its event: `config` (the start task's
+ * payload, and tasks given the state as it is) or `state.config` (tasks given `{ state, ...args }`).
+ * The state machine definition carries it as a literal in the start task's payload; the start
+ * handler puts it into the state, and every task after it passes it on.
  */
-export function loadFleetConfig(env: NodeJS.ProcessEnv = process.env): FleetConfig {
-  const raw = env[FLEET_CONFIG_ENV];
-  if (raw === undefined || raw.trim() === '') {
+export type ConfigLocation = 'config' | 'state.config';
+
+/**
+ * The fleet's configuration from a handler's event, checked by {@link parseFleetConfig}. The
+ * last result is cached per identical configuration (the same object, or the same JSON text),
+ * so calling it on every invocation is cheap.
+ */
+export function loadFleetConfig(event: unknown, where: ConfigLocation = 'config'): FleetConfig {
+  const holder = where === 'config' ? event : (isObject(event) ? event.state : undefined);
+  const raw = isObject(holder) ? holder.config : undefined;
+  if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) {
     throw new FleetConfigError(
-      `Environment variable ${FLEET_CONFIG_ENV} is not set: the function needs the fleet's configuration as JSON ` +
-      '(the BlueGreenFleet construct sets it; set it by hand only when running the handler outside Lambda).',
+      `The event has no fleet configuration at ${where}: the cutover state machine's start task carries it in its payload ` +
+      'and every later task passes it on in the state. Start cutovers through the state machine; invoke a handler by hand ' +
+      `only with the configuration at ${where}.`,
     );
   }
-  if (cached && cached.raw === raw) return cached.config;
-  const config = parseFleetConfig(raw);
-  cached = { raw, config };
-  return config;
+  return cachedParse(raw, where);
 }
 
-let cached: { raw: string; config: FleetConfig } | undefined;
+let lastObject: object | undefined;
+let lastKey: string | undefined;
+let lastConfig: FleetConfig | undefined;
+
+function cachedParse(raw: unknown, where: ConfigLocation): FleetConfig {
+  if (typeof raw === 'object' && raw !== null && raw === lastObject) return lastConfig!;
+  const key = typeof raw === 'string' ? raw : JSON.stringify(raw);
+  if (key !== lastKey || !lastConfig) {
+    lastConfig = parseFleetConfig(raw, where);
+    lastKey = key;
+  }
+  lastObject = typeof raw === 'object' && raw !== null ? raw : undefined;
+  return lastConfig;
+}
 
 /** Where production traffic is decided, as operators read it in messages. */
 export function switchName(config: FleetConfig): string {
   return config.route53 ? `the Route 53 records ${config.route53.recordName}` : 'the production rule';
 }
 
-/** Parses and checks a {@link FleetConfig} given as JSON text. */
-export function parseFleetConfig(raw: string): FleetConfig {
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch (e) {
-    throw new FleetConfigError(`Environment variable ${FLEET_CONFIG_ENV} is not valid JSON (${(e as Error).message}).`);
+/**
+ * Checks a {@link FleetConfig} given as an object (or as JSON text); `where` names it in messages.
+ * Throws {@link FleetConfigError} naming every field that is wrong.
+ */
+export function parseFleetConfig(raw: unknown, where = 'config'): FleetConfig {
+  let value: unknown = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw);
+    } catch (e) {
+      throw new FleetConfigError(`The fleet configuration at ${where} is not valid JSON (${(e as Error).message}).`);
+    }
   }
   const problems: string[] = [];
   const c = new Checker(value, problems);
@@ -125,7 +151,7 @@ export function parseFleetConfig(raw: string): FleetConfig {
     });
   }
   if (problems.length > 0) {
-    throw new FleetConfigError(`Environment variable ${FLEET_CONFIG_ENV} does not describe a fleet: ${problems.join('; ')}.`);
+    throw new FleetConfigError(`The fleet configuration at ${where} does not describe a fleet: ${problems.join('; ')}.`);
   }
   return value as FleetConfig;
 }

@@ -63,7 +63,7 @@ export class RollbackFailed extends CutoverError {
   public override readonly name = CutoverErrorName.ROLLBACK_FAILED;
 }
 
-/** The handler's environment does not describe a fleet (a deployment bug, not an operator error). */
+/** The fleet configuration in the handler's event is missing or does not describe a fleet (a deployment bug, not an operator error). */
 export class FleetConfigError extends Error {
   public override readonly name = 'FleetConfigError';
 }

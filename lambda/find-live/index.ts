@@ -7,4 +7,4 @@ export type { FindLiveRequest, FindLiveResponse } from './find-live';
 
 /** "Find the live colour". Payload: the state. */
 export const handler = async (event: FindLiveRequest): Promise<FindLiveResponse> =>
-  findLive(event, { elbv2, route53, autoScaling, ssm, config: loadFleetConfig(), now: systemClock });
+  findLive(event, { elbv2, route53, autoScaling, ssm, config: loadFleetConfig(event), now: systemClock });

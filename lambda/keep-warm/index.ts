@@ -7,4 +7,4 @@ export type { KeepWarmRequest, KeepWarmResponse } from './keep-warm';
 
 /** "Keep the previous colour warm". Payload: the state. */
 export const handler = async (event: KeepWarmRequest): Promise<KeepWarmResponse> =>
-  keepWarm(event, { dynamoDb, config: loadFleetConfig(), now: systemClock });
+  keepWarm(event, { dynamoDb, config: loadFleetConfig(event), now: systemClock });

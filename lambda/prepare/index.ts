@@ -7,4 +7,4 @@ export type { PrepareRequest, PrepareResponse } from './prepare';
 
 /** "Prepare the idle colour". Payload: the state. */
 export const handler = async (event: PrepareRequest): Promise<PrepareResponse> =>
-  prepare(event, { elbv2, autoScaling, ssm, ec2, sleep: realSleep, config: loadFleetConfig(), now: systemClock });
+  prepare(event, { elbv2, autoScaling, ssm, ec2, sleep: realSleep, config: loadFleetConfig(event), now: systemClock });

@@ -7,4 +7,4 @@ export type { ReleaseLockRequest, ReleaseLockResponse } from './release-lock';
 
 /** "Release the lock". Payload: `{ state, outcome }`. */
 export const handler = async (event: ReleaseLockRequest): Promise<ReleaseLockResponse> =>
-  releaseLock(event, { dynamoDb, config: loadFleetConfig(), now: systemClock });
+  releaseLock(event, { dynamoDb, config: loadFleetConfig(event, 'state.config'), now: systemClock });

@@ -7,4 +7,4 @@ export type { RetirePreviousRequest, RetirePreviousResponse } from './retire-pre
 
 /** "Scale the previous colour to zero". Payload: the state. */
 export const handler = async (event: RetirePreviousRequest): Promise<RetirePreviousResponse> =>
-  retirePrevious(event, { dynamoDb, elbv2, route53, autoScaling, config: loadFleetConfig(), now: systemClock });
+  retirePrevious(event, { dynamoDb, elbv2, route53, autoScaling, config: loadFleetConfig(event), now: systemClock });

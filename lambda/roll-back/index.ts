@@ -7,4 +7,4 @@ export type { RollBackRequest, RollBackResponse } from './roll-back';
 
 /** "Move traffic back". Payload: the state. */
 export const handler = async (event: RollBackRequest): Promise<RollBackResponse> =>
-  rollBack(event, { elbv2, route53, config: loadFleetConfig(), now: systemClock });
+  rollBack(event, { elbv2, route53, config: loadFleetConfig(event), now: systemClock });

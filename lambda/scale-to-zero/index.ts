@@ -7,4 +7,4 @@ export type { ScaleToZeroRequest, ScaleToZeroResponse } from './scale-to-zero';
 
 /** "Scale the idle colour back to zero" / "Scale the failed colour to zero". Payload: `{ state, colour }`. */
 export const handler = async (event: ScaleToZeroRequest): Promise<ScaleToZeroResponse> =>
-  scaleToZero(event, { elbv2, route53, autoScaling, config: loadFleetConfig(), now: systemClock });
+  scaleToZero(event, { elbv2, route53, autoScaling, config: loadFleetConfig(event, 'state.config'), now: systemClock });

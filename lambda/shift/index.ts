@@ -7,4 +7,4 @@ export type { ShiftRequest, ShiftResponse } from './shift';
 
 /** "Shift traffic". Payload: `{ state, weight }`. */
 export const handler = async (event: ShiftRequest): Promise<ShiftResponse> =>
-  shift(event, { elbv2, route53, config: loadFleetConfig(), now: systemClock });
+  shift(event, { elbv2, route53, config: loadFleetConfig(event, 'state.config'), now: systemClock });

@@ -18,4 +18,4 @@ const ec2: Pick<EC2Client, 'send'> = {
 
 /** "Run smoke tests". Payload: the state. */
 export const handler = async (event: SmokeTestRequest): Promise<SmokeTestResponse> =>
-  smokeTest(event, { ec2, config: loadFleetConfig(), now: systemClock });
+  smokeTest(event, { ec2, config: loadFleetConfig(event), now: systemClock });

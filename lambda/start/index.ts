@@ -5,6 +5,6 @@ import { start, StartRequest, StartResponse } from './start';
 
 export type { StartRequest, StartResponse } from './start';
 
-/** "Validate input and take the lock". Payload: the state `{ input, executionId }`. */
+/** "Validate input and take the lock". Payload: `{ input, executionId, config }` (the configuration from the definition). */
 export const handler = async (event: StartRequest): Promise<StartResponse> =>
-  start(event, { dynamoDb, config: loadFleetConfig(), now: systemClock });
+  start(event, { dynamoDb, config: loadFleetConfig(event), now: systemClock });

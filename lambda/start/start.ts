@@ -16,10 +16,13 @@ import { logger, setLogContext } from '../common/logger';
 
 export const STAGE = 'Validate input and take the lock';
 
-/** The state as the state machine starts it: the raw execution input and the execution id. */
+/**
+ * The state as the state machine starts it: the raw execution input, the execution id and the
+ * fleet's configuration (a literal of the definition: the operator's input never supplies it).
+ */
 export type StartRequest = Pick<CutoverState, 'input' | 'executionId'> & Partial<CutoverState>;
-/** The state with `action` and `release` set. */
-export type StartResponse = CutoverState & Required<Pick<CutoverState, 'action' | 'release'>>;
+/** The state with `config`, `action` and `release` set. */
+export type StartResponse = CutoverState & Required<Pick<CutoverState, 'config' | 'action' | 'release'>>;
 
 export interface StartDeps extends BaseDeps {
   readonly dynamoDb: DynamoDBClient;
@@ -138,6 +141,8 @@ export async function start(state: StartRequest, deps: StartDeps): Promise<Start
   };
   return {
     ...state,
+    // The definition's configuration travels on in the state: every later task reads it there.
+    config,
     action: input.action,
     release,
     stages: appendStage(state.stages, STAGE, startedAt, deps.now()),

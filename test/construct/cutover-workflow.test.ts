@@ -2,7 +2,8 @@ import { Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { FLEET_CONFIG_ENV, HANDLERS, SmokeCheck, STATE_NAMES } from '../../lib';
+import { HANDLERS, SmokeCheck, STATE_NAMES } from '../../lib';
+import { DEPLOY_TIME_VALUE_BYTES, FLEET_CONFIG_BUDGET_BYTES } from '../../lib/fleet-config-size';
 import { fleetStack } from './fleet-fixture';
 
 /** The state machine definition with every token replaced by a placeholder. */
@@ -103,12 +104,44 @@ describe('the cutover workflow', () => {
     }
   });
 
-  test('handlers get the fleet config, including rollback alarms added after construction and the smoke checks', () => {
-    const fns = Object.values(template.findResources('AWS::Lambda::Function')).filter((f) => f.Properties.Environment?.Variables?.[FLEET_CONFIG_ENV]);
-    expect(fns).toHaveLength(HANDLERS.length);
-    const texts = fns.map((f) => JSON.stringify(f.Properties.Environment.Variables[FLEET_CONFIG_ENV]));
-    for (const t of texts) expect(t).toContain(stack.getLogicalId(userAlarm.node.defaultChild as cloudwatch.CfnAlarm));
-    expect(texts.filter((t) => t.includes('/health'))).toHaveLength(1);
+  test('the start task carries the fleet config as a literal: rollback alarms added after construction, the smoke checks', () => {
+    const start = definition.States[STATE_NAMES.start];
+    expect(Object.keys(start.Parameters).sort()).toEqual(['config', 'executionId.$', 'input.$']);
+    const config = start.Parameters.config;
+    expect(config).toMatchObject({ fleetId: expect.any(String), lockTableName: 'TOKEN', smokeRounds: expect.any(Number) });
+    expect(config.smokeChecks).toEqual([expect.objectContaining({ path: '/health', jsonField: 'version', jsonValue: '${version}' })]);
+    expect(config.rollbackAlarmNames).toHaveLength(1);
+    // The user's alarm, added after construction, is referenced by the config literals only.
+    const raw = JSON.stringify(template.findResources('AWS::StepFunctions::StateMachine'));
+    const ref = JSON.stringify({ Ref: stack.getLogicalId(userAlarm.node.defaultChild as cloudwatch.CfnAlarm) });
+    expect(raw.split(ref)).toHaveLength(3);
+  });
+
+  test('every state after the start keeps the config, and the execution output leaves it out', () => {
+    const start = definition.States[STATE_NAMES.start];
+    // "Start failed" builds a new state: it carries the same literal for the release-lock task.
+    expect(definition.States[STATE_NAMES.startFailed].Parameters.config).toEqual(start.Parameters.config);
+    for (const [name, state] of Object.entries<any>(definition.States)) {
+      if (name === STATE_NAMES.start || name === STATE_NAMES.summarize) continue;
+      // A state that replaces the state with its Parameters (no ResultPath) must pass the state on or carry the config.
+      if (!state.Parameters || 'ResultPath' in state) continue;
+      if (state.Type === 'Task') expect([name, state.Parameters['state.$']]).toEqual([name, '$']);
+      else expect([name, state.Parameters.config]).toEqual([name, start.Parameters.config]);
+    }
+    const summary = definition.States[STATE_NAMES.summarize].Parameters;
+    expect(Object.keys(summary).sort()).toEqual(['action.$', 'live.$', 'liveRelease.$', 'previous.$', 'previousRelease.$', 'stages.$']);
+  });
+
+  test('no function carries the fleet config in its environment, and no environment is over 1 KB', () => {
+    const fns = Object.values(template.findResources('AWS::Lambda::Function'));
+    for (const f of fns) {
+      const variables = f.Properties.Environment?.Variables ?? {};
+      expect(JSON.stringify(variables).length).toBeLessThan(1024);
+      expect(JSON.stringify(variables)).not.toMatch(/lockTableName|smokeChecks|BLUE_GREEN_FLEET_CONFIG/);
+    }
+    const handlers = fns.filter((f) => String(f.Properties.Description).startsWith('Blue/green cutover'));
+    expect(handlers).toHaveLength(HANDLERS.length);
+    for (const f of handlers) expect(f.Properties.Environment.Variables).toEqual({ POWERTOOLS_SERVICE_NAME: 'blue-green-cutover' });
   });
 
   test('grantStartCutover lets a role start executions of this state machine only', () => {
@@ -119,5 +152,54 @@ describe('the cutover workflow', () => {
 
   test('the lock table is keyed by fleet and billed per request', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', { KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }], BillingMode: 'PAY_PER_REQUEST' });
+  });
+});
+
+describe('the fleet config in the state machine', () => {
+  const manyChecks = Array.from({ length: 30 }, (_, i) => SmokeCheck.http({
+    path: `/check/${i}`, bodyContains: `ready-${i}`, requestHeaders: { 'x-smoke-test': `check-${i}` }, latencyBudget: Duration.millis(500),
+  }));
+  const addAlarms = (stack: any, fleet: any, n: number) => {
+    for (let i = 0; i < n; i++) {
+      fleet.addRollbackAlarm(new cloudwatch.Alarm(stack, `Business${i}`, { metric: new cloudwatch.Metric({ namespace: 'Shop', metricName: `Failures${i}` }), threshold: 1, evaluationPeriods: 1 }));
+    }
+  };
+
+  test('30 smoke checks and 40 rollback alarms synthesize (over 4 KB: too much for a Lambda environment)', () => {
+    const { stack, fleet } = fleetStack({ cutover: { smokeChecks: manyChecks } });
+    addAlarms(stack, fleet, 40);
+    const template = Template.fromStack(stack);
+    const config = definitionOf(template).States[STATE_NAMES.start].Parameters.config;
+
+    expect(config.smokeChecks).toHaveLength(30);
+    expect(config.rollbackAlarmNames).toHaveLength(40);
+    // Even with every deploy-time value written as 'TOKEN' it is over Lambda's 4 KB for all variables of a function.
+    expect(JSON.stringify(config).length).toBeGreaterThan(4096);
+    for (const f of Object.values(template.findResources('AWS::Lambda::Function'))) {
+      expect(JSON.stringify(f.Properties.Environment?.Variables ?? {}).length).toBeLessThan(1024);
+    }
+  });
+
+  test('a config over its budget fails synth, naming what to reduce', () => {
+    const { stack, fleet } = fleetStack({ cutover: { smokeChecks: manyChecks } });
+    const alarms = Math.ceil(FLEET_CONFIG_BUDGET_BYTES / DEPLOY_TIME_VALUE_BYTES);
+    addAlarms(stack, fleet, alarms);
+
+    expect(() => Template.fromStack(stack)).toThrow(new RegExp(
+      'The cutover configuration of TestStack/Web/Cutover is about \\d+ bytes, over its budget of 32768 bytes ' +
+      '\\(values known only at deploy time counted as 256 bytes each\\)\\. The state machine carries it in its definition ' +
+      '\\(at most 1 MB\\) and in every state \\(at most 256 KB each\\)\\. Reduce what makes it large: ' +
+      'smokeChecks: 30 checks, about \\d+ bytes \\(fewer checks, shorter bodyContains, fewer headers\\); ' +
+      `rollback alarms \\(addRollbackAlarm\\): ${alarms}, about \\d+ bytes \\(combine them into one composite alarm, or give them shorter names\\); ` +
+      "the colours' built-in alarms: 6, about \\d+ bytes\\.",
+    ));
+  });
+
+  test('a header name Step Functions would read as a path fails synth', () => {
+    const { stack } = fleetStack({ cutover: { smokeChecks: [SmokeCheck.http({ path: '/', requestHeaders: { 'x-trace.$': '1' } })] } });
+
+    expect(() => Template.fromStack(stack)).toThrow(
+      "Invalid smoke checks at TestStack/Web/Cutover: 'smokeChecks[0].requestHeaders.x-trace.$' ends in '.$', which Step Functions would read as a path in the state machine definition: rename the header.",
+    );
   });
 });

@@ -3,7 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as route53 from 'aws-cdk-lib/aws-route53';
-import { BlueGreenFleet, BlueGreenFleetProps, FLEET_CONFIG_ENV, STATE_NAMES, TrafficShift, TrafficSwitch } from '../../lib';
+import { BlueGreenFleet, BlueGreenFleetProps, STATE_NAMES, TrafficShift, TrafficSwitch } from '../../lib';
 import { baseProps, fleetStack } from './fleet-fixture';
 
 /** The state machine definition with every token replaced by a placeholder. */
@@ -13,13 +13,9 @@ function definitionOf(template: Template): any {
   return JSON.parse(join[1].map((p: any) => (typeof p === 'string' ? p : 'TOKEN')).join(join[0]));
 }
 
-/** The fleet config a handler gets, with tokens replaced by placeholders. */
-function configOf(template: Template, description: string): any {
-  const fn = Object.values(template.findResources('AWS::Lambda::Function')).find((f) => f.Properties.Description === description)!;
-  const raw = fn.Properties.Environment.Variables[FLEET_CONFIG_ENV];
-  if (typeof raw === 'string') return JSON.parse(raw);
-  const join = raw['Fn::Join'];
-  return JSON.parse(join[1].map((p: any) => (typeof p === 'string' ? p : 'TOKEN')).join(join[0]));
+/** The fleet config the handlers get: the start task's payload, with tokens replaced by placeholders. */
+function configOf(template: Template): any {
+  return definitionOf(template).States[STATE_NAMES.start].Parameters.config;
 }
 
 function functionNamed(template: Template, handler: string): any {
@@ -79,7 +75,7 @@ describe('a canary shift', () => {
   });
 
   test('gives the handlers the step time and the stickiness duration', () => {
-    const config = configOf(template, 'Blue/green cutover: check-alarms');
+    const config = configOf(template);
     expect(config).toMatchObject({ stepSeconds: 300, stickinessSeconds: 120 });
   });
 
@@ -240,7 +236,7 @@ describe('Route 53 switching', () => {
   });
 
   test('gives the handlers the records and each colour its load balancer; no shared rule', () => {
-    const config = configOf(template, 'Blue/green cutover: shift');
+    const config = configOf(template);
     expect(config).toMatchObject({
       productionRuleArn: '', testRuleArn: '', loadBalancerDnsName: '', loadBalancerFullName: '', testPort: 80, stepSeconds: 300,
       route53: { hostedZoneId: 'Z0123456789ABCDEFGHIJ', recordName: 'www.example.com', recordType: 'A' },
@@ -288,7 +284,7 @@ describe('Route 53 switching', () => {
     });
     const definition = definitionOf(cname.template);
     expect(definition.States[N.dnsDrain].Seconds).toBe(150);
-    expect(configOf(cname.template, 'Blue/green cutover: roll-back').route53).toMatchObject({ recordType: 'CNAME', ttlSeconds: 30 });
+    expect(configOf(cname.template).route53).toMatchObject({ recordType: 'CNAME', ttlSeconds: 30 });
   });
 });
 
@@ -310,6 +306,6 @@ describe('Route 53 switching with HTTPS', () => {
     template.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 4);
     const listeners = Object.values(template.findResources('AWS::ElasticLoadBalancingV2::Listener')).map((l) => `${l.Properties.Protocol}:${l.Properties.Port}`).sort();
     expect(listeners).toEqual(['HTTP:80', 'HTTP:80', 'HTTPS:443', 'HTTPS:443']);
-    expect(configOf(template, 'Blue/green cutover: smoke-test')).toMatchObject({ testPort: 443, testProtocol: 'HTTPS' });
+    expect(configOf(template)).toMatchObject({ testPort: 443, testProtocol: 'HTTPS' });
   });
 });

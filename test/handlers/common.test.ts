@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { ModifyRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
-import { Colour, CutoverErrorName, FLEET_CONFIG_ENV } from '../../lib/contract';
+import { Colour, CutoverErrorName } from '../../lib/contract';
 import { loadFleetConfig, parseFleetConfig } from '../../lambda/common/config';
 import * as errors from '../../lambda/common/errors';
 import { appendStage, healthyTargets, readRuleWeights, setRuleWeights, writeRelease } from '../../lambda/common/fleet';
@@ -13,26 +13,56 @@ const aws = new FakeAws();
 beforeEach(() => aws.reset());
 
 describe('fleet configuration', () => {
-  it('parses the configuration the construct renders', () => {
-    expect(loadFleetConfig({ [FLEET_CONFIG_ENV]: JSON.stringify(FLEET) })).toEqual(FLEET);
+  it('reads the configuration the state machine carries, from the state or from { state }', () => {
+    expect(loadFleetConfig({ input: {}, executionId: 'x', config: FLEET })).toEqual(FLEET);
+    expect(loadFleetConfig({ state: { config: FLEET }, weight: 100 }, 'state.config')).toEqual(FLEET);
   });
 
-  it('fails clearly when the variable is missing', () => {
-    expect(() => loadFleetConfig({})).toThrow(
-      "Environment variable BLUE_GREEN_FLEET_CONFIG is not set: the function needs the fleet's configuration as JSON " +
-      '(the BlueGreenFleet construct sets it; set it by hand only when running the handler outside Lambda).',
+  it('accepts the configuration as JSON text too', () => {
+    expect(loadFleetConfig({ config: JSON.stringify(FLEET) })).toEqual(FLEET);
+  });
+
+  it('checks an identical configuration once (the same object, or the same JSON)', () => {
+    const first = loadFleetConfig({ config: { ...FLEET, fleetId: 'cached' } });
+    expect(loadFleetConfig({ config: JSON.parse(JSON.stringify(first)) })).toBe(first);
+    expect(loadFleetConfig({ config: { ...FLEET, fleetId: 'other' } }).fleetId).toBe('other');
+  });
+
+  it.each([
+    ['no config', { input: {}, executionId: 'x' }, 'config' as const],
+    ['a config of null', { config: null }, 'config' as const],
+    ['an empty text', { config: ' ' }, 'config' as const],
+    ['no state', { weight: 100 }, 'state.config' as const],
+    ['a state without config', { state: { executionId: 'x' }, weight: 100 }, 'state.config' as const],
+    ['a config only beside the state', { state: {}, config: FLEET }, 'state.config' as const],
+  ])('fails clearly, without a crash, on an event with %s', (_what, event, where) => {
+    let error: unknown;
+    try {
+      loadFleetConfig(event, where);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(errors.FleetConfigError);
+    expect((error as Error).message).toBe(
+      `The event has no fleet configuration at ${where}: the cutover state machine's start task carries it in its payload ` +
+      'and every later task passes it on in the state. Start cutovers through the state machine; invoke a handler by hand ' +
+      `only with the configuration at ${where}.`,
     );
   });
 
-  it('fails clearly when the variable is not JSON', () => {
-    expect(() => parseFleetConfig('{fleetId:')).toThrow(/^Environment variable BLUE_GREEN_FLEET_CONFIG is not valid JSON \(/);
+  it('fails clearly when the text is not JSON', () => {
+    expect(() => parseFleetConfig('{fleetId:')).toThrow(/^The fleet configuration at config is not valid JSON \(/);
+  });
+
+  it('fails clearly on a value that is not an object', () => {
+    expect(() => loadFleetConfig({ config: 42 })).toThrow('The fleet configuration at config does not describe a fleet: the value is not a JSON object;');
   });
 
   it('names every field that is wrong', () => {
     const bad = { ...FLEET, testPort: 0, testProtocol: 'TCP', colours: { blue: FLEET.colours.blue }, smokeChecks: [{ path: '/', expectedStatus: 200 }] };
 
-    expect(() => parseFleetConfig(JSON.stringify(bad))).toThrow(
-      'Environment variable BLUE_GREEN_FLEET_CONFIG does not describe a fleet: testPort must be an integer from 1 to 65535; ' +
+    expect(() => loadFleetConfig({ state: { config: bad } }, 'state.config')).toThrow(
+      'The fleet configuration at state.config does not describe a fleet: testPort must be an integer from 1 to 65535; ' +
       'testProtocol must be one of HTTP, HTTPS; colours.green must be an object; smokeChecks[0].latencyBudgetMs must be an integer from 1 up.',
     );
   });

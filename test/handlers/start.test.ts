@@ -1,5 +1,4 @@
 import { ConditionalCheckFailedException, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { FLEET_CONFIG_ENV } from '../../lib/contract';
 import { start } from '../../lambda/start/start';
 import { clock, EXECUTION_ID, FakeAws, FLEET, OTHER_EXECUTION_ID, throttling } from './fake-aws';
 
@@ -141,30 +140,37 @@ describe('start: the lock', () => {
 });
 
 describe('start: the Lambda entry point', () => {
-  const saved = process.env[FLEET_CONFIG_ENV];
-  afterEach(() => {
-    if (saved === undefined) delete process.env[FLEET_CONFIG_ENV];
-    else process.env[FLEET_CONFIG_ENV] = saved;
-  });
-
-  it('reads the fleet from the environment and uses the module clients', async () => {
-    process.env[FLEET_CONFIG_ENV] = JSON.stringify(FLEET);
+  it('reads the fleet from the payload, puts it into the state and uses the module clients', async () => {
     const { handler } = await import('../../lambda/start/index');
 
-    const out = await handler({ input: {}, executionId: EXECUTION_ID });
+    const out = await handler({ input: {}, executionId: EXECUTION_ID, config: FLEET });
 
     expect(out.action).toBe('deploy');
+    expect(out.config).toEqual(FLEET);
     expect(aws.dynamoMock).toHaveReceivedCommandWith(PutItemCommand, { TableName: 'web-cutover-lock' });
   });
 
-  it('fails clearly when the fleet configuration is missing', async () => {
-    delete process.env[FLEET_CONFIG_ENV];
+  it('fails clearly when the payload has no fleet configuration', async () => {
     const { handler } = await import('../../lambda/start/index');
 
     await expect(handler({ input: {}, executionId: EXECUTION_ID })).rejects.toMatchObject({
       name: 'FleetConfigError',
-      message: expect.stringContaining('Environment variable BLUE_GREEN_FLEET_CONFIG is not set'),
+      message: expect.stringContaining('The event has no fleet configuration at config'),
     });
     expect(aws.dynamoMock.calls()).toHaveLength(0);
+  });
+
+  it('rejects an input that brings a configuration of its own, and changes nothing', async () => {
+    const { handler } = await import('../../lambda/start/index');
+    const forged = { ...FLEET, lockTableName: 'someone-elses-table', fleetId: 'other' };
+    const event = { input: { config: forged }, executionId: EXECUTION_ID, config: FLEET };
+    const before = JSON.stringify(event);
+
+    await expect(handler(event)).rejects.toMatchObject({
+      name: 'InvalidInput',
+      message: "unknown field 'config': the input accepts only imageId, version and action.",
+    });
+    expect(aws.dynamoMock.calls()).toHaveLength(0);
+    expect(JSON.stringify(event)).toBe(before);
   });
 });

@@ -2,7 +2,7 @@ import { DescribeNetworkInterfacesCommand } from '@aws-sdk/client-ec2';
 import { DescribeRulesCommand, ModifyRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ChangeResourceRecordSetsCommand, GetChangeCommand, ListResourceRecordSetsCommand, ResourceRecordSet } from '@aws-sdk/client-route-53';
 import { UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
-import { Colour, CutoverErrorName, FLEET_CONFIG_ENV, FleetConfig } from '../../lib/contract';
+import { Colour, CutoverErrorName, FleetConfig } from '../../lib/contract';
 import { loadFleetConfig, parseFleetConfig } from '../../lambda/common/config';
 import { waitForChange } from '../../lambda/common/dns';
 import { logger } from '../../lambda/common/logger';
@@ -345,14 +345,14 @@ describe('Route 53 switching', () => {
 
   describe('configuration', () => {
     it('parses the configuration the construct renders for Route 53 switching', () => {
-      expect(loadFleetConfig({ [FLEET_CONFIG_ENV]: JSON.stringify(DNS_FLEET) })).toEqual(DNS_FLEET);
+      expect(loadFleetConfig({ config: DNS_FLEET })).toEqual(DNS_FLEET);
     });
 
     it('names what is missing', () => {
       const bad = { ...DNS_FLEET, route53: { ...DNS_FLEET.route53, recordType: 'AAAA', targets: { blue: DNS_FLEET.route53!.targets.blue } }, colours: { ...DNS_FLEET.colours, green: FLEET.colours.green } };
 
-      expect(() => parseFleetConfig(JSON.stringify(bad))).toThrow(
-        'Environment variable BLUE_GREEN_FLEET_CONFIG does not describe a fleet: route53.recordType must be one of A, CNAME; route53.targets.green must be an object; ' +
+      expect(() => parseFleetConfig(bad)).toThrow(
+        'The fleet configuration at config does not describe a fleet: route53.recordType must be one of A, CNAME; route53.targets.green must be an object; ' +
         'colours.green.loadBalancer must be an object with Route 53 switching (the smoke tests call it).',
       );
     });

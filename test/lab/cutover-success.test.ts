@@ -21,6 +21,8 @@ describe('cutovers that succeed', () => {
       action: 'deploy', live: 'green', previous: 'blue',
       liveRelease: { version: '2.0.0' }, previousRelease: { version: 'initial' },
     });
+    // The fleet configuration every task got in the state is not part of the output.
+    expect(Object.keys(result.output).sort()).toEqual(['action', 'live', 'liveRelease', 'previous', 'previousRelease', 'stages']);
     const stageNames = result.output.stages.map((s: any) => s.stage);
     expect(stageNames).toEqual(expect.arrayContaining([STATE_NAMES.start, STATE_NAMES.findLive, STATE_NAMES.prepare, STATE_NAMES.smoke, STATE_NAMES.shift(100), STATE_NAMES.retire]));
     for (const s of result.output.stages) expect(Date.parse(s.endedAt)).toBeGreaterThanOrEqual(Date.parse(s.startedAt));

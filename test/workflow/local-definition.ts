@@ -16,20 +16,27 @@ export const REGION = 'us-east-1';
 
 /**
  * The example app's synthesized state machine definition, with CloudFormation references
- * resolved to literal values: `Ref AWS::Partition` to `aws`, and each function's `Arn` to a
- * Lambda ARN named after its logical id.
+ * resolved to literal values: `Ref AWS::Partition` to `aws`, each function's `Arn` to a Lambda
+ * ARN named after its logical id, and the other references of the fleet configuration the
+ * definition carries to placeholders named after theirs (`Ref X` to `X`, `Fn::GetAtt [X, A]` to
+ * `X.A`).
  */
 export function exampleDefinition(): { definition: any; template: any } {
   const app = new App();
   const stack = new ExampleStack(app, 'BlueGreenExample');
   const template = Template.fromStack(stack).toJSON();
   const [sm] = Object.values<any>(template.Resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
-  const [sep, parts] = sm.Properties.DefinitionString['Fn::Join'];
-  const text = parts.map((p: any) => {
+  const resolve = (p: any): string => {
     if (typeof p === 'string') return p;
     if (p.Ref === 'AWS::Partition') return 'aws';
-    if (p['Fn::GetAtt']?.[1] === 'Arn') return `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${p['Fn::GetAtt'][0]}`;
+    if (p.Ref === 'AWS::Region') return REGION;
+    if (p.Ref === 'AWS::AccountId') return ACCOUNT;
+    if (typeof p.Ref === 'string' && template.Resources[p.Ref]) return p.Ref;
+    const [id, attribute] = p['Fn::GetAtt'] ?? [];
+    if (attribute === 'Arn' && template.Resources[id]?.Type === 'AWS::Lambda::Function') return `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${id}`;
+    if (attribute && template.Resources[id]) return `${id}.${attribute}`;
+    if (p['Fn::Join']) return p['Fn::Join'][1].map(resolve).join(p['Fn::Join'][0]);
     throw new Error(`unresolved reference in the definition: ${JSON.stringify(p)}`);
-  }).join(sep);
-  return { definition: JSON.parse(text), template };
+  };
+  return { definition: JSON.parse(resolve(sm.Properties.DefinitionString)), template };
 }
