@@ -85,6 +85,20 @@ describe('the cutover workflow', () => {
     }
   });
 
+  // Lambda developer guide, "Lambda function states": a function idle long enough is Inactive, and
+  // the first invocation fails (ResourceNotReadyException; ENINotReadyException for a VPC
+  // function's network interfaces) while Lambda re-creates its resources. Cutovers are weeks apart.
+  test('retries a function being re-activated for minutes on every handler task', () => {
+    const tasks = Object.entries<any>(definition.States).filter(([, s]) => s.Type === 'Task');
+    for (const [name, t] of tasks) {
+      const retry = t.Retry.find((r: any) => r.ErrorEquals.includes('Lambda.ResourceNotReadyException'));
+      expect([name, retry]).toEqual([name, expect.objectContaining({
+        ErrorEquals: expect.arrayContaining(['Lambda.ResourceNotReadyException', 'Lambda.ENINotReadyException']),
+        IntervalSeconds: 5, BackoffRate: 2, MaxAttempts: 6, MaxDelaySeconds: 60,
+      })]);
+    }
+  });
+
   test('one function and one role per handler', () => {
     const fns = Object.values(template.findResources('AWS::Lambda::Function')).filter((f) => String(f.Properties.Description).startsWith('Blue/green cutover'));
     expect(fns).toHaveLength(HANDLERS.length);
