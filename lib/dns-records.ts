@@ -1,14 +1,13 @@
 import { createHash } from 'node:crypto';
-import { Arn, CustomResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Arn, CustomResource, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { Construct } from 'constructs';
 import { Colour, DnsRecordsProperties, DnsRecordType, Route53Config } from './contract';
-import { bundleDir, nagResource } from './cutover-workflow';
-import { grantLogWriting } from './fleet-resources';
+import { nagResource } from './cutover-workflow';
+import { providerFunction } from './fleet-resources';
 
 /** What the weighted records are built from. */
 export interface DnsRecordsProps {
@@ -74,23 +73,13 @@ export class DnsRecords extends Construct {
       targets: { [Colour.BLUE]: target(props.blue), [Colour.GREEN]: target(props.green) },
     };
 
-    const logGroup = new logs.LogGroup(this, 'ProviderLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
-    const role = new iam.Role(this, 'ProviderRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Creates the blue/green weighted records ${props.recordName}`,
-    });
-    this.provider = new lambda.Function(this, 'Provider', {
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      handler: 'index.handler',
-      code: lambda.Code.fromAsset(bundleDir('dns-records')),
-      memorySize: 256,
-      timeout: Duration.minutes(2),
-      role,
-      logGroup,
+    const { fn, role } = providerFunction(this, {
+      ids: { logs: 'ProviderLogs', role: 'ProviderRole', fn: 'Provider' },
+      bundle: 'dns-records',
+      roleDescription: `Creates the blue/green weighted records ${props.recordName}`,
       description: `Blue/green weighted records ${props.recordName}: created once, weights kept on update`,
-      environment: { POWERTOOLS_SERVICE_NAME: 'blue-green-dns-records' },
     });
+    this.provider = fn;
     // Only these records' name, as A or CNAME records (the type may change in place), in a policy of
     // its own whose logical id is derived from the zone and the name. Renaming the records (or
     // moving them to another zone) adds the new name's policy, which CloudFormation creates before
@@ -120,7 +109,6 @@ export class DnsRecords extends Construct {
       id: `AwsSolutions-IAM5[Resource::${nagResource(stack, anyZone)}]`,
       reason: 'Read-only: when recordName or the zone changes, the provider reads the old records to keep the live weights. Changes are limited to this zone and record name.',
     });
-    grantLogWriting(role, logGroup);
 
     const properties: DnsRecordsProperties = {
       HostedZoneId: this.config.hostedZoneId,

@@ -27,24 +27,12 @@ export class FleetResourcesProvider extends Construct {
   private constructor(scope: Construct, id: string) {
     super(scope, id);
     const stack = Stack.of(this);
-    const logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
-    this.role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Writes the blue/green fleets\' parameters once and sizes a new fleet once',
-    });
-    this.function = new lambda.Function(this, 'Provider', {
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      handler: 'index.handler',
-      code: lambda.Code.fromAsset(bundleDir('fleet-resources')),
-      memorySize: 256,
-      timeout: Duration.minutes(2),
-      role: this.role,
-      logGroup,
+    ({ role: this.role, fn: this.function } = providerFunction(this, {
+      ids: { logs: 'Logs', role: 'Role', fn: 'Provider' },
+      bundle: 'fleet-resources',
+      roleDescription: 'Writes the blue/green fleets\' parameters once and sizes a new fleet once',
       description: 'Blue/green fleet resources: parameters written once, initial capacity applied once',
-      environment: { POWERTOOLS_SERVICE_NAME: 'blue-green-fleet-resources' },
-    });
-    grantLogWriting(this.role, logGroup);
+    }));
     // A Delete keeps a renamed parameter unless the stack itself is being deleted.
     this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['cloudformation:DescribeStacks'], resources: [stack.stackId] }));
     // Copying a parameter to a renamed prefix reads the old name, which the template no longer
@@ -124,6 +112,34 @@ export class FleetResourcesProvider extends Construct {
     resource.node.addDependency(this.role);
     return resource;
   }
+}
+
+/**
+ * A custom-resource provider function: its log group, a role of its own that may write it, and
+ * the function running a pre-built handler bundle.
+ */
+export function providerFunction(scope: Construct, props: {
+  readonly ids: { readonly logs: string; readonly role: string; readonly fn: string };
+  readonly bundle: string;
+  readonly roleDescription: string;
+  readonly description: string;
+}): { readonly fn: lambda.Function; readonly role: iam.Role } {
+  const logGroup = new logs.LogGroup(scope, props.ids.logs, { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+  const role = new iam.Role(scope, props.ids.role, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: props.roleDescription });
+  const fn = new lambda.Function(scope, props.ids.fn, {
+    runtime: lambda.Runtime.NODEJS_24_X,
+    architecture: lambda.Architecture.ARM_64,
+    handler: 'index.handler',
+    code: lambda.Code.fromAsset(bundleDir(props.bundle)),
+    memorySize: 256,
+    timeout: Duration.minutes(2),
+    role,
+    logGroup,
+    description: props.description,
+    environment: { POWERTOOLS_SERVICE_NAME: `blue-green-${props.bundle}` },
+  });
+  grantLogWriting(role, logGroup);
+  return { fn, role };
 }
 
 /**

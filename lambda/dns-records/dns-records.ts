@@ -6,8 +6,6 @@
  * records are created once with blue at 100 and green at 0, and every later update (a new load
  * balancer, a new TTL, a new name) keeps the weights the records have at that moment.
  */
-import * as http from 'node:http';
-import * as https from 'node:https';
 import {
   Change,
   ChangeResourceRecordSetsCommand,
@@ -17,23 +15,20 @@ import {
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { Colour, COLOURS, DNS_SET_IDENTIFIERS, DnsRecordsProperties, Route53Config } from '../../lib/contract';
 import { desiredRecord, listWeightedRecords } from '../common/dns';
+import { answer, CloudFormationResponse, FAILED_CREATE_ID, Responder, ResourceResult } from '../common/cfn-response';
 import { logger } from '../common/logger';
 
 /** Weights of a new pair of records: blue serves first, as the fleet's first deploy sizes it. */
 export const INITIAL_WEIGHTS: Record<Colour, number> = { [Colour.BLUE]: 100, [Colour.GREEN]: 0 };
 
-/** Physical id of a Create that failed: its Delete must not touch records it did not create. */
-export const FAILED_CREATE_ID = 'failed-create';
+export { FAILED_CREATE_ID } from '../common/cfn-response';
 
 export interface DnsRecordsDeps {
   readonly route53: Route53Client;
 }
 
 /** What the resource reports back to CloudFormation. */
-export interface DnsRecordsResult {
-  readonly physicalResourceId: string;
-  readonly data?: Record<string, string>;
-}
+export type DnsRecordsResult = ResourceResult;
 
 /** The records' settings, from the resource properties. */
 export function parseProperties(props: Record<string, unknown> | undefined): Route53Config {
@@ -243,49 +238,10 @@ export async function onEvent(event: CloudFormationCustomResourceEvent, deps: Dn
   }
 }
 
-/** The response CloudFormation waits for. */
-export interface CloudFormationResponse {
-  readonly Status: 'SUCCESS' | 'FAILED';
-  readonly Reason?: string;
-  readonly PhysicalResourceId: string;
-  readonly StackId: string;
-  readonly RequestId: string;
-  readonly LogicalResourceId: string;
-  readonly Data?: Record<string, string>;
-}
-
-/** Sends a response to the pre-signed URL CloudFormation gave. */
-export type Responder = (url: string, response: CloudFormationResponse) => Promise<void>;
-
-/**
- * PUTs the response, as CloudFormation expects (no content type). CloudFormation's response URLs
- * are https; a plain http URL is accepted for local runs (the lab collects responses that way).
- */
-export const putResponse: Responder = (url, response) => new Promise((resolve, reject) => {
-  const body = JSON.stringify(response);
-  const request = url.startsWith('http:') ? http.request : https.request;
-  const req = request(url, { method: 'PUT', headers: { 'content-type': '', 'content-length': Buffer.byteLength(body) } }, (res) => {
-    res.resume();
-    res.on('end', () => ((res.statusCode ?? 0) < 300 ? resolve() : reject(new Error(`CloudFormation answered ${res.statusCode}`))));
-  });
-  req.on('error', reject);
-  req.end(body);
-});
+export type { CloudFormationResponse, Responder } from '../common/cfn-response';
+export { putResponse } from '../common/cfn-response';
 
 /** Runs the event and always answers CloudFormation, so a failure never leaves the stack waiting. */
 export async function handleEvent(event: CloudFormationCustomResourceEvent, deps: DnsRecordsDeps & { readonly respond: Responder }): Promise<CloudFormationResponse> {
-  const base = { StackId: event.StackId, RequestId: event.RequestId, LogicalResourceId: event.LogicalResourceId };
-  let response: CloudFormationResponse;
-  try {
-    const result = await onEvent(event, deps);
-    response = { ...base, Status: 'SUCCESS', PhysicalResourceId: result.physicalResourceId, ...(result.data ? { Data: result.data } : {}) };
-  } catch (e) {
-    const message = (e as Error).message ?? String(e);
-    logger.error('Custom::BlueGreenDnsRecords failed', { requestType: event.RequestType, error: message });
-    const physical = event.RequestType === 'Create' ? `${FAILED_CREATE_ID}-${event.RequestId}` : event.PhysicalResourceId;
-    // CloudFormation keeps at most 4 KiB of a response.
-    response = { ...base, Status: 'FAILED', Reason: message.slice(0, 1000), PhysicalResourceId: physical };
-  }
-  await deps.respond(event.ResponseURL, response);
-  return response;
+  return answer(event, deps.respond, () => onEvent(event, deps), logger);
 }

@@ -17,7 +17,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { AddTagsToResourceCommand, DeleteParameterCommand, GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { InitialCapacityProperties, PARAMETER_TAG_KEY, ParameterProperties } from '../../lib/contract';
-import { CloudFormationResponse, Responder } from '../common/cfn-response';
+import { answer, CloudFormationResponse, FAILED_CREATE_ID, Responder, ResourceResult } from '../common/cfn-response';
 import { logger } from '../common/logger';
 
 export interface FleetResourcesDeps {
@@ -26,14 +26,7 @@ export interface FleetResourcesDeps {
   readonly cloudFormation: CloudFormationClient;
 }
 
-/** What the resource reports back to CloudFormation. */
-export interface ResourceResult {
-  readonly physicalResourceId: string;
-  readonly data?: Record<string, string>;
-}
-
-/** Physical id of a Create that failed: its Delete must not touch what it did not create. */
-export const FAILED_CREATE_ID = 'failed-create';
+export { FAILED_CREATE_ID } from '../common/cfn-response';
 
 const DATA_TYPES = ['text', 'aws:ec2:image'] as const;
 
@@ -180,17 +173,5 @@ export async function onEvent(event: CloudFormationCustomResourceEvent, deps: Fl
 
 /** Runs the event and always answers CloudFormation, so a failure never leaves the stack waiting. */
 export async function handleEvent(event: CloudFormationCustomResourceEvent, deps: FleetResourcesDeps & { readonly respond: Responder }): Promise<CloudFormationResponse> {
-  const base = { StackId: event.StackId, RequestId: event.RequestId, LogicalResourceId: event.LogicalResourceId };
-  let response: CloudFormationResponse;
-  try {
-    const result = await onEvent(event, deps);
-    response = { ...base, Status: 'SUCCESS', PhysicalResourceId: result.physicalResourceId, ...(result.data ? { Data: result.data } : {}) };
-  } catch (e) {
-    const message = (e as Error).message ?? String(e);
-    logger.error(`${event.ResourceType} failed`, { requestType: event.RequestType, error: message });
-    const physical = event.RequestType === 'Create' ? `${FAILED_CREATE_ID}-${event.RequestId}` : event.PhysicalResourceId;
-    response = { ...base, Status: 'FAILED', Reason: message.slice(0, 1000), PhysicalResourceId: physical };
-  }
-  await deps.respond(event.ResponseURL, response);
-  return response;
+  return answer(event, deps.respond, () => onEvent(event, deps), logger);
 }
