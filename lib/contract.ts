@@ -453,6 +453,14 @@ export const LOCK_EXPIRY_ATTRIBUTE = 'expiresAt';
 /** Suffix of the key of the item recording a fleet's last cutover result: `<fleetId>#last`. */
 export const RESULT_RECORD_KEY_SUFFIX = '#last';
 
+/**
+ * Suffix of the key of the item recording the colour a cutover left: `<fleetId>#previous`.
+ * Written by "Keep the previous colour warm" (after the new colour passed its health checks,
+ * smoke tests and bake), marked retired by "Scale the previous colour to zero" before it scales
+ * that colour down. `{"action":"rollback"}` moves traffic only to the colour it names.
+ */
+export const PREVIOUS_RECORD_KEY_SUFFIX = '#previous';
+
 /** What the lock holder is doing. */
 export enum LockPhase {
   /** A deploy execution holds the lock. */

@@ -1,9 +1,11 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { Colour, ColourRelease, CutoverState, otherColour } from '../../lib/contract';
 import { BaseDeps } from '../common/deps';
 import { FleetStateConflict, NothingToRollBack } from '../common/errors';
 import { appendStage, assessColour, colourAtFull, readCapacity, readReleases } from '../common/fleet';
+import { PreviousRecord, previousRecord, previousRecordKey } from '../common/lock';
 import { logger, setLogContext } from '../common/logger';
 import { readProductionWeights, switchName, TrafficClients } from '../common/traffic';
 
@@ -17,12 +19,15 @@ export type FindLiveResponse = CutoverState & Required<Pick<CutoverState, 'live'
 export interface FindLiveDeps extends BaseDeps, TrafficClients {
   readonly autoScaling: AutoScalingClient;
   readonly ssm: SSMClient;
+  readonly dynamoDb: DynamoDBClient;
 }
 
 /**
  * Finds the live colour from the production rule or the Route 53 records (the truth), what both colours run and the
- * live colour's capacity. For a rollback, the target is the previous colour, which must still
- * be warm: scaled up, every instance InService and healthy in its target group.
+ * live colour's capacity. For a rollback, the target is the previous colour, and only the one a
+ * cutover recorded when it left it (`<fleetId>#previous`): not retired, not live, its parameters
+ * still holding the recorded release, and still warm (scaled up, every instance InService and
+ * healthy in its target group). Anything else is NothingToRollBack, before any mutating call.
  */
 export async function findLive(state: FindLiveRequest, deps: FindLiveDeps): Promise<FindLiveResponse> {
   const { config } = deps;
@@ -43,7 +48,8 @@ export async function findLive(state: FindLiveRequest, deps: FindLiveDeps): Prom
   const [liveRelease, targetRelease] = await readReleases(deps.ssm, [config.colours[live], config.colours[target]]);
 
   if (state.action === 'rollback') {
-    await requireWarm(deps, target, targetRelease);
+    const record = await requireRecordedPrevious(deps, live, target, targetRelease);
+    await requireWarm(deps, target, record.release);
   }
   const liveCapacity = await readCapacity(deps.autoScaling, config.colours[live].autoScalingGroupName);
   logger.info('Live colour found', { live, target, liveCapacity, liveRelease, targetRelease, action: state.action });
@@ -59,6 +65,62 @@ export async function findLive(state: FindLiveRequest, deps: FindLiveDeps): Prom
   };
 }
 
+/** The way back when a rollback is refused: a normal cutover with the release to go back to. */
+function wayBack(release: ColourRelease | undefined, colour?: Colour): string {
+  if (!release) {
+    return 'To go back to an earlier release, deploy it as a normal cutover: start {"version": "..."} or {"imageId": "ami-..."} with that release. Nothing was changed.';
+  }
+  return 'The way back is a normal cutover with the previous release: start ' +
+    `{"imageId": "${release.imageId}"} or {"version": "${release.version}"}${colour ? ` (what ${colour} last ran)` : ''}. Nothing was changed.`;
+}
+
+/**
+ * Reads the record of the colour the last cutover left and checks it is the rollback's target:
+ * present, not retired, not the live colour, its parameters still holding the recorded release.
+ */
+async function requireRecordedPrevious(deps: FindLiveDeps, live: Colour, target: Colour, targetRelease: ColourRelease): Promise<PreviousRecord> {
+  const { config } = deps;
+  const out = await deps.dynamoDb.send(new GetItemCommand({
+    TableName: config.lockTableName,
+    Key: previousRecordKey(config.fleetId),
+    ConsistentRead: true,
+  }));
+  const record = previousRecord(out.Item);
+  const refuse = (why: string, release: ColourRelease | undefined, colour?: Colour) =>
+    new NothingToRollBack(`Nothing to roll back to: ${why}. ${wayBack(release, colour)}`);
+  if (!record) {
+    throw refuse(
+      'no cutover of this fleet has recorded a previous colour (a cutover records the colour it left only once the new colour passed its health checks, ' +
+      `smoke tests and bake, and ${target} is not such a colour)`,
+      undefined,
+    );
+  }
+  const what = `the previous colour (${record.colour}, version ${record.release.version}, image ${record.release.imageId})`;
+  if (record.retired) {
+    throw refuse(`${what} is scaled down to zero: it was retired at ${record.retiredAt ?? 'the end of its cutover'}`, record.release, record.colour);
+  }
+  if (record.colour === live) {
+    throw refuse(
+      `${what} already serves all traffic: a rollback already moved traffic back to it, or the ${config.route53 ? 'records were' : 'production rule was'} changed by hand, ` +
+      `and ${target} never passed a cutover's checks to become the colour to go back to`,
+      record.release,
+      record.colour,
+    );
+  }
+  if (record.colour !== target) {
+    // Cannot happen with two colours; guards the record against being read for the wrong colour.
+    throw refuse(`${what} is not ${target}, the colour a rollback would move traffic to`, record.release, record.colour);
+  }
+  if (targetRelease.imageId !== record.release.imageId || targetRelease.version !== record.release.version) {
+    throw refuse(
+      `${what} no longer holds the release it was left with: its parameters now say version ${targetRelease.version}, image ${targetRelease.imageId} ` +
+      '(they were changed after that cutover, so its instances may not run what passed the checks)',
+      record.release,
+    );
+  }
+  return record;
+}
+
 async function requireWarm(deps: FindLiveDeps, previous: Colour, previousRelease: ColourRelease): Promise<void> {
   const health = await assessColour(deps.autoScaling, deps.elbv2, deps.config.colours[previous]);
   if (health.healthy) return;
@@ -66,9 +128,5 @@ async function requireWarm(deps: FindLiveDeps, previous: Colour, previousRelease
     ? `the previous colour (${previous}) is scaled down to zero`
     : `the previous colour (${previous}) is not healthy: ${health.healthyTargets} of ${health.capacity.desired} instances InService and healthy` +
       (health.problems.length > 0 ? ` (${health.problems.slice(0, 5).join('; ')})` : '');
-  throw new NothingToRollBack(
-    `Nothing to roll back to: ${why}. ` +
-    'The way back is a normal cutover with the previous release: start ' +
-    `{"imageId": "${previousRelease.imageId}"} or {"version": "${previousRelease.version}"} (what ${previous} last ran). Nothing was changed.`,
-  );
+  throw new NothingToRollBack(`Nothing to roll back to: ${why}. ${wayBack(previousRelease, previous)}`);
 }

@@ -3,7 +3,7 @@ import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { CutoverState, LOCK_PARTITION_KEY, LockPhase } from '../../lib/contract';
 import { BaseDeps } from '../common/deps';
 import { appendStage, colours, withColour } from '../common/fleet';
-import { isConditionFailure, lockItem } from '../common/lock';
+import { isConditionFailure, lockItem, previousRecordKey } from '../common/lock';
 import { logger, setLogContext } from '../common/logger';
 import { scaleColourToZero, TrafficClients } from '../common/traffic';
 
@@ -21,7 +21,8 @@ export interface RetirePreviousDeps extends BaseDeps, TrafficClients {
 
 /**
  * Ends the warm period: moves the lock from KeepingWarm to Retiring (a retry finds it
- * Retiring already and writes nothing), then scales the previous colour to zero. If a rollback execution took
+ * Retiring already and writes nothing), marks this execution's previous-colour record retired,
+ * then scales the previous colour to zero. If a rollback execution took
  * the lock over meanwhile, changes nothing and returns `superseded: true`.
  */
 export async function retirePrevious(state: RetirePreviousRequest, deps: RetirePreviousDeps): Promise<RetirePreviousResponse> {
@@ -56,6 +57,8 @@ export async function retirePrevious(state: RetirePreviousRequest, deps: RetireP
     }
   }
 
+  // Before the scale-down: from here on no rollback may move traffic to this colour.
+  await retirePreviousRecord(state, deps);
   const change = await scaleColourToZero(deps, config, live);
   logger.info('Previous colour scaled to zero', { colour: live, changed: change.changed, before: change.before });
   return {
@@ -63,4 +66,29 @@ export async function retirePrevious(state: RetirePreviousRequest, deps: RetireP
     scaledToZero: withColour(state.scaledToZero, live),
     stages: appendStage(state.stages, STAGE, startedAt, deps.now()),
   };
+}
+
+/**
+ * Marks the record of the colour this execution left retired. Only the record this execution
+ * wrote: a missing record, or one another execution wrote, is left as it is.
+ */
+async function retirePreviousRecord(state: RetirePreviousRequest, deps: RetirePreviousDeps): Promise<void> {
+  try {
+    await deps.dynamoDb.send(new UpdateItemCommand({
+      TableName: deps.config.lockTableName,
+      Key: previousRecordKey(deps.config.fleetId),
+      UpdateExpression: 'SET retired = :true, retiredAt = :at',
+      ConditionExpression: 'executionId = :me AND retired = :false',
+      ExpressionAttributeValues: {
+        ':me': { S: state.executionId },
+        ':true': { BOOL: true },
+        ':false': { BOOL: false },
+        ':at': { S: deps.now().toISOString() },
+      },
+    }));
+    logger.info('Previous colour record retired', { colour: state.live });
+  } catch (e) {
+    if (!isConditionFailure(e)) throw e;
+    logger.info('No unretired previous colour record of this execution: leaving the record as it is');
+  }
 }

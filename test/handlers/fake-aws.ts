@@ -11,7 +11,7 @@ import {
   UpdateAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { AttributeValue, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeLaunchTemplatesCommand, EC2Client, ModifyLaunchTemplateCommand } from '@aws-sdk/client-ec2';
 import {
   Action,
@@ -33,6 +33,7 @@ import {
 import { GetParametersCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Colour, ColourRelease, COLOURS, CutoverState, DNS_SET_IDENTIFIERS, FleetConfig, GroupCapacity } from '../../lib/contract';
+import { previousRecordItem } from '../../lambda/common/lock';
 import { logger } from '../../lambda/common/logger';
 
 // Handler logs are asserted through spies, not read from the console.
@@ -196,6 +197,8 @@ export class FakeAws {
    * batch is allowed when one statement for its zone names every record in it. Unset: all allowed.
    */
   route53Statements?: Array<{ readonly zoneId: string; readonly names: readonly string[] }>;
+  /** Items of the lock table by partition key, as GetItem answers them (other item calls are mocked per test). */
+  items = new Map<string, Record<string, AttributeValue>>();
   private changes = new Map<string, number>();
 
   constructor(readonly config: FleetConfig = FLEET) {
@@ -215,6 +218,7 @@ export class FakeAws {
     this.records.clear();
     this.launchTemplates.clear();
     this.rejectedImages.clear();
+    this.items.clear();
     for (const c of COLOURS) this.launchTemplates.set(this.config.colours[c].launchTemplateId, { latest: 1, default: 1 });
     this.changes.clear();
     this.pendingPolls = 0;
@@ -301,6 +305,23 @@ export class FakeAws {
       imageId: this.params.get(this.config.colours[colour].imageParameterName)!.Value,
       version: this.params.get(this.config.colours[colour].versionParameterName)!.Value,
     };
+  }
+
+  /**
+   * The record of the colour a cutover left (`<fleetId>#previous`), as keep-warm writes it; by
+   * default blue, left for green by EXECUTION_ID, running BLUE_RELEASE.
+   */
+  setPreviousRecord(overrides: { colour?: Colour; release?: ColourRelease; retired?: boolean } = {}): void {
+    const colour = overrides.colour ?? Colour.BLUE;
+    const item = previousRecordItem(this.config.fleetId, {
+      colour,
+      release: overrides.release ?? BLUE_RELEASE,
+      live: colour === Colour.BLUE ? Colour.GREEN : Colour.BLUE,
+      executionId: EXECUTION_ID,
+      recordedAt: '2025-03-01T12:10:00.000Z',
+    });
+    if (overrides.retired) Object.assign(item, { retired: { BOOL: true }, retiredAt: { S: '2025-03-01T12:25:00.000Z' } });
+    this.items.set(item.pk.S!, item);
   }
 
   /** Asserts that no call changed the listener rules, the groups or the parameters. */
@@ -409,6 +430,10 @@ export class FakeAws {
       InvalidParameters: input.Names.filter((n) => !this.params.has(n)),
     }));
     this.installRoute53();
+    this.dynamoMock.on(GetItemCommand).callsFake((input: { Key: Record<string, AttributeValue> }) => {
+      const item = this.items.get(input.Key.pk?.S ?? '');
+      return item ? { Item: clone(item) } : {};
+    });
     this.ec2Mock.on(DescribeLaunchTemplatesCommand).callsFake((input: { LaunchTemplateIds: string[] }) => ({
       LaunchTemplates: input.LaunchTemplateIds.filter((id) => this.launchTemplates.has(id)).map((id) => ({
         LaunchTemplateId: id, LatestVersionNumber: this.launchTemplates.get(id)!.latest, DefaultVersionNumber: this.launchTemplates.get(id)!.default,

@@ -1,5 +1,6 @@
 import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeRulesCommand, DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetParametersCommand } from '@aws-sdk/client-ssm';
 import { Colour, CutoverState } from '../../lib/contract';
 import { findLive } from '../../lambda/find-live/find-live';
@@ -7,7 +8,7 @@ import { BLUE_RELEASE, clock, EXECUTION_ID, FakeAws, FLEET, GREEN_RELEASE, targe
 
 const aws = new FakeAws();
 const time = clock();
-const deps = () => ({ elbv2: aws.elbv2, autoScaling: aws.autoScaling, ssm: aws.ssm, config: FLEET, now: time.now });
+const deps = () => ({ elbv2: aws.elbv2, autoScaling: aws.autoScaling, ssm: aws.ssm, dynamoDb: aws.dynamoDb, config: FLEET, now: time.now });
 const started = (action: 'deploy' | 'rollback' = 'deploy'): CutoverState => ({ input: {}, executionId: EXECUTION_ID, action, release: {}, stages: [] });
 
 beforeEach(() => aws.reset());
@@ -97,16 +98,72 @@ describe('find-live for a deploy', () => {
 
 describe('find-live for a rollback', () => {
   beforeEach(() => {
-    // green went live; blue is kept warm.
+    // green went live; blue is kept warm, recorded as the colour the cutover left.
     aws.setWeights(FLEET.productionRuleArn, 0, 100);
     aws.setGroup(Colour.GREEN, { min: 2, max: 4, desired: 2 }, ['i-0g1', 'i-0g2']);
+    aws.setPreviousRecord();
   });
 
   it('targets the warm previous colour', async () => {
     const out = await findLive(started('rollback'), deps());
 
     expect(out).toMatchObject({ live: Colour.GREEN, target: Colour.BLUE, targetRelease: BLUE_RELEASE, liveRelease: GREEN_RELEASE });
+    expect(aws.dynamoMock).toHaveReceivedCommandWith(GetItemCommand, { TableName: 'web-cutover-lock', Key: { pk: { S: 'web#previous' } }, ConsistentRead: true });
     expect(aws.elbv2Mock).toHaveReceivedCommandWith(DescribeTargetHealthCommand, { TargetGroupArn: FLEET.colours.blue.targetGroupArn });
+    aws.expectNoMutations();
+  });
+
+  it('does not read the record for a deploy', async () => {
+    await findLive(started('deploy'), deps());
+
+    expect(aws.dynamoMock).toHaveReceivedCommandTimes(GetItemCommand, 0);
+  });
+
+  it('fails with NothingToRollBack when no cutover recorded a previous colour, even if the idle colour is warm and healthy', async () => {
+    // A smoke test failed on blue and scaling it back down failed: scaled up, healthy, never passed.
+    aws.items.clear();
+
+    await expect(findLive(started('rollback'), deps())).rejects.toMatchObject({
+      name: 'NothingToRollBack',
+      message: 'Nothing to roll back to: no cutover of this fleet has recorded a previous colour (a cutover records the colour it left only once the new colour ' +
+        'passed its health checks, smoke tests and bake, and blue is not such a colour). To go back to an earlier release, deploy it as a normal cutover: ' +
+        'start {"version": "..."} or {"imageId": "ami-..."} with that release. Nothing was changed.',
+    });
+    expect(aws.elbv2Mock).toHaveReceivedCommandTimes(DescribeTargetHealthCommand, 0);
+    aws.expectNoMutations();
+  });
+
+  it('fails with NothingToRollBack when the recorded colour was retired, even if it was scaled up again', async () => {
+    aws.setPreviousRecord({ retired: true });
+
+    await expect(findLive(started('rollback'), deps())).rejects.toMatchObject({
+      name: 'NothingToRollBack',
+      message: 'Nothing to roll back to: the previous colour (blue, version 1.4.1, image ami-0123456789abcdef0) is scaled down to zero: it was retired at 2025-03-01T12:25:00.000Z. ' +
+        'The way back is a normal cutover with the previous release: start {"imageId": "ami-0123456789abcdef0"} or {"version": "1.4.1"} (what blue last ran). Nothing was changed.',
+    });
+    aws.expectNoMutations();
+  });
+
+  it('fails with NothingToRollBack when the recorded colour is the live one', async () => {
+    aws.setWeights(FLEET.productionRuleArn, 100, 0);
+
+    await expect(findLive(started('rollback'), deps())).rejects.toMatchObject({
+      name: 'NothingToRollBack',
+      message: expect.stringContaining('the previous colour (blue, version 1.4.1, image ami-0123456789abcdef0) already serves all traffic'),
+    });
+    aws.expectNoMutations();
+  });
+
+  it('fails with NothingToRollBack when the recorded colour\'s parameters no longer hold the recorded release', async () => {
+    aws.setRelease(Colour.BLUE, { ...BLUE_RELEASE, version: '1.4.1-hotfix' });
+
+    await expect(findLive(started('rollback'), deps())).rejects.toMatchObject({
+      name: 'NothingToRollBack',
+      message: 'Nothing to roll back to: the previous colour (blue, version 1.4.1, image ami-0123456789abcdef0) no longer holds the release it was left with: ' +
+        'its parameters now say version 1.4.1-hotfix, image ami-0123456789abcdef0 (they were changed after that cutover, so its instances may not run what passed the checks). ' +
+        'The way back is a normal cutover with the previous release: start {"imageId": "ami-0123456789abcdef0"} or {"version": "1.4.1"}. Nothing was changed.',
+    });
+    expect(aws.elbv2Mock).toHaveReceivedCommandTimes(DescribeTargetHealthCommand, 0);
     aws.expectNoMutations();
   });
 

@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { keepWarm } from '../../lambda/keep-warm/keep-warm';
 import { clock, deployState, EXECUTION_ID, FakeAws, FLEET, OTHER_EXECUTION_ID, throttling } from './fake-aws';
 
@@ -32,6 +32,38 @@ describe('keep-warm', () => {
     expect(out.stages?.map((s) => s.stage)).toEqual(['Keep the previous colour warm']);
   });
 
+  it('records, after the lock update, the colour traffic left and the release it runs', async () => {
+    aws.dynamoMock.on(UpdateItemCommand).resolves({});
+    aws.dynamoMock.on(PutItemCommand).resolves({});
+
+    await keepWarm(deployState({ trafficMoved: true }), deps());
+
+    expect(aws.dynamoMock).toHaveReceivedCommandWith(PutItemCommand, {
+      TableName: 'web-cutover-lock',
+      Item: {
+        pk: { S: 'web#previous' },
+        colour: { S: 'blue' },
+        imageId: { S: 'ami-0123456789abcdef0' },
+        version: { S: '1.4.1' },
+        live: { S: 'green' },
+        executionId: { S: EXECUTION_ID },
+        recordedAt: { S: '2025-03-01T12:10:00.000Z' },
+        retired: { BOOL: false },
+      },
+    });
+    const order = aws.dynamoMock.calls().map((c) => c.args[0].constructor.name);
+    expect(order).toEqual(['UpdateItemCommand', 'PutItemCommand']);
+  });
+
+  it('writes the same record again when retried after the lock update', async () => {
+    aws.dynamoMock.on(UpdateItemCommand).rejects(conditionFailed({ owner: { S: EXECUTION_ID }, phase: { S: 'KeepingWarm' }, warmUntil: { S: '2025-03-01T12:24:00.000Z' } }));
+    aws.dynamoMock.on(PutItemCommand).resolves({});
+
+    await keepWarm(deployState(), deps());
+
+    expect(aws.dynamoMock).toHaveReceivedCommandWith(PutItemCommand, { Item: expect.objectContaining({ pk: { S: 'web#previous' }, colour: { S: 'blue' } }) });
+  });
+
   it('keeps the first warmUntil when retried', async () => {
     aws.dynamoMock.on(UpdateItemCommand).rejects(conditionFailed({ owner: { S: EXECUTION_ID }, phase: { S: 'KeepingWarm' }, warmUntil: { S: '2025-03-01T12:24:00.000Z' } }));
 
@@ -48,6 +80,14 @@ describe('keep-warm', () => {
 
     expect(out.superseded).toBe(true);
     expect(out.warmUntil).toBeUndefined();
+    expect(aws.dynamoMock).toHaveReceivedCommandTimes(PutItemCommand, 0);
+  });
+
+  it('surfaces a throttled record write (the task is retried; the lock is already KeepingWarm)', async () => {
+    aws.dynamoMock.on(UpdateItemCommand).resolves({});
+    aws.dynamoMock.on(PutItemCommand).rejects(throttling('ThrottlingException'));
+
+    await expect(keepWarm(deployState(), deps())).rejects.toMatchObject({ name: 'ThrottlingException' });
   });
 
   it('surfaces a throttling error from DynamoDB', async () => {

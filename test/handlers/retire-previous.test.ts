@@ -35,6 +35,50 @@ describe('retire-previous', () => {
     expect(out.stages?.map((s) => s.stage)).toEqual(['Scale the previous colour to zero']);
   });
 
+  it('marks its own previous-colour record retired before it scales the colour down', async () => {
+    await retirePrevious(afterBake(), deps());
+
+    expect(aws.dynamoMock).toHaveReceivedNthCommandWith(2, UpdateItemCommand, {
+      TableName: 'web-cutover-lock',
+      Key: { pk: { S: 'web#previous' } },
+      UpdateExpression: 'SET retired = :true, retiredAt = :at',
+      ConditionExpression: 'executionId = :me AND retired = :false',
+      ExpressionAttributeValues: { ':me': { S: EXECUTION_ID }, ':true': { BOOL: true }, ':false': { BOOL: false }, ':at': { S: '2025-03-01T12:00:00.000Z' } },
+    });
+  });
+
+  it('retires the record before the scale-down call', async () => {
+    const order: string[] = [];
+    aws.dynamoMock.on(UpdateItemCommand).callsFake((input: { Key: { pk: { S: string } } }) => { order.push(`UpdateItem ${input.Key.pk.S}`); return {}; });
+    aws.asgMock.on(UpdateAutoScalingGroupCommand).callsFake(() => { order.push('UpdateAutoScalingGroup'); return {}; });
+
+    await retirePrevious(afterBake(), deps());
+
+    expect(order).toEqual(['UpdateItem web', 'UpdateItem web#previous', 'UpdateAutoScalingGroup']);
+  });
+
+  it('scales down anyway when the record is missing, already retired or another execution\'s', async () => {
+    aws.dynamoMock.on(UpdateItemCommand, { Key: { pk: { S: 'web#previous' } } })
+      .rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
+
+    const out = await retirePrevious(afterBake(), deps());
+
+    expect(aws.group(Colour.BLUE)).toMatchObject({ min: 0, desired: 0 });
+    expect(out.scaledToZero).toEqual([Colour.BLUE]);
+  });
+
+  it('does not touch the record when a rollback took the lock over', async () => {
+    aws.dynamoMock.on(UpdateItemCommand).rejects(new ConditionalCheckFailedException({
+      message: 'The conditional request failed',
+      $metadata: {},
+      Item: { pk: { S: 'web' }, owner: { S: OTHER_EXECUTION_ID }, phase: { S: 'RollingBack' } },
+    }));
+
+    await retirePrevious(afterBake(), deps());
+
+    expect(aws.dynamoMock).toHaveReceivedCommandTimes(UpdateItemCommand, 1);
+  });
+
   it('changes nothing when run a second time', async () => {
     await retirePrevious(afterBake(), deps());
     aws.resetHistory();

@@ -96,7 +96,7 @@ describe('stickiness on the production rule', () => {
 describe('Route 53 switching', () => {
   const aws = new FakeAws(DNS_FLEET);
   const deps = (config: FleetConfig = DNS_FLEET) => ({
-    elbv2: aws.elbv2, route53: aws.route53, autoScaling: aws.autoScaling, ssm: aws.ssm, ec2: aws.ec2, config, now: time.now, sleep,
+    elbv2: aws.elbv2, route53: aws.route53, autoScaling: aws.autoScaling, ssm: aws.ssm, ec2: aws.ec2, dynamoDb: aws.dynamoDb, config, now: time.now, sleep,
   });
   const record = (colour: Colour, weight: number): ResourceRecordSet => ({
     Name: 'www.example.com.',
