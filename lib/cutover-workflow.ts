@@ -387,6 +387,8 @@ export class CutoverWorkflow extends Construct {
     describe(f['find-live'], [...readsTraffic, 'elasticloadbalancing:DescribeTargetHealth', 'autoscaling:DescribeAutoScalingGroups']);
     allowReadTraffic(f['find-live']);
     allow(f['find-live'], ['ssm:GetParameters', 'ssm:GetParameter'], parameterArns);
+    // A rollback reads the record of the colour the last cutover left.
+    allow(f['find-live'], ['dynamodb:GetItem'], [this.lockTable.tableArn]);
 
     describe(f.prepare, [...readsTraffic, 'autoscaling:DescribeAutoScalingGroups']);
     allow(f.prepare, ['ssm:GetParameters', 'ssm:GetParameter', 'ssm:PutParameter'], parameterArns);
@@ -448,7 +450,8 @@ export class CutoverWorkflow extends Construct {
       allowReadTraffic(fn);
       allowScaling(fn);
     }
-    allow(f['keep-warm'], ['dynamodb:UpdateItem'], [this.lockTable.tableArn]);
+    // keep-warm marks the lock KeepingWarm and records the colour traffic left (a new item).
+    allow(f['keep-warm'], ['dynamodb:UpdateItem', 'dynamodb:PutItem'], [this.lockTable.tableArn]);
     allow(f['retire-previous'], ['dynamodb:UpdateItem'], [this.lockTable.tableArn]);
     allow(f['release-lock'], ['dynamodb:DeleteItem', 'dynamodb:PutItem'], [this.lockTable.tableArn]);
 

@@ -106,6 +106,38 @@ describe('the cutover workflow', () => {
     for (const f of fns) expect(f.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler' });
   });
 
+  test('each handler gets exactly the lock table actions it uses, on the lock table only', () => {
+    const table = Object.keys(template.findResources('AWS::DynamoDB::Table'))[0];
+    const tableActions = (handler: string) => {
+      const fn = Object.values(template.findResources('AWS::Lambda::Function')).find((f) => f.Properties.Description === `Blue/green cutover: ${handler}`)!;
+      const role = fn.Properties.Role['Fn::GetAtt'][0];
+      const statements = Object.values(template.findResources('AWS::IAM::Policy'))
+        .filter((p) => p.Properties.Roles.some((r: any) => r.Ref === role))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement);
+      const onTable = statements.filter((st) => JSON.stringify(st.Resource).includes(table));
+      for (const st of onTable) expect(st.Resource).toEqual({ 'Fn::GetAtt': [table, 'Arn'] });
+      expect(statements.filter((st) => [].concat(st.Action).some((a: string) => a.startsWith('dynamodb:')) && !onTable.includes(st))).toEqual([]);
+      return onTable.flatMap((st) => [].concat(st.Action)).sort();
+    };
+    expect(Object.fromEntries(HANDLERS.map((h) => [h, tableActions(h)]))).toEqual({
+      'start': ['dynamodb:PutItem'],
+      // A rollback reads the record of the colour the last cutover left.
+      'find-live': ['dynamodb:GetItem'],
+      'prepare': [],
+      'check-health': [],
+      'smoke-test': [],
+      'shift': [],
+      'check-alarms': [],
+      'roll-back': [],
+      'scale-to-zero': [],
+      // The lock to KeepingWarm, then the record of the colour traffic left.
+      'keep-warm': ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      // The lock to Retiring, the record to retired.
+      'retire-previous': ['dynamodb:UpdateItem'],
+      'release-lock': ['dynamodb:DeleteItem', 'dynamodb:PutItem'],
+    });
+  });
+
   test('no mutating IAM statement has Resource "*"', () => {
     for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
       for (const st of policy.Properties.PolicyDocument.Statement) {
