@@ -143,7 +143,7 @@ export function bundleDir(name: string): string {
 export class CutoverWorkflow extends Construct {
   /** The state machine operators and pipelines start. */
   public readonly stateMachine: sfn.StateMachine;
-  /** The lock table (one item per fleet, plus the last result). */
+  /** The lock table (per fleet: the lock, the last result, and the colour the last cutover left). */
   public readonly lockTable: dynamodb.Table;
   /** The handler functions, by name. */
   public readonly functions: Record<HandlerName, lambda.Function>;
