@@ -8,7 +8,7 @@ import {
 } from '../../lib';
 import { DEPLOY_TIME_VALUE_BYTES, FLEET_CONFIG_BUDGET_BYTES } from '../../lib/fleet-config-size';
 import {
-  rollbackWorstCaseSeconds, TASK_TIMEOUT_MARGIN_SECONDS, TASK_TIMEOUT_SECONDS, transientRevertWorstCaseSeconds,
+  DNS_TASK_TIMEOUT_SECONDS, rollbackWorstCaseSeconds, TASK_TIMEOUT_MARGIN_SECONDS, TASK_TIMEOUT_SECONDS, transientRevertWorstCaseSeconds,
 } from '../../lib/validation';
 import { fleetStack } from './fleet-fixture';
 
@@ -148,6 +148,7 @@ describe('the cutover workflow', () => {
     expect(revert.total).toBe(525);
     expect(fromDefinition(STATE_NAMES.rollbackShift).total).toBe(525);
     expect(rollbackWorstCaseSeconds(TASK_TIMEOUT_SECONDS)).toBe(1408);
+    expect(transientRevertWorstCaseSeconds(DNS_TASK_TIMEOUT_SECONDS)).toBe(2205);
     // eslint-disable-next-line no-console
     console.log([
       `Transient retry budget, every task: ${ordinary.attempts} attempts of up to ${ordinary.timeout} s, ${ordinary.waits} s of waits at most: ${ordinary.total} s.`,
@@ -155,6 +156,8 @@ describe('the cutover workflow', () => {
         + `worst case from the rollback decision to traffic back, on transient errors and timeouts: ${revert.total} s.`,
       `With every retrier of the task spent (throttling ${THROTTLING_RETRY.maxAttempts}, transient ${ROLLBACK_TRANSIENT_RETRY.maxAttempts}, `
         + `any error ${ROLLBACK_ANY_ERROR_RETRY.maxAttempts}, each attempt up to ${revert.timeout} s, plus Lambda re-activation waits): ${rollbackWorstCaseSeconds(TASK_TIMEOUT_SECONDS)} s.`,
+      `With Route 53 switching (function timeout ${DNS_TASK_TIMEOUT_SECONDS} s): ${transientRevertWorstCaseSeconds(DNS_TASK_TIMEOUT_SECONDS)} s on transient errors and timeouts, `
+        + `${rollbackWorstCaseSeconds(DNS_TASK_TIMEOUT_SECONDS)} s with every retrier spent.`,
     ].join('\n'));
   });
 
