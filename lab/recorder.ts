@@ -25,8 +25,9 @@ const READ_ONLY = /^(Describe|Get|List|BatchGet|Query|Scan|GET |HEAD )/;
 /**
  * A recording proxy between the handlers and moto_server: every request a handler's SDK
  * client sends is counted (service, action, read or mutate, the stage that sent it) and
- * forwarded unchanged. It can also answer the next calls of an action with a throttling error,
- * in the wire format of that service's protocol, so the real SDK retry path runs.
+ * forwarded unchanged. It can also answer the next calls of an action with a throttling error or
+ * a server fault (500/503), in the wire format of that service's protocol, so the real SDK retry
+ * path runs.
  *
  * Every request is first put to the {@link IamGate} as a call of `principal` (the calling
  * function): a call its role's policies would not allow is answered with AccessDenied, as AWS
@@ -42,7 +43,7 @@ export class CallRecorder {
   public readonly gate = new IamGate();
   private server?: http.Server;
   private started = Date.now();
-  private readonly faults: Array<{ service: string; action: string; remaining: number; kind: 'throttle' }> = [];
+  private readonly faults: Array<{ service: string; action: string; remaining: number; kind: FaultKind }> = [];
   public port = 0;
 
   constructor(private readonly upstream: string) {}
@@ -95,6 +96,20 @@ export class CallRecorder {
     this.faults.push({ service, action, remaining: count, kind: 'throttle' });
   }
 
+  /**
+   * Answers the next `count` calls of `service`:`action` with a server fault, as AWS does when it
+   * fails inside: `InternalFailure` (500) or `ServiceUnavailable` (503), in the wire format of the
+   * service's protocol. The SDK retries these itself (5 attempts), then the state machine does.
+   */
+  public serverError(service: string, action: string, count: number, code: ServerFault = 'InternalFailure'): void {
+    this.faults.push({ service, action, remaining: count, kind: code });
+  }
+
+  /** Calls answered with an injected fault, optionally of one action. */
+  public injected(action?: string): RecordedCall[] {
+    return this.calls.filter((c) => c.injected && (!action || c.action === action));
+  }
+
   /** Calls that changed something, optionally of one action. */
   public mutating(action?: string): RecordedCall[] {
     return this.calls.filter((c) => c.mutating && !c.injected && !c.denied && (!action || c.action === action));
@@ -124,14 +139,10 @@ export class CallRecorder {
       const fault = this.faults.find((f) => f.remaining > 0 && f.service === service && f.action === action);
       if (fault) {
         fault.remaining--;
-        this.calls.push({ ...call, injected: 'throttle' });
-        if (json) {
-          res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-errortype': 'ThrottlingException' });
-          res.end(JSON.stringify({ __type: 'ThrottlingException', message: 'Rate exceeded (injected by the lab)' }));
-        } else {
-          res.writeHead(400, { 'content-type': 'text/xml' });
-          res.end('<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded (injected by the lab)</Message></Error><RequestId>lab</RequestId></ErrorResponse>');
-        }
+        this.calls.push({ ...call, injected: fault.kind });
+        const answer = faultResponse(fault.kind, service, json, String(req.headers['content-type'] ?? 'application/x-amz-json-1.0'));
+        res.writeHead(answer.status, answer.headers);
+        res.end(answer.body);
         return;
       }
       this.calls.push(call);
@@ -159,6 +170,30 @@ export class CallRecorder {
       }
     });
   }
+}
+
+/** Server faults the recorder can inject. */
+export type ServerFault = 'InternalFailure' | 'ServiceUnavailable';
+type FaultKind = 'throttle' | ServerFault;
+
+/**
+ * An injected error as the service would send it. JSON protocols (CloudWatch, DynamoDB: JSON 1.0;
+ * SSM: JSON 1.1): the code in `x-amzn-errortype` and `__type`. Query and REST-XML protocols
+ * (Auto Scaling, Elastic Load Balancing, Route 53): an XML `ErrorResponse`. EC2's query protocol:
+ * `Response/Errors/Error`. Throttling is a 400; `InternalFailure` a 500, `ServiceUnavailable` a 503.
+ */
+function faultResponse(kind: FaultKind, service: string, json: boolean, contentType: string): { status: number; headers: Record<string, string>; body: string } {
+  const code = kind === 'throttle' ? (json ? 'ThrottlingException' : 'Throttling') : kind;
+  const status = kind === 'throttle' ? 400 : kind === 'ServiceUnavailable' ? 503 : 500;
+  const message = kind === 'throttle' ? 'Rate exceeded (injected by the lab)' : `${kind} (injected by the lab)`;
+  if (json) {
+    return { status, headers: { 'content-type': contentType, 'x-amzn-errortype': code }, body: JSON.stringify({ __type: code, message }) };
+  }
+  if (service === 'ec2') {
+    return { status, headers: { 'content-type': 'text/xml' }, body: `<Response><Errors><Error><Code>${code}</Code><Message>${message}</Message></Error></Errors><RequestID>lab</RequestID></Response>` };
+  }
+  const type = kind === 'throttle' ? 'Sender' : 'Receiver';
+  return { status, headers: { 'content-type': 'text/xml' }, body: `<ErrorResponse><Error><Type>${type}</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>lab</RequestId></ErrorResponse>` };
 }
 
 function changesOf(xml: string): Array<{ action: string; name: string; type: string; setIdentifier: string }> {

@@ -135,7 +135,81 @@ export const LAMBDA_NOT_READY_ERRORS = [
 ];
 
 /** The retry of {@link LAMBDA_NOT_READY_ERRORS}: 5 s, doubling, at most 60 s apart, 6 retries (195 s in all). */
-export const LAMBDA_NOT_READY_RETRY = { intervalSeconds: 5, backoffRate: 2, maxDelaySeconds: 60, maxAttempts: 6 } as const;
+export const LAMBDA_NOT_READY_RETRY: RetryBudget = { intervalSeconds: 5, backoffRate: 2, maxDelaySeconds: 60, maxAttempts: 6 };
+
+/**
+ * Transient errors retried by every task, besides throttling: a handler's AWS call that still
+ * failed after the SDK client's own 5 attempts, a hung or crashed invocation, a Lambda service
+ * fault. Every handler compares the desired state with the current one before it changes
+ * anything, so running it again is safe.
+ *
+ * - Server faults keep their exception's name: modelled ones (`InternalServerError` of DynamoDB
+ *   and SSM, `InternalServiceFault` of CloudWatch, `ResourceContentionFault` of Auto Scaling,
+ *   `HealthUnavailableException` of Elastic Load Balancing) and the codes AWS answers 5xx with
+ *   outside the models (`InternalFailure`, `ServiceUnavailable`, `InternalError` of EC2).
+ * - The SDK's transient codes (`TimeoutError` of a connection or request timeout,
+ *   `RequestTimeout`, `RequestTimeoutException`) and the Node.js socket errors the clients name
+ *   after their code (`ECONNRESET`, `EPIPE`, `ETIMEDOUT`...; see lambda/common/clients.ts).
+ * - `Sandbox.Timedout` (the function's timeout), `States.Timeout` (the task's TimeoutSeconds),
+ *   `Lambda.Unknown` (the invocation failed in Lambda, not in the handler).
+ */
+export const TRANSIENT_ERRORS = [
+  'Sandbox.Timedout',
+  'States.Timeout',
+  'Lambda.Unknown',
+  'InternalFailure',
+  'InternalError',
+  'InternalServerError',
+  'InternalServerException',
+  'InternalServiceFault',
+  'InternalServiceError',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'ResourceContentionFault',
+  'HealthUnavailableException',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+];
+
+/** A Step Functions retrier's numbers (interval, backoff and cap in seconds; full jitter). */
+export interface RetryBudget {
+  readonly intervalSeconds: number;
+  readonly backoffRate: number;
+  readonly maxDelaySeconds: number;
+  readonly maxAttempts: number;
+}
+
+/** The retry of {@link TRANSIENT_ERRORS} on every task: 2 s, doubling, at most 20 s apart, 3 retries (at most 14 s of waits). */
+export const TRANSIENT_RETRY: RetryBudget = { intervalSeconds: 2, backoffRate: 2, maxDelaySeconds: 20, maxAttempts: 3 };
+
+/**
+ * The retry of {@link TRANSIENT_ERRORS} on the tasks that move traffic back ("Move traffic
+ * back", "Move traffic to the previous colour"): 1 s, doubling, at most 10 s apart, 6 retries
+ * (at most 35 s of waits). The largest budget: giving up there leaves traffic on a colour that
+ * failed.
+ */
+export const ROLLBACK_TRANSIENT_RETRY: RetryBudget = { intervalSeconds: 1, backoffRate: 2, maxDelaySeconds: 10, maxAttempts: 6 };
+
+/** The retry of {@link THROTTLING_ERRORS} on every task: 1 s, doubling, at most 20 s apart, 6 retries. */
+export const THROTTLING_RETRY: RetryBudget = { intervalSeconds: 1, backoffRate: 2, maxDelaySeconds: 20, maxAttempts: 6 };
+
+/** The last retrier of "Move traffic back": any other error, 1 s, doubling, 3 retries. */
+export const ROLLBACK_ANY_ERROR_RETRY: RetryBudget = { intervalSeconds: 1, backoffRate: 2, maxDelaySeconds: 4, maxAttempts: 3 };
+
+/** The longest a retrier waits between attempts in all (without jitter, which only shortens the waits). */
+export function retryWaitSeconds(r: RetryBudget): number {
+  let sum = 0;
+  for (let i = 0; i < r.maxAttempts; i++) sum += Math.min(r.maxDelaySeconds, r.intervalSeconds * r.backoffRate ** i);
+  return sum;
+}
 
 /** One HTTP check run against the idle colour through the test listener. */
 export interface SmokeCheckConfig {

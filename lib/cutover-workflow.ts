@@ -12,7 +12,10 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { Colour, CutoverErrorName, FleetConfig, HANDLERS, HandlerName, LAMBDA_NOT_READY_ERRORS, LAMBDA_NOT_READY_RETRY, Route53Config, THROTTLING_ERRORS } from './contract';
+import {
+  Colour, CutoverErrorName, FleetConfig, HANDLERS, HandlerName, LAMBDA_NOT_READY_ERRORS, LAMBDA_NOT_READY_RETRY, RetryBudget,
+  ROLLBACK_ANY_ERROR_RETRY, ROLLBACK_TRANSIENT_RETRY, Route53Config, THROTTLING_ERRORS, THROTTLING_RETRY, TRANSIENT_ERRORS, TRANSIENT_RETRY,
+} from './contract';
 import { CutoverOptions, TrafficShift } from './cutover-options';
 import { FleetColour } from './fleet-colour';
 import { fleetConfigProblems } from './fleet-config-size';
@@ -22,7 +25,9 @@ import {
   cutoverTimeoutSeconds,
   DNS_DRAIN_TTLS,
   DNS_TASK_TIMEOUT_SECONDS,
+  smokeFunctionTimeoutSeconds,
   smokeSeconds,
+  TASK_TIMEOUT_MARGIN_SECONDS,
   TASK_TIMEOUT_SECONDS,
   validateCutoverOptions,
 } from './validation';
@@ -271,7 +276,7 @@ export class CutoverWorkflow extends Construct {
         handler: 'index.handler',
         code: lambda.Code.fromAsset(bundleDir(name)),
         memorySize: 256,
-        timeout: inVpc ? Duration.seconds(Math.min(900, Math.ceil(smokeBudget) + 60))
+        timeout: inVpc ? Duration.seconds(smokeFunctionTimeoutSeconds(smokeBudget))
           : Duration.seconds(waitsForDns ? DNS_TASK_TIMEOUT_SECONDS : TASK_TIMEOUT_SECONDS),
         role,
         logGroup,
@@ -465,7 +470,7 @@ export class CutoverWorkflow extends Construct {
    * A handler task. The handler gets the whole state (`$`), or `{ state, ...args }` when it
    * takes arguments, and its result replaces the state.
    */
-  private task(name: string, fn: HandlerName, args?: Record<string, unknown>, input?: sfn.TaskInput): tasks.LambdaInvoke {
+  private task(name: string, fn: HandlerName, args?: Record<string, unknown>, input?: sfn.TaskInput, transient: RetryBudget = TRANSIENT_RETRY): tasks.LambdaInvoke {
     const task = new tasks.LambdaInvoke(this, name, {
       stateName: name,
       lambdaFunction: this.functions[fn],
@@ -473,22 +478,23 @@ export class CutoverWorkflow extends Construct {
       retryOnServiceExceptions: false,
       // Without a payload the function receives the state input as it is.
       payload: input ?? (args ? sfn.TaskInput.fromObject({ 'state.$': '$', ...args }) : undefined),
+      // A little over the function's timeout: an invocation that hangs in Lambda itself ends as
+      // States.Timeout, retried below like the function's own Sandbox.Timedout.
+      taskTimeout: sfn.Timeout.duration(Duration.seconds(this.functions[fn].timeout!.toSeconds() + TASK_TIMEOUT_MARGIN_SECONDS)),
     });
-    task.addRetry({
-      errors: THROTTLING_ERRORS,
-      interval: Duration.seconds(1),
-      backoffRate: 2,
-      maxAttempts: 6,
-      maxDelay: Duration.seconds(20),
-      jitterStrategy: sfn.JitterType.FULL,
+    const retry = (errors: string[], r: RetryBudget, jitter = true) => task.addRetry({
+      errors,
+      interval: Duration.seconds(r.intervalSeconds),
+      backoffRate: r.backoffRate,
+      maxAttempts: r.maxAttempts,
+      maxDelay: Duration.seconds(r.maxDelaySeconds),
+      ...(jitter ? { jitterStrategy: sfn.JitterType.FULL } : {}),
     });
-    task.addRetry({
-      errors: LAMBDA_NOT_READY_ERRORS,
-      interval: Duration.seconds(LAMBDA_NOT_READY_RETRY.intervalSeconds),
-      backoffRate: LAMBDA_NOT_READY_RETRY.backoffRate,
-      maxAttempts: LAMBDA_NOT_READY_RETRY.maxAttempts,
-      maxDelay: Duration.seconds(LAMBDA_NOT_READY_RETRY.maxDelaySeconds),
-    });
+    retry(THROTTLING_ERRORS, THROTTLING_RETRY);
+    retry(LAMBDA_NOT_READY_ERRORS, LAMBDA_NOT_READY_RETRY, false);
+    // 5xx and network errors that outlasted the SDK client's retries, and timeouts: the handlers
+    // compare the desired state with the current one before changing anything, so a retry is safe.
+    retry(TRANSIENT_ERRORS, transient);
     return task;
   }
 
@@ -552,8 +558,15 @@ export class CutoverWorkflow extends Construct {
     const scaleFailedDown = this.task(N.scaleFailedDown, 'scale-to-zero', { colour: 'target' });
     scaleFailedDown.addCatch(releaseAfterRollback, { resultPath: '$.cleanupError' });
     scaleFailedDown.next(releaseAfterRollback);
-    const rollBack = this.task(N.rollBack, 'roll-back');
-    rollBack.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(1), backoffRate: 2, maxAttempts: 3, jitterStrategy: sfn.JitterType.FULL });
+    // Moving traffic back has the largest retry budget: giving up leaves traffic on the failed colour.
+    const rollBack = this.task(N.rollBack, 'roll-back', undefined, undefined, ROLLBACK_TRANSIENT_RETRY);
+    rollBack.addRetry({
+      errors: ['States.ALL'],
+      interval: Duration.seconds(ROLLBACK_ANY_ERROR_RETRY.intervalSeconds),
+      backoffRate: ROLLBACK_ANY_ERROR_RETRY.backoffRate,
+      maxAttempts: ROLLBACK_ANY_ERROR_RETRY.maxAttempts,
+      jitterStrategy: sfn.JitterType.FULL,
+    });
     rollBack.addCatch(releaseAfterRollback, { resultPath: '$.rollbackError' });
     // With DNS, clients and resolvers that still hold the old answer keep reaching the colour
     // traffic left: it keeps serving for a few TTLs before it is scaled to zero.
@@ -669,7 +682,7 @@ export class CutoverWorkflow extends Construct {
       .otherwise(waitHealth.next(checkHealth)));
 
     // {"action":"rollback"}: traffic to the warm previous colour, then the colour we left to zero.
-    const rollbackShift = this.task(N.rollbackShift, 'shift', { weight: 100 });
+    const rollbackShift = this.task(N.rollbackShift, 'shift', { weight: 100 }, undefined, ROLLBACK_TRANSIENT_RETRY);
     const rollbackRetire = this.task(N.rollbackRetire, 'scale-to-zero', { colour: 'live' });
     rollbackShift.addCatch(rollBack, errorAt);
     rollbackRetire.addCatch(releaseAfterFailure, errorAt);

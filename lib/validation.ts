@@ -1,7 +1,7 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
-import { VERSION_PATTERN } from './contract';
+import { LAMBDA_NOT_READY_RETRY, retryWaitSeconds, RetryBudget, ROLLBACK_ANY_ERROR_RETRY, ROLLBACK_TRANSIENT_RETRY, THROTTLING_RETRY, TRANSIENT_RETRY, VERSION_PATTERN } from './contract';
 import { CutoverOptions, TrafficShift } from './cutover-options';
 import { BlueGreenFleetProps, CountAlarmOptions, LatencyAlarmOptions } from './fleet-props';
 import { TrafficSwitch } from './traffic-switch';
@@ -286,7 +286,7 @@ export interface CutoverTiming {
   readonly drainSeconds: number;
 }
 
-/** Margin added to the worst case, for task latencies and retries. */
+/** Margin added to the worst case, for the state machine's own transitions. */
 const TIMEOUT_MARGIN_SECONDS = 15 * 60;
 
 /**
@@ -298,11 +298,63 @@ const EVENTS_PER_POLL = 9;
 const FIXED_EVENTS = 400;
 const EVENTS_PER_SHIFT = 12;
 
-/** The longest a cutover can take, which the state machine's timeout and the lock lease follow. */
+/**
+ * The longest a cutover can take, which the state machine's timeout and the lock lease follow:
+ * the waits (health, shift steps, bake, warm, DNS drain, one poll interval each loop may
+ * overrun) plus, for every task the longest path runs, its worst case with every retry
+ * ({@link taskWorstCaseSeconds}). A loop runs until its deadline: it may overrun it by two
+ * tasks (one started just before the deadline, and the one that sees it passed).
+ * The longest path: start, find the live colour, prepare, the health loop, smoke tests, each
+ * shift and the loop of each partial step, the bake loop, keep warm (which may fail and move
+ * traffic back), retire or scale the failed colour down, release the lock.
+ */
 export function cutoverTimeoutSeconds(t: CutoverTiming): number {
   const steps = t.partialStepSeconds.reduce((sum, s) => sum + s + t.pollSeconds, 0);
-  return Math.ceil(t.healthySeconds + t.pollSeconds + t.smokeSeconds + t.shiftTasks * t.shiftTaskSeconds + steps
-    + t.bakeSeconds + t.pollSeconds + t.warmSeconds + t.drainSeconds + TIMEOUT_MARGIN_SECONDS);
+  const waits = t.healthySeconds + t.pollSeconds + steps + t.bakeSeconds + t.pollSeconds + t.warmSeconds + t.drainSeconds;
+  const task = taskWorstCaseSeconds(TASK_TIMEOUT_SECONDS);
+  // start, find-live, prepare, 2 health checks, 2 checks per partial step, 2 bake checks,
+  // keep-warm, retire-previous (or a scale-down), release-lock.
+  const ordinaryTasks = 3 + 2 + 2 * t.partialStepSeconds.length + 2 + 3;
+  const tasks = ordinaryTasks * task
+    + taskWorstCaseSeconds(smokeFunctionTimeoutSeconds(t.smokeSeconds))
+    + t.shiftTasks * taskWorstCaseSeconds(t.shiftTaskSeconds)
+    + rollbackWorstCaseSeconds(t.shiftTaskSeconds);
+  return Math.ceil(waits + tasks + TIMEOUT_MARGIN_SECONDS);
+}
+
+/** A Lambda task's TimeoutSeconds is its function's timeout plus this: a hung invocation ends as States.Timeout. */
+export const TASK_TIMEOUT_MARGIN_SECONDS = 10;
+
+/** The function timeout of the smoke tests: their budget plus a minute, at most Lambda's 15 minutes. */
+export function smokeFunctionTimeoutSeconds(smokeBudgetSeconds: number): number {
+  return Math.min(900, Math.ceil(smokeBudgetSeconds) + 60);
+}
+
+/**
+ * The longest one task can take with its retries, for a function timeout: every attempt the
+ * throttling and transient retriers allow ({@link THROTTLING_RETRY}, `transient`, and `extra`)
+ * runs until the task's TimeoutSeconds, plus every wait between attempts. The attempts of
+ * {@link LAMBDA_NOT_READY_RETRY} only wait: Lambda refuses those invocations before the function runs.
+ */
+export function taskWorstCaseSeconds(functionSeconds: number, transient: RetryBudget = TRANSIENT_RETRY, extra: RetryBudget[] = []): number {
+  const retriers = [THROTTLING_RETRY, transient, ...extra];
+  const attempts = 1 + retriers.reduce((sum, r) => sum + r.maxAttempts, 0);
+  const waits = [...retriers, LAMBDA_NOT_READY_RETRY].reduce((sum, r) => sum + retryWaitSeconds(r), 0);
+  return attempts * (functionSeconds + TASK_TIMEOUT_MARGIN_SECONDS) + waits;
+}
+
+/** {@link taskWorstCaseSeconds} of "Move traffic back": the rollback budget and its last, any-error retrier. */
+export function rollbackWorstCaseSeconds(functionSeconds: number): number {
+  return taskWorstCaseSeconds(functionSeconds, ROLLBACK_TRANSIENT_RETRY, [ROLLBACK_ANY_ERROR_RETRY]);
+}
+
+/**
+ * From the decision to roll back to traffic back, when the failures are the transient errors
+ * and timeouts of {@link TRANSIENT_ERRORS} only: every attempt of "Move traffic back" runs until
+ * its TimeoutSeconds, plus every wait of {@link ROLLBACK_TRANSIENT_RETRY}.
+ */
+export function transientRevertWorstCaseSeconds(functionSeconds: number): number {
+  return (1 + ROLLBACK_TRANSIENT_RETRY.maxAttempts) * (functionSeconds + TASK_TIMEOUT_MARGIN_SECONDS) + retryWaitSeconds(ROLLBACK_TRANSIENT_RETRY);
 }
 
 /** The worst-case number of polls (health, shift steps, bake) and history events of a cutover. */
@@ -409,7 +461,7 @@ export function validateCutoverOptions(options: CutoverOptions, context: Cutover
     });
     const timeout = cutoverTimeoutSeconds(timing(poll));
     if (timeout > LIMITS.maxExecutionSeconds) {
-      errors.push(`cutover: the workflow can run for up to ${(timeout / 86400).toFixed(1)} days (healthyTimeout, smoke tests, shift steps, bakeTime and keepPreviousWarm, plus margins), more than the 365 days a Step Functions execution may run: shorten keepPreviousWarm, bakeTime or the shift steps.`);
+      errors.push(`cutover: the workflow can run for up to ${(timeout / 86400).toFixed(1)} days (healthyTimeout, smoke tests, shift steps, bakeTime and keepPreviousWarm, plus the retries of every task and a margin), more than the 365 days a Step Functions execution may run: shorten keepPreviousWarm, bakeTime or the shift steps.`);
     }
     const history = cutoverHistory(timing(poll));
     if (history.events > LIMITS.maxHistoryEvents) {

@@ -2,8 +2,14 @@ import { Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { HANDLERS, SmokeCheck, STATE_NAMES } from '../../lib';
+import {
+  HANDLERS, retryWaitSeconds, ROLLBACK_ANY_ERROR_RETRY, ROLLBACK_TRANSIENT_RETRY, SmokeCheck, STATE_NAMES, THROTTLING_RETRY,
+  TRANSIENT_ERRORS, TRANSIENT_RETRY,
+} from '../../lib';
 import { DEPLOY_TIME_VALUE_BYTES, FLEET_CONFIG_BUDGET_BYTES } from '../../lib/fleet-config-size';
+import {
+  DNS_TASK_TIMEOUT_SECONDS, rollbackWorstCaseSeconds, TASK_TIMEOUT_MARGIN_SECONDS, TASK_TIMEOUT_SECONDS, transientRevertWorstCaseSeconds,
+} from '../../lib/validation';
 import { fleetStack } from './fleet-fixture';
 
 /** The state machine definition with every token replaced by a placeholder. */
@@ -97,6 +103,62 @@ describe('the cutover workflow', () => {
         IntervalSeconds: 5, BackoffRate: 2, MaxAttempts: 6, MaxDelaySeconds: 60,
       })]);
     }
+  });
+
+  // A 5xx or a reset connection that outlasts the SDK client's 5 attempts, or a hung invocation,
+  // is retried by the state machine before any task gives up.
+  test('retries transient errors and timeouts, and has a TimeoutSeconds over its function timeout, on every handler task', () => {
+    const fnTimeout = (handler: string) => Object.values(template.findResources('AWS::Lambda::Function'))
+      .find((f) => f.Properties.Description === `Blue/green cutover: ${handler}`)!.Properties.Timeout as number;
+    const tasks = Object.entries<any>(definition.States).filter(([, s]) => s.Type === 'Task');
+    expect(tasks.length).toBeGreaterThanOrEqual(HANDLERS.length);
+    for (const [name, t] of tasks) {
+      const transient = t.Retry.find((r: any) => r.ErrorEquals.includes('InternalFailure'));
+      const budget = name === STATE_NAMES.rollBack || name === STATE_NAMES.rollbackShift ? ROLLBACK_TRANSIENT_RETRY : TRANSIENT_RETRY;
+      expect([name, transient]).toEqual([name, {
+        ErrorEquals: TRANSIENT_ERRORS,
+        IntervalSeconds: budget.intervalSeconds, BackoffRate: budget.backoffRate, MaxAttempts: budget.maxAttempts,
+        MaxDelaySeconds: budget.maxDelaySeconds, JitterStrategy: 'FULL',
+      }]);
+      for (const e of ['Sandbox.Timedout', 'States.Timeout', 'Lambda.Unknown', 'ServiceUnavailable', 'InternalError', 'TimeoutError', 'RequestTimeout']) {
+        expect(t.Retry.filter((r: any) => r.ErrorEquals.includes(e)).length).toBe(1);
+      }
+      // States.ALL may only come last: the transient retrier before it.
+      const any = t.Retry.findIndex((r: any) => r.ErrorEquals.includes('States.ALL'));
+      if (any >= 0) expect(any).toBe(t.Retry.length - 1);
+      const handler = name === STATE_NAMES.smoke ? 'smoke-test' : undefined;
+      expect([name, t.TimeoutSeconds]).toEqual([name, (handler ? fnTimeout(handler) : TASK_TIMEOUT_SECONDS) + TASK_TIMEOUT_MARGIN_SECONDS]);
+    }
+    expect(definition.States[STATE_NAMES.rollBack].Retry.at(-1)).toMatchObject({ ErrorEquals: ['States.ALL'], MaxAttempts: ROLLBACK_ANY_ERROR_RETRY.maxAttempts });
+  });
+
+  test('moving traffic back has the largest retry budget; its worst case is stated', () => {
+    expect(retryWaitSeconds(ROLLBACK_TRANSIENT_RETRY)).toBeGreaterThan(retryWaitSeconds(TRANSIENT_RETRY));
+    expect(ROLLBACK_TRANSIENT_RETRY.maxAttempts).toBeGreaterThan(TRANSIENT_RETRY.maxAttempts);
+    const fromDefinition = (name: string) => {
+      const s = definition.States[name];
+      const r = s.Retry.find((x: any) => x.ErrorEquals.includes('States.Timeout'));
+      let waits = 0;
+      for (let i = 0; i < r.MaxAttempts; i++) waits += Math.min(r.MaxDelaySeconds, r.IntervalSeconds * r.BackoffRate ** i);
+      return { attempts: 1 + r.MaxAttempts, timeout: s.TimeoutSeconds, waits, total: (1 + r.MaxAttempts) * s.TimeoutSeconds + waits };
+    };
+    const revert = fromDefinition(STATE_NAMES.rollBack);
+    const ordinary = fromDefinition(STATE_NAMES.bake);
+    expect(revert.total).toBe(transientRevertWorstCaseSeconds(TASK_TIMEOUT_SECONDS));
+    expect(revert.total).toBe(525);
+    expect(fromDefinition(STATE_NAMES.rollbackShift).total).toBe(525);
+    expect(rollbackWorstCaseSeconds(TASK_TIMEOUT_SECONDS)).toBe(1408);
+    expect(transientRevertWorstCaseSeconds(DNS_TASK_TIMEOUT_SECONDS)).toBe(2205);
+    // eslint-disable-next-line no-console
+    console.log([
+      `Transient retry budget, every task: ${ordinary.attempts} attempts of up to ${ordinary.timeout} s, ${ordinary.waits} s of waits at most: ${ordinary.total} s.`,
+      `Move traffic back: ${revert.attempts} attempts of up to ${revert.timeout} s, ${revert.waits} s of waits at most: `
+        + `worst case from the rollback decision to traffic back, on transient errors and timeouts: ${revert.total} s.`,
+      `With every retrier of the task spent (throttling ${THROTTLING_RETRY.maxAttempts}, transient ${ROLLBACK_TRANSIENT_RETRY.maxAttempts}, `
+        + `any error ${ROLLBACK_ANY_ERROR_RETRY.maxAttempts}, each attempt up to ${revert.timeout} s, plus Lambda re-activation waits): ${rollbackWorstCaseSeconds(TASK_TIMEOUT_SECONDS)} s.`,
+      `With Route 53 switching (function timeout ${DNS_TASK_TIMEOUT_SECONDS} s): ${transientRevertWorstCaseSeconds(DNS_TASK_TIMEOUT_SECONDS)} s on transient errors and timeouts, `
+        + `${rollbackWorstCaseSeconds(DNS_TASK_TIMEOUT_SECONDS)} s with every retrier spent.`,
+    ].join('\n'));
   });
 
   test('one function and one role per handler', () => {

@@ -4,6 +4,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { BlueGreenFleet, BlueGreenFleetProps, STATE_NAMES, TrafficShift, TrafficSwitch } from '../../lib';
+import { taskWorstCaseSeconds } from '../../lib/validation';
 import { baseProps, fleetStack } from './fleet-fixture';
 
 /** The state machine definition with every token replaced by a placeholder. */
@@ -88,8 +89,8 @@ describe('a canary shift', () => {
   test('allows for the canary in the state machine timeout', () => {
     const allAtOnce = Template.fromStack(fleetStack({ cutover: { pollInterval: Duration.seconds(15) } }).stack);
     const seconds = (t: Template) => definitionOf(t).TimeoutSeconds as number;
-    // One more shift task (60 s), the bake (300 s) and one poll (15 s).
-    expect(seconds(template) - seconds(allAtOnce)).toBe(60 + 300 + 15);
+    // One more shift task and two alarm checks (each at its worst with every retry), the bake (300 s) and one poll (15 s).
+    expect(seconds(template) - seconds(allAtOnce)).toBe(3 * taskWorstCaseSeconds(60) + 300 + 15);
   });
 });
 

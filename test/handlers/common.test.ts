@@ -75,6 +75,16 @@ describe('clients', () => {
     await expect(config.maxAttempts()).resolves.toBe(5);
     await expect(config.retryStrategy()).resolves.toMatchObject({ mode: 'adaptive' });
   });
+
+  it.each(['autoScaling', 'cloudWatch', 'dynamoDb', 'ec2', 'elbv2', 'route53', 'ssm'] as const)('%s has a connection and a request timeout', async (name) => {
+    const clients = await import('../../lambda/common/clients');
+    const handler = clients[name].config.requestHandler as unknown as { configProvider: Promise<Record<string, unknown>> };
+    await expect(handler.configProvider).resolves.toMatchObject({
+      connectionTimeout: clients.CONNECTION_TIMEOUT_MS,
+      requestTimeout: clients.REQUEST_TIMEOUT_MS,
+      throwOnRequestTimeout: true,
+    });
+  });
 });
 
 describe('errors', () => {
