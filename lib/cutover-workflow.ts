@@ -559,8 +559,10 @@ export class CutoverWorkflow extends Construct {
     // The start handler gets the operator's input, the execution id (the lock owner) and the
     // fleet's configuration, a literal of this definition: the handler puts it into the state,
     // and every later task gets it there. The operator's input can never supply it (it is only
-    // ever at `input`, where a `config` field is InvalidInput).
-    const start = this.task(N.start, 'start', undefined, sfn.TaskInput.fromObject({ 'input.$': '$', 'executionId.$': '$$.Execution.Id', config: config() }));
+    // ever at `input`, where a `config` field is InvalidInput). The input is taken from the
+    // context object, not from `$`: a path into a `null` state does not point to a value and
+    // would fail the state itself with States.Runtime, before the handler could say InvalidInput.
+    const start = this.task(N.start, 'start', undefined, sfn.TaskInput.fromObject({ 'input.$': '$$.Execution.Input', 'executionId.$': '$$.Execution.Id', config: config() }));
     // The error replaces the state here (no ResultPath): the input may not even be an object.
     start.addCatch(rejected, { errors: [CutoverErrorName.INVALID_INPUT, CutoverErrorName.CUTOVER_IN_PROGRESS] });
     // Any other failure may come after the lock was taken: release it (only if it is ours).
