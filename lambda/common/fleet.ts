@@ -27,9 +27,11 @@ import {
   CutoverState,
   FleetConfig,
   GroupCapacity,
+  IMAGE_ID_PATTERN,
   StageTiming,
+  VERSION_PATTERN,
 } from '../../lib/contract';
-import { FleetStateConflict } from './errors';
+import { FleetStateConflict, truncate } from './errors';
 
 // ---------------------------------------------------------------------------
 // Listener rule weights.
@@ -388,6 +390,28 @@ export async function readReleases(ssm: SSMClient, colours: readonly ColourConfi
 /** What one colour runs, from its parameters. */
 export async function readRelease(ssm: SSMClient, colour: ColourConfig): Promise<ColourRelease> {
   return (await readReleases(ssm, [colour]))[0];
+}
+
+/**
+ * Checks a release read back from a colour's parameters with the patterns the execution input
+ * must match: a value someone put there by hand (`1.0;curl x|sh`) must never be copied into the
+ * other colour or reported as a release. Throws FleetStateConflict naming the parameter, its
+ * value and the fix; the caller has changed nothing yet.
+ */
+export function checkStoredRelease(colour: Colour, config: ColourConfig, release: ColourRelease): void {
+  const bad: string[] = [];
+  if (!IMAGE_ID_PATTERN.test(release.imageId)) {
+    bad.push(`${config.imageParameterName} holds ${JSON.stringify(truncate(release.imageId))}, which is not an AMI id ('ami-' followed by 8 or 17 hex digits)`);
+  }
+  if (!VERSION_PATTERN.test(release.version)) {
+    bad.push(`${config.versionParameterName} holds ${JSON.stringify(truncate(release.version))}, which is not a version (1 to 128 letters, digits and . _ + - starting with a letter or digit)`);
+  }
+  if (bad.length === 0) return;
+  throw new FleetStateConflict(
+    `The ${colour} colour's release parameters were changed outside the workflow: ${bad.join('; ')}. ` +
+    'The workflow copies and reports these values, so it will not run with them. ' +
+    `Put the release ${colour} really runs back with aws ssm put-parameter --overwrite --name <parameter> --value <value>, then start again. Nothing was changed.`,
+  );
 }
 
 /** Writes a colour's parameters; only the ones that differ are put. Returns the names written. */
