@@ -392,8 +392,9 @@ export class CutoverWorkflow extends Construct {
     allow(f.prepare, ['ssm:GetParameters', 'ssm:GetParameter', 'ssm:PutParameter'], parameterArns);
     if (props.testRule) allow(f.prepare, ['elasticloadbalancing:ModifyRule'], [props.testRule.listenerRuleArn]);
     allowScaling(f.prepare);
-    // Writing an aws:ec2:image parameter needs ec2:DescribeImages (SSM PutParameter reference).
-    describe(f.prepare, ['ec2:DescribeImages', 'ec2:DescribeLaunchTemplates']);
+    // Writing an aws:ec2:image parameter needs ec2:DescribeImages (SSM PutParameter reference);
+    // launch times of the target's instances tell which were launched with the release.
+    describe(f.prepare, ['ec2:DescribeImages', 'ec2:DescribeLaunchTemplates', 'ec2:DescribeInstances']);
     // "Prepare" makes the latest launch template version the one the colour launches: the
     // template's default version, and the group's launch template version.
     const launchTemplateArns = props.colours.map((c) => Arn.format({ service: 'ec2', resource: 'launch-template', resourceName: c.launchTemplate.launchTemplateId }, stack));
@@ -428,7 +429,7 @@ export class CutoverWorkflow extends Construct {
       });
     }
 
-    describe(f['check-health'], ['elasticloadbalancing:DescribeTargetHealth', 'autoscaling:DescribeAutoScalingGroups']);
+    describe(f['check-health'], ['elasticloadbalancing:DescribeTargetHealth', 'autoscaling:DescribeAutoScalingGroups', 'ec2:DescribeInstances']);
     allowScaling(f['check-health']);
 
     describe(f['smoke-test'], ['ec2:DescribeNetworkInterfaces']);
