@@ -141,11 +141,12 @@ export function iamRequestFor(req: WireRequest, principalArn: string): IamReques
       return out([table.startsWith('arn:') ? table : arn('dynamodb', `table/${table}`)], context);
     }
 
-    // list_amazonec2.html: DescribeNetworkInterfaces and DescribeLaunchTemplates have no resource
-    // types ("*"); key ec2:Region. ModifyLaunchTemplate: launch-template*
+    // list_amazonec2.html: DescribeNetworkInterfaces, DescribeLaunchTemplates and DescribeInstances
+    // have no resource types ("*"); key ec2:Region. ModifyLaunchTemplate: launch-template*
     //   arn:${Partition}:ec2:${Region}:${Account}:launch-template/${LaunchTemplateId}.
     case 'ec2:DescribeNetworkInterfaces':
     case 'ec2:DescribeLaunchTemplates':
+    case 'ec2:DescribeInstances':
       return out(['*'], { 'ec2:Region': REGION });
     case 'ec2:ModifyLaunchTemplate':
       return out([arn('ec2', `launch-template/${need('LaunchTemplateId')}`)], { 'ec2:Region': REGION });

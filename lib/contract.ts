@@ -394,6 +394,19 @@ export interface ColourRelease {
   readonly version: string;
 }
 
+/**
+ * What "Prepare" released into the target, so the health check counts only instances that serve
+ * it: launched from `launchTemplateVersion` and at or after `launchedAfter`.
+ */
+export interface ReleaseLaunch {
+  /** When the target's release parameters took their current values (SSM LastModifiedDate), ISO 8601. */
+  readonly releasedAt: string;
+  /** `releasedAt` rounded up to the whole second (EC2 reports LaunchTime in whole seconds), ISO 8601. */
+  readonly launchedAfter: string;
+  /** The launch template version "Prepare" set on the target's group. */
+  readonly launchTemplateVersion: string;
+}
+
 /** Capacity of an Auto Scaling group. */
 export interface GroupCapacity {
   readonly min: number;
@@ -432,6 +445,13 @@ export interface CutoverState {
   readonly liveCapacity?: GroupCapacity;
   readonly liveRelease?: ColourRelease;
   readonly targetRelease?: ColourRelease;
+  /** Set by "Prepare": which instances of the target serve the release. */
+  readonly targetLaunch?: ReleaseLaunch;
+  /**
+   * Set while the target is held at zero because it had instances from before the release
+   * ("Prepare" or the health check found them): the health check sizes it up once they are gone.
+   */
+  readonly targetHeldAtZero?: boolean;
   /** Whether production traffic has moved to the target (the rollback boundary). */
   readonly trafficMoved?: boolean;
   /** Current weight (percent) of the target in the production rule. */

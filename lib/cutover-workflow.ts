@@ -399,8 +399,9 @@ export class CutoverWorkflow extends Construct {
     allow(f.prepare, ['ssm:GetParameters', 'ssm:GetParameter', 'ssm:PutParameter'], parameterArns);
     if (props.testRule) allow(f.prepare, ['elasticloadbalancing:ModifyRule'], [props.testRule.listenerRuleArn]);
     allowScaling(f.prepare);
-    // Writing an aws:ec2:image parameter needs ec2:DescribeImages (SSM PutParameter reference).
-    describe(f.prepare, ['ec2:DescribeImages', 'ec2:DescribeLaunchTemplates']);
+    // Writing an aws:ec2:image parameter needs ec2:DescribeImages (SSM PutParameter reference);
+    // launch times of the target's instances tell which were launched with the release.
+    describe(f.prepare, ['ec2:DescribeImages', 'ec2:DescribeLaunchTemplates', 'ec2:DescribeInstances']);
     // "Prepare" makes the latest launch template version the one the colour launches: the
     // template's default version, and the group's launch template version.
     const launchTemplateArns = props.colours.map((c) => Arn.format({ service: 'ec2', resource: 'launch-template', resourceName: c.launchTemplate.launchTemplateId }, stack));
@@ -435,7 +436,7 @@ export class CutoverWorkflow extends Construct {
       });
     }
 
-    describe(f['check-health'], ['elasticloadbalancing:DescribeTargetHealth', 'autoscaling:DescribeAutoScalingGroups']);
+    describe(f['check-health'], ['elasticloadbalancing:DescribeTargetHealth', 'autoscaling:DescribeAutoScalingGroups', 'ec2:DescribeInstances']);
     allowScaling(f['check-health']);
 
     describe(f['smoke-test'], ['ec2:DescribeNetworkInterfaces']);
@@ -575,8 +576,10 @@ export class CutoverWorkflow extends Construct {
     // The start handler gets the operator's input, the execution id (the lock owner) and the
     // fleet's configuration, a literal of this definition: the handler puts it into the state,
     // and every later task gets it there. The operator's input can never supply it (it is only
-    // ever at `input`, where a `config` field is InvalidInput).
-    const start = this.task(N.start, 'start', undefined, sfn.TaskInput.fromObject({ 'input.$': '$', 'executionId.$': '$$.Execution.Id', config: config() }));
+    // ever at `input`, where a `config` field is InvalidInput). The input is taken from the
+    // context object, not from `$`: a path into a `null` state does not point to a value and
+    // would fail the state itself with States.Runtime, before the handler could say InvalidInput.
+    const start = this.task(N.start, 'start', undefined, sfn.TaskInput.fromObject({ 'input.$': '$$.Execution.Input', 'executionId.$': '$$.Execution.Id', config: config() }));
     // The error replaces the state here (no ResultPath): the input may not even be an object.
     start.addCatch(rejected, { errors: [CutoverErrorName.INVALID_INPUT, CutoverErrorName.CUTOVER_IN_PROGRESS] });
     // Any other failure may come after the lock was taken: release it (only if it is ours).

@@ -1,4 +1,5 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { CutoverState, GroupCapacity } from '../../lib/contract';
 import { BaseDeps } from '../common/deps';
@@ -16,12 +17,16 @@ export type CheckHealthResponse = CutoverState & Required<Pick<CutoverState, 'he
 export interface CheckHealthDeps extends BaseDeps {
   readonly elbv2: ElasticLoadBalancingV2Client;
   readonly autoScaling: AutoScalingClient;
+  readonly ec2: EC2Client;
 }
 
 /**
  * One poll of the target's health. Healthy when the target wants at least one instance and
  * every one of them is InService and Healthy in its group and `healthy` in its target group,
- * counting only instances that belong to the group. Throws IdleNotHealthy once past the deadline.
+ * counting only instances that belong to the group and serve the release "Prepare" wrote
+ * (`targetLaunch`: launched from its launch template version, after its parameters changed).
+ * A target with other instances is held at zero until they are gone, then started again.
+ * Throws IdleNotHealthy once past the deadline.
  */
 export async function checkHealth(state: CheckHealthRequest, deps: CheckHealthDeps): Promise<CheckHealthResponse> {
   const { config } = deps;
@@ -31,21 +36,34 @@ export async function checkHealth(state: CheckHealthRequest, deps: CheckHealthDe
   const deadline = state.health?.deadline ?? isoPlusSeconds(startedAt, config.healthyTimeoutSeconds);
 
   // The live colour may have scaled since "Prepare": keep the target the same size.
-  let liveCapacity = state.liveCapacity;
   const current = await readCapacity(deps.autoScaling, config.colours[live].autoScalingGroupName);
-  if (!liveCapacity || !sameCapacity(current, liveCapacity)) {
-    logger.info('The live colour was resized: resizing the target to match', { before: liveCapacity, after: current });
-    liveCapacity = current;
-    await setCapacity(deps.autoScaling, config.colours[target].autoScalingGroupName, targetCapacity(config, current));
-  }
+  const liveResized = !state.liveCapacity || !sameCapacity(current, state.liveCapacity);
+  if (liveResized) logger.info('The live colour was resized: resizing the target to match', { before: state.liveCapacity, after: current });
+  const liveCapacity = current;
 
-  const seen = await assessColour(deps.autoScaling, deps.elbv2, config.colours[target]);
-  const desired = seen.capacity.desired;
+  // Only instances launched for the release count (see "Prepare"). While the target has others it
+  // is held at zero; once they are gone it is sized like the live colour, and launches the release.
+  const launch = state.targetLaunch;
+  const seen = await assessColour(deps.autoScaling, deps.elbv2, config.colours[target], launch ? { ec2: deps.ec2, launch } : undefined);
+  const hold = seen.stale.length > 0;
+  const release = !hold && state.targetHeldAtZero === true && seen.capacity.desired === 0;
+  const wanted = hold ? { min: 0, max: seen.capacity.max, desired: 0 } : liveResized || release ? targetCapacity(config, liveCapacity) : seen.capacity;
+  const resize = !sameCapacity(seen.capacity, wanted);
+  if (resize) {
+    await setCapacity(deps.autoScaling, config.colours[target].autoScalingGroupName, wanted);
+    logger.info(hold ? 'Holding the target at zero until its instances from before the release are gone' : 'Target resized',
+      { target, before: seen.capacity, after: wanted, stale: seen.stale });
+  }
+  const desired = wanted.desired;
+  const waitingForStale = seen.stale.length > 0
+    ? ` (${seen.stale.length} instance${seen.stale.length > 1 ? 's' : ''} from before the release, not counted: the ${target} colour is held at zero until ${seen.stale.length > 1 ? 'they are' : 'it is'} gone, then started again: ${summarise(seen.stale)})`
+    : '';
   const detail = `${seen.healthyTargets} of ${desired} instances healthy in the ${target} target group` +
-    (desired === 0 ? ' (the target wants no instances: the live colour runs none)' : '') +
+    (desired === 0 && seen.stale.length === 0 ? ' (the target wants no instances: the live colour runs none)' : '') +
+    waitingForStale +
     (seen.problems.length > 0 ? ` (${summarise(seen.problems)})` : '');
   const health = {
-    healthy: seen.healthy,
+    healthy: seen.healthy && !resize,
     deadline,
     inService: seen.inService,
     healthyTargets: seen.healthyTargets,
@@ -55,12 +73,13 @@ export async function checkHealth(state: CheckHealthRequest, deps: CheckHealthDe
   logger.info('Target health', { ...health });
 
   const nowMs = deps.now().getTime();
-  if (!seen.healthy && nowMs >= Date.parse(deadline)) {
+  if (!health.healthy && nowMs >= Date.parse(deadline)) {
     const waited = Math.round((nowMs - Date.parse(deadline)) / 1000) + config.healthyTimeoutSeconds;
     throw new IdleNotHealthy(
       `${seen.healthyTargets} of ${desired} instances healthy in the ${target} target group after ${waited} s` +
+      waitingForStale +
       (seen.problems.length > 0 ? ` (${summarise(seen.problems)})` : '') +
-      (desired === 0 ? ' (the target wants no instances because the live colour runs none)' : '') +
+      (desired === 0 && seen.stale.length === 0 ? ' (the target wants no instances because the live colour runs none)' : '') +
       `; ${seen.inService} InService in the Auto Scaling group. The live colour was not touched.`,
     );
   }
@@ -68,6 +87,7 @@ export async function checkHealth(state: CheckHealthRequest, deps: CheckHealthDe
   return {
     ...state,
     liveCapacity,
+    targetHeldAtZero: hold,
     health,
     stages: appendStage(state.stages, STAGE, startedAt, deps.now()),
   };

@@ -10,6 +10,7 @@ import {
   Instance,
   UpdateAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
+import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import {
   Action,
   DescribeRulesCommand,
@@ -27,9 +28,12 @@ import {
   CutoverState,
   FleetConfig,
   GroupCapacity,
+  IMAGE_ID_PATTERN,
+  ReleaseLaunch,
   StageTiming,
+  VERSION_PATTERN,
 } from '../../lib/contract';
-import { FleetStateConflict } from './errors';
+import { FleetStateConflict, truncate } from './errors';
 
 // ---------------------------------------------------------------------------
 // Listener rule weights.
@@ -306,6 +310,60 @@ export async function healthyTargets(
   return [...states.values()].filter((s) => s.state === 'healthy').length;
 }
 
+// ---------------------------------------------------------------------------
+// Which instances serve the release.
+// ---------------------------------------------------------------------------
+
+/** EC2 reports LaunchTime in whole seconds: an instance launched in the second the release was written may have launched before it. */
+export function launchedAfterFor(releasedAt: Date): string {
+  return new Date(Math.ceil(releasedAt.getTime() / 1000) * 1000).toISOString();
+}
+
+/**
+ * Launch times of instances, keyed by id (DescribeInstances; Auto Scaling's DescribeAutoScalingGroups
+ * reports none). An instance EC2 no longer reports has no entry.
+ */
+export async function launchTimes(ec2: EC2Client, instanceIds: readonly string[]): Promise<Map<string, Date>> {
+  const times = new Map<string, Date>();
+  // DescribeInstances takes up to 1000 ids; a group holds far fewer, but page anyway.
+  for (let i = 0; i < instanceIds.length; i += 200) {
+    let token: string | undefined;
+    do {
+      const out = await ec2.send(new DescribeInstancesCommand({ InstanceIds: instanceIds.slice(i, i + 200), NextToken: token }));
+      for (const r of out.Reservations ?? []) for (const inst of r.Instances ?? []) if (inst.InstanceId && inst.LaunchTime) times.set(inst.InstanceId, inst.LaunchTime);
+      token = out.NextToken;
+    } while (token);
+  }
+  return times;
+}
+
+/**
+ * The instances of a group that cannot serve the release "Prepare" wrote, with why: launched
+ * from another launch template version than the one "Prepare" set, or launched before the
+ * release's parameters took their values (such an instance resolved the old image at launch and
+ * read the old version at boot). An instance whose launch time EC2 does not report is not counted either.
+ */
+export async function staleInstances(ec2: EC2Client, instances: readonly Instance[], launch: ReleaseLaunch): Promise<Map<string, string>> {
+  const stale = new Map<string, string>();
+  const ids = instances.map((i) => i.InstanceId).filter((id): id is string => !!id);
+  if (ids.length === 0) return stale;
+  const times = await launchTimes(ec2, ids);
+  const after = Date.parse(launch.launchedAfter);
+  for (const i of instances) {
+    if (!i.InstanceId) continue;
+    const version = i.LaunchTemplate?.Version;
+    const launched = times.get(i.InstanceId);
+    if (version !== launch.launchTemplateVersion) {
+      stale.set(i.InstanceId, `launch template version ${version ?? 'unknown'}, not ${launch.launchTemplateVersion}`);
+    } else if (!launched) {
+      stale.set(i.InstanceId, 'no launch time reported by EC2');
+    } else if (launched.getTime() < after) {
+      stale.set(i.InstanceId, `launched ${launched.toISOString()}, before the release was written (${launch.releasedAt})`);
+    }
+  }
+  return stale;
+}
+
 /** Health of one colour: its group and its target group seen together. */
 export interface ColourHealth {
   readonly capacity: GroupCapacity;
@@ -317,17 +375,30 @@ export interface ColourHealth {
   readonly healthy: boolean;
   /** Why instances are not counted, such as `i-abc: unhealthy Target.FailedHealthChecks`. */
   readonly problems: string[];
+  /**
+   * Instances of the group that do not serve the release (only when assessed against one), such
+   * as `i-abc: launched 2025-03-01T11:00:00.000Z, before the release was written (...)`.
+   */
+  readonly stale: string[];
 }
 
-/** Looks at one colour's group and target group together. */
+/**
+ * Looks at one colour's group and target group together. With `release`, only instances that
+ * serve that release count (see {@link staleInstances}); the others are listed in `stale`, and
+ * the colour is not healthy while it has any.
+ */
 export async function assessColour(
   asg: AutoScalingClient,
   elbv2: ElasticLoadBalancingV2Client,
   colour: ColourConfig,
+  release?: { readonly ec2: EC2Client; readonly launch: ReleaseLaunch },
 ): Promise<ColourHealth> {
   const group = await describeGroup(asg, colour.autoScalingGroupName);
   const capacity = capacityOf(group);
-  const instances = (group.Instances ?? []).filter((i): i is Instance & { InstanceId: string } => !!i.InstanceId);
+  const all = (group.Instances ?? []).filter((i): i is Instance & { InstanceId: string } => !!i.InstanceId);
+  const staleById = release ? await staleInstances(release.ec2, all, release.launch) : new Map<string, string>();
+  const stale = [...staleById].map(([id, why]) => `${id}: ${why}`);
+  const instances = all.filter((i) => !staleById.has(i.InstanceId));
   const states = instances.length > 0
     ? await targetStates(elbv2, colour.targetGroupArn, instances.map((i) => i.InstanceId))
     : new Map<string, TargetStatus>();
@@ -353,8 +424,9 @@ export async function assessColour(
     capacity,
     inService,
     healthyTargets: healthy,
-    healthy: capacity.desired > 0 && healthy === capacity.desired && inService === capacity.desired,
+    healthy: capacity.desired > 0 && stale.length === 0 && healthy === capacity.desired && inService === capacity.desired,
     problems,
+    stale,
   };
 }
 
@@ -388,6 +460,38 @@ export async function readReleases(ssm: SSMClient, colours: readonly ColourConfi
 /** What one colour runs, from its parameters. */
 export async function readRelease(ssm: SSMClient, colour: ColourConfig): Promise<ColourRelease> {
   return (await readReleases(ssm, [colour]))[0];
+}
+
+/**
+ * Checks a release read back from a colour's parameters with the patterns the execution input
+ * must match: a value someone put there by hand (`1.0;curl x|sh`) must never be copied into the
+ * other colour or reported as a release. Throws FleetStateConflict naming the parameter, its
+ * value and the fix; the caller has changed nothing yet.
+ */
+export function checkStoredRelease(colour: Colour, config: ColourConfig, release: ColourRelease): void {
+  const bad: string[] = [];
+  if (!IMAGE_ID_PATTERN.test(release.imageId)) {
+    bad.push(`${config.imageParameterName} holds ${JSON.stringify(truncate(release.imageId))}, which is not an AMI id ('ami-' followed by 8 or 17 hex digits)`);
+  }
+  if (!VERSION_PATTERN.test(release.version)) {
+    bad.push(`${config.versionParameterName} holds ${JSON.stringify(truncate(release.version))}, which is not a version (1 to 128 letters, digits and . _ + - starting with a letter or digit)`);
+  }
+  if (bad.length === 0) return;
+  throw new FleetStateConflict(
+    `The ${colour} colour's release parameters were changed outside the workflow: ${bad.join('; ')}. ` +
+    'The workflow copies and reports these values, so it will not run with them. ' +
+    `Put the release ${colour} really runs back with aws ssm put-parameter --overwrite --name <parameter> --value <value>, then start again. Nothing was changed.`,
+  );
+}
+
+/** When a colour's release parameters last changed: the later LastModifiedDate of the two. */
+export async function releaseWrittenAt(ssm: SSMClient, colour: ColourConfig): Promise<Date> {
+  const params = await getParameters(ssm, [colour.imageParameterName, colour.versionParameterName]);
+  const times = [...params.values()].map((p) => p.LastModifiedDate?.getTime());
+  if (times.some((t) => t === undefined)) {
+    throw new FleetStateConflict(`SSM reported no LastModifiedDate for ${colour.imageParameterName} or ${colour.versionParameterName}: the workflow cannot tell which instances were launched with the release. The colour was not started; the live colour was not touched.`);
+  }
+  return new Date(Math.max(...(times as number[])));
 }
 
 /** Writes a colour's parameters; only the ones that differ are put. Returns the names written. */

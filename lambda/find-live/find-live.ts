@@ -4,7 +4,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { Colour, ColourRelease, CutoverState, otherColour } from '../../lib/contract';
 import { BaseDeps } from '../common/deps';
 import { FleetStateConflict, NothingToRollBack } from '../common/errors';
-import { appendStage, assessColour, colourAtFull, readCapacity, readReleases } from '../common/fleet';
+import { appendStage, assessColour, checkStoredRelease, colourAtFull, readCapacity, readReleases } from '../common/fleet';
 import { PreviousRecord, previousRecord, previousRecordKey } from '../common/lock';
 import { logger, setLogContext } from '../common/logger';
 import { readProductionWeights, switchName, TrafficClients } from '../common/traffic';
@@ -46,6 +46,10 @@ export async function findLive(state: FindLiveRequest, deps: FindLiveDeps): Prom
   }
   const target = otherColour(live);
   const [liveRelease, targetRelease] = await readReleases(deps.ssm, [config.colours[live], config.colours[target]]);
+  // Before any mutating call: `{}` copies the live release, a rollback goes back to the target's,
+  // and the output reports both.
+  checkStoredRelease(live, config.colours[live], liveRelease);
+  checkStoredRelease(target, config.colours[target], targetRelease);
 
   if (state.action === 'rollback') {
     const record = await requireRecordedPrevious(deps, live, target, targetRelease);

@@ -2,18 +2,20 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { DescribeLaunchTemplatesCommand, EC2Client, ModifyLaunchTemplateCommand } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { ColourConfig, ColourRelease, CutoverState } from '../../lib/contract';
+import { ColourConfig, ColourRelease, CutoverState, ReleaseLaunch } from '../../lib/contract';
 import { BaseDeps, Sleep } from '../common/deps';
 import { FleetStateConflict, ImageNotAccepted } from '../common/errors';
-import { appendStage, colours, readRelease, setCapacity, setRuleWeights, targetCapacity, weightsFor, writeRelease } from '../common/fleet';
+import {
+  appendStage, colours, groupInstances, launchedAfterFor, readRelease, releaseWrittenAt, setCapacity, setRuleWeights, staleInstances, targetCapacity, weightsFor, writeRelease,
+} from '../common/fleet';
 import { logger, setLogContext } from '../common/logger';
 
 export const STAGE = 'Prepare the idle colour';
 
 /** The state after "Find the live colour". */
 export type PrepareRequest = CutoverState;
-/** The state with targetRelease set to what the target now runs. */
-export type PrepareResponse = CutoverState & Required<Pick<CutoverState, 'targetRelease'>>;
+/** The state with targetRelease set to what the target now runs, and targetLaunch to which of its instances serve it. */
+export type PrepareResponse = CutoverState & Required<Pick<CutoverState, 'targetRelease' | 'targetLaunch'>>;
 
 export interface PrepareDeps extends BaseDeps {
   readonly elbv2: ElasticLoadBalancingV2Client;
@@ -70,13 +72,31 @@ export async function prepare(state: PrepareRequest, deps: PrepareDeps): Promise
   }
 
   const version = await releaseLaunchTemplate(deps.ec2, targetConfig);
-  const size = await setCapacity(deps.autoScaling, targetConfig.autoScalingGroupName, targetCapacity(config, state.liveCapacity),
-    { id: targetConfig.launchTemplateId, version });
-  logger.info('Target capacity and launch template version', { target, launchTemplateVersion: version, changed: size.changed, before: size.before, after: size.after });
+  // Only instances launched from this launch template version after the parameters took their
+  // values serve the release: one launched before resolved the old image and read the old version.
+  // The parameters' own LastModifiedDate makes this the same when the task is retried.
+  const releasedAt = await releaseWrittenAt(deps.ssm, targetConfig);
+  const targetLaunch: ReleaseLaunch = { releasedAt: releasedAt.toISOString(), launchedAfter: launchedAfterFor(releasedAt), launchTemplateVersion: version };
+  // EC2 counts launch times in whole seconds: start nothing in the second of the write.
+  const wait = Date.parse(targetLaunch.launchedAfter) - deps.now().getTime();
+  if (wait > 0) await deps.sleep(wait);
+
+  // Instances the target already runs (the listener was flipped by hand, or a scale-down of the
+  // idle colour failed) were launched before the release: start the colour from zero. The health
+  // check scales it up once they are gone, and never counts them.
+  const stale = await staleInstances(deps.ec2, await groupInstances(deps.autoScaling, targetConfig.autoScalingGroupName), targetLaunch);
+  const capacity = stale.size > 0 ? { min: 0, desired: 0 } : targetCapacity(config, state.liveCapacity);
+  if (stale.size > 0) {
+    logger.warn('The target runs instances from before the release: scaling it to zero first', { target, stale: Object.fromEntries(stale) });
+  }
+  const size = await setCapacity(deps.autoScaling, targetConfig.autoScalingGroupName, capacity, { id: targetConfig.launchTemplateId, version });
+  logger.info('Target capacity and launch template version', { target, launchTemplateVersion: version, targetLaunch, changed: size.changed, before: size.before, after: size.after });
 
   return {
     ...state,
     targetRelease,
+    targetLaunch,
+    targetHeldAtZero: stale.size > 0,
     stages: appendStage(state.stages, STAGE, startedAt, deps.now()),
   };
 }

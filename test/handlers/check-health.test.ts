@@ -2,11 +2,12 @@ import { UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { Colour, CutoverState } from '../../lib/contract';
 import { checkHealth } from '../../lambda/check-health/check-health';
+import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { clock, deployState, FakeAws, FLEET, target, throttling } from './fake-aws';
 
 const aws = new FakeAws();
 let time = clock();
-const deps = () => ({ elbv2: aws.elbv2, autoScaling: aws.autoScaling, config: FLEET, now: time.now });
+const deps = () => ({ elbv2: aws.elbv2, autoScaling: aws.autoScaling, ec2: aws.ec2, config: FLEET, now: time.now });
 
 /** Green scaled to 2 by "Prepare", with the given target states. */
 function greenWith(targets: ReturnType<typeof target>[], ids = ['i-0g1', 'i-0g2']) {
@@ -148,6 +149,88 @@ describe('check-health', () => {
     await checkHealth(first, deps());
 
     expect(aws.asgMock).toHaveReceivedCommandTimes(UpdateAutoScalingGroupCommand, 0);
+  });
+
+  describe('counting only instances that serve the release "Prepare" wrote', () => {
+    const launch = { releasedAt: '2025-03-01T11:59:58.300Z', launchedAfter: '2025-03-01T11:59:59.000Z', launchTemplateVersion: '2' };
+
+    it('does not count instances launched before the release, and holds the target at zero until they are gone', async () => {
+      greenWith([target('i-0old1', 'healthy'), target('i-0new1', 'healthy')], ['i-0old1', 'i-0new1']);
+      aws.group(Colour.GREEN).instances.forEach((i) => { i.LaunchTemplate!.Version = '2'; });
+      aws.launchTimes.set('i-0old1', new Date('2025-03-01T11:59:58.000Z'));
+      aws.launchTimes.set('i-0new1', new Date('2025-03-01T11:59:59.000Z'));
+
+      const out = await checkHealth(deployState({ targetLaunch: launch }), deps());
+
+      expect(out.health).toMatchObject({ healthy: false, healthyTargets: 1, desired: 0 });
+      expect(out.health.detail).toContain('i-0old1: launched 2025-03-01T11:59:58.000Z, before the release was written (2025-03-01T11:59:58.300Z)');
+      expect(out.targetHeldAtZero).toBe(true);
+      expect(aws.asgMock).toHaveReceivedCommandWith(UpdateAutoScalingGroupCommand, { AutoScalingGroupName: 'web-green', MinSize: 0, MaxSize: 4, DesiredCapacity: 0 });
+      expect(aws.ec2Mock).toHaveReceivedCommandWith(DescribeInstancesCommand, { InstanceIds: ['i-0old1', 'i-0new1'] });
+
+      // Scaled in: the group is empty. The next poll sizes it like blue.
+      aws.setGroup(Colour.GREEN, { min: 0, max: 4, desired: 0 }, []);
+      aws.resetHistory();
+      const next = await checkHealth(out, deps());
+      expect(next.health).toMatchObject({ healthy: false, desired: 2 });
+      expect(next.targetHeldAtZero).toBe(false);
+      expect(aws.group(Colour.GREEN)).toMatchObject({ min: 2, max: 4, desired: 2 });
+
+      // New instances, launched after the release from version 2: healthy.
+      aws.setGroup(Colour.GREEN, { min: 2, max: 4, desired: 2 }, ['i-0new2', 'i-0new3']);
+      aws.group(Colour.GREEN).instances.forEach((i) => { i.LaunchTemplate!.Version = '2'; });
+      for (const id of ['i-0new2', 'i-0new3']) aws.launchTimes.set(id, new Date('2025-03-01T12:00:30.000Z'));
+      aws.resetHistory();
+      const last = await checkHealth(next, deps());
+      expect(last.health).toMatchObject({ healthy: true, healthyTargets: 2, desired: 2 });
+      aws.expectNoMutations();
+    });
+
+    it('counts an instance launched in the second of the write as launched before it', async () => {
+      greenWith([target('i-0g1', 'healthy'), target('i-0g2', 'healthy')]);
+      aws.group(Colour.GREEN).instances.forEach((i) => { i.LaunchTemplate!.Version = '2'; });
+      aws.launchTimes.set('i-0g1', new Date('2025-03-01T11:59:58.000Z'));
+      aws.launchTimes.set('i-0g2', new Date('2025-03-01T12:00:00.000Z'));
+
+      const out = await checkHealth(deployState({ targetLaunch: launch }), deps());
+
+      expect(out.health.healthy).toBe(false);
+      expect(out.health.detail).toContain('1 instance from before the release');
+    });
+
+    it('does not count instances of an older launch template version than the one "Prepare" set', async () => {
+      greenWith([target('i-0g1', 'healthy'), target('i-0g2', 'healthy')]);
+      aws.group(Colour.GREEN).instances[1].LaunchTemplate!.Version = '2';
+      for (const id of ['i-0g1', 'i-0g2']) aws.launchTimes.set(id, new Date('2025-03-01T12:00:30.000Z'));
+
+      const out = await checkHealth(deployState({ targetLaunch: launch }), deps());
+
+      expect(out.health).toMatchObject({ healthy: false, healthyTargets: 1 });
+      expect(out.health.detail).toContain('i-0g1: launch template version 1, not 2');
+    });
+
+    it('fails with IdleNotHealthy naming the instances from before the release once past the deadline', async () => {
+      greenWith([target('i-0g1', 'healthy'), target('i-0g2', 'healthy')]);
+      const first = await checkHealth(deployState({ targetLaunch: launch }), deps());
+      time.advance(601);
+
+      await expect(checkHealth(first, deps())).rejects.toMatchObject({
+        name: 'IdleNotHealthy',
+        message: expect.stringContaining('2 instances from before the release, not counted'),
+      });
+    });
+
+    it('is healthy with instances launched after the release from its launch template version', async () => {
+      greenWith([target('i-0g1', 'healthy'), target('i-0g2', 'healthy')]);
+      aws.group(Colour.GREEN).instances.forEach((i) => { i.LaunchTemplate!.Version = '2'; });
+      for (const id of ['i-0g1', 'i-0g2']) aws.launchTimes.set(id, new Date('2025-03-01T11:59:59.000Z'));
+
+      const out = await checkHealth(deployState({ targetLaunch: launch }), deps());
+
+      expect(out.health).toMatchObject({ healthy: true, healthyTargets: 2, desired: 2 });
+      expect(out.targetHeldAtZero).toBe(false);
+      aws.expectNoMutations();
+    });
   });
 
   it('surfaces a throttling error from DescribeTargetHealth', async () => {

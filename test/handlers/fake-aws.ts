@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { AttributeValue, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { DescribeLaunchTemplatesCommand, EC2Client, ModifyLaunchTemplateCommand } from '@aws-sdk/client-ec2';
+import { DescribeInstancesCommand, DescribeLaunchTemplatesCommand, EC2Client, ModifyLaunchTemplateCommand } from '@aws-sdk/client-ec2';
 import {
   Action,
   DescribeRulesCommand,
@@ -46,6 +46,10 @@ const RULE_PREFIX = 'arn:aws:elasticloadbalancing:eu-west-1:111122223333:listene
 
 export const EXECUTION_ID = 'arn:aws:states:eu-west-1:111122223333:execution:web-cutover:run-1';
 export const OTHER_EXECUTION_ID = 'arn:aws:states:eu-west-1:111122223333:execution:web-cutover:run-0';
+
+/** When the model's parameters took their first values, and when its instances were launched: after that. */
+export const RELEASED_AT = '2025-03-01T11:00:00.000Z';
+export const LAUNCHED_AT = '2025-03-01T11:30:00.000Z';
 
 export const BLUE_RELEASE: ColourRelease = { imageId: 'ami-0123456789abcdef0', version: '1.4.1' };
 export const GREEN_RELEASE: ColourRelease = { imageId: 'ami-0fedcba9876543210', version: '1.4.0' };
@@ -179,7 +183,11 @@ export class FakeAws {
   rules = new Map<string, Action[]>();
   groups = new Map<string, FakeGroup>();
   targets = new Map<string, TargetHealthDescription[]>();
-  params = new Map<string, { Value: string; DataType: string }>();
+  params = new Map<string, { Value: string; DataType: string; LastModifiedDate?: Date }>();
+  /** EC2 launch times of instances, by id; an instance without one launched at {@link LAUNCHED_AT}. */
+  launchTimes = new Map<string, Date>();
+  /** SSM's clock: the LastModifiedDate a PutParameter gives. */
+  now: () => Date = () => new Date('2025-03-01T12:00:00.000Z');
   /** Launch templates by id: their latest and default version numbers. */
   launchTemplates = new Map<string, { latest: number; default: number }>();
   /**
@@ -215,6 +223,8 @@ export class FakeAws {
     this.groups.clear();
     this.targets.clear();
     this.params.clear();
+    this.launchTimes.clear();
+    this.now = () => new Date('2025-03-01T12:00:00.000Z');
     this.records.clear();
     this.launchTemplates.clear();
     this.rejectedImages.clear();
@@ -282,8 +292,13 @@ export class FakeAws {
     this.groups.set(this.config.colours[colour].autoScalingGroupName, {
       ...capacity,
       launchTemplateVersion: this.groups.get(this.config.colours[colour].autoScalingGroupName)?.launchTemplateVersion ?? '1',
-      instances: instanceIds.map((id) => ({ InstanceId: id, LifecycleState: 'InService', HealthStatus: 'Healthy', AvailabilityZone: 'eu-west-1a', ProtectedFromScaleIn: false })),
+      instances: [],
     });
+    const g = this.group(colour);
+    g.instances = instanceIds.map((id) => ({
+      InstanceId: id, LifecycleState: 'InService', HealthStatus: 'Healthy', AvailabilityZone: 'eu-west-1a', ProtectedFromScaleIn: false,
+      LaunchTemplate: { LaunchTemplateId: this.config.colours[colour].launchTemplateId, Version: g.launchTemplateVersion },
+    }));
     this.targets.set(this.config.colours[colour].targetGroupArn, instanceIds.map((id) => target(id, 'healthy')));
   }
 
@@ -295,9 +310,9 @@ export class FakeAws {
     this.targets.set(this.config.colours[colour].targetGroupArn, targets);
   }
 
-  setRelease(colour: Colour, release: ColourRelease): void {
-    this.params.set(this.config.colours[colour].imageParameterName, { Value: release.imageId, DataType: 'aws:ec2:image' });
-    this.params.set(this.config.colours[colour].versionParameterName, { Value: release.version, DataType: 'text' });
+  setRelease(colour: Colour, release: ColourRelease, at = new Date(RELEASED_AT)): void {
+    this.params.set(this.config.colours[colour].imageParameterName, { Value: release.imageId, DataType: 'aws:ec2:image', LastModifiedDate: at });
+    this.params.set(this.config.colours[colour].versionParameterName, { Value: release.version, DataType: 'text', LastModifiedDate: at });
   }
 
   release(colour: Colour): ColourRelease {
@@ -439,6 +454,9 @@ export class FakeAws {
         LaunchTemplateId: id, LatestVersionNumber: this.launchTemplates.get(id)!.latest, DefaultVersionNumber: this.launchTemplates.get(id)!.default,
       })),
     }));
+    this.ec2Mock.on(DescribeInstancesCommand).callsFake((input: { InstanceIds: string[] }) => ({
+      Reservations: [{ Instances: input.InstanceIds.map((id) => ({ InstanceId: id, LaunchTime: this.launchTimes.get(id) ?? new Date(LAUNCHED_AT) })) }],
+    }));
     this.ec2Mock.on(ModifyLaunchTemplateCommand).callsFake((input: { LaunchTemplateId: string; DefaultVersion: string }) => {
       this.launchTemplates.get(input.LaunchTemplateId)!.default = Number(input.DefaultVersion);
       return {};
@@ -446,7 +464,7 @@ export class FakeAws {
     this.ssmMock.on(PutParameterCommand).callsFake((input: { Name: string; Value: string; DataType?: string }) => {
       const dataType = input.DataType ?? this.params.get(input.Name)?.DataType ?? 'text';
       if (dataType === 'aws:ec2:image' && this.rejectedImages.has(input.Value)) return { Version: 2 };
-      this.params.set(input.Name, { Value: input.Value, DataType: dataType });
+      this.params.set(input.Name, { Value: input.Value, DataType: dataType, LastModifiedDate: this.now() });
       return { Version: 2 };
     });
   }

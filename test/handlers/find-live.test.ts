@@ -67,6 +67,30 @@ describe('find-live for a deploy', () => {
     aws.expectNoMutations();
   });
 
+  it('fails with FleetStateConflict, naming the parameter, the value and the fix, when the live version parameter was set by hand to something that is not a version', async () => {
+    aws.setRelease(Colour.BLUE, { ...BLUE_RELEASE, version: '1.0;curl x|sh' });
+
+    const failure = findLive(started(), deps());
+
+    await expect(failure).rejects.toMatchObject({ name: 'FleetStateConflict' });
+    const message = (await failure.catch((e) => e)).message as string;
+    expect(message).toContain('/blue-green/web/blue/version holds "1.0;curl x|sh", which is not a version');
+    expect(message).toContain('aws ssm put-parameter --overwrite');
+    expect(message).toContain('Nothing was changed.');
+    aws.expectNoMutations();
+  });
+
+  it.each([
+    ['the live image parameter', Colour.BLUE, { imageId: 'ami-123; reboot', version: '1.4.1' }, '/blue-green/web/blue/image-id'],
+    ['the idle image parameter', Colour.GREEN, { imageId: '', version: '1.4.0' }, '/blue-green/web/green/image-id'],
+    ['the idle version parameter', Colour.GREEN, { imageId: GREEN_RELEASE.imageId, version: '$(id)' }, '/blue-green/web/green/version'],
+  ])('fails with FleetStateConflict for a malformed value in %s', async (_what, colour, release, parameter) => {
+    aws.setRelease(colour, release);
+
+    await expect(findLive(started(), deps())).rejects.toMatchObject({ name: 'FleetStateConflict', message: expect.stringContaining(`${parameter} holds`) });
+    aws.expectNoMutations();
+  });
+
   it('fails with FleetStateConflict when the rule forwards to a foreign target group', async () => {
     const foreign = 'arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/hotfix/0123456789abcdef';
     aws.rules.set(FLEET.productionRuleArn, [{

@@ -4,7 +4,7 @@ import { DescribeRulesCommand, ModifyRuleCommand } from '@aws-sdk/client-elastic
 import { GetParametersCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { Colour } from '../../lib/contract';
 import { prepare } from '../../lambda/prepare/prepare';
-import { BLUE_RELEASE, clock, deployState, FakeAws, FLEET, GREEN_RELEASE, throttling } from './fake-aws';
+import { BLUE_RELEASE, clock, deployState, FakeAws, FLEET, GREEN_RELEASE, RELEASED_AT, throttling } from './fake-aws';
 
 const aws = new FakeAws();
 const time = clock();
@@ -138,6 +138,55 @@ describe('prepare', () => {
     expect(aws.group(Colour.GREEN).launchTemplateVersion).toBe('2');
   });
 
+  describe('a target that already runs instances (the listener flipped by hand, a failed scale-down)', () => {
+    it('holds the target at zero instead of counting instances launched before the release', async () => {
+      aws.setGroup(Colour.GREEN, { min: 2, max: 4, desired: 2 }, ['i-0old1', 'i-0old2']);
+
+      const out = await prepare(deployState({ release: { version: '4.0.0' } }), deps());
+
+      expect(aws.release(Colour.GREEN).version).toBe('4.0.0');
+      expect(out.targetLaunch).toEqual({ releasedAt: '2025-03-01T12:00:00.000Z', launchedAfter: '2025-03-01T12:00:00.000Z', launchTemplateVersion: '1' });
+      expect(out.targetHeldAtZero).toBe(true);
+      expect(aws.group(Colour.GREEN)).toMatchObject({ min: 0, max: 4, desired: 0 });
+      // Parameters first, then the group.
+      const [update] = aws.asgMock.commandCalls(UpdateAutoScalingGroupCommand);
+      expect(aws.ssmMock.commandCalls(PutParameterCommand).every((put) => put.calledBefore(update))).toBe(true);
+    });
+
+    it('holds the target at zero when its instances run an older launch template version, even with the release unchanged', async () => {
+      aws.setRelease(Colour.GREEN, BLUE_RELEASE);
+      aws.setGroup(Colour.GREEN, { min: 2, max: 4, desired: 2 }, ['i-0g1', 'i-0g2']);
+      aws.launchTemplates.set(FLEET.colours.green.launchTemplateId, { latest: 2, default: 1 });
+
+      const out = await prepare(deployState(), deps());
+
+      expect(aws.ssmMock).toHaveReceivedCommandTimes(PutParameterCommand, 0);
+      expect(out.targetLaunch).toEqual({ releasedAt: RELEASED_AT, launchedAfter: RELEASED_AT, launchTemplateVersion: '2' });
+      expect(out.targetHeldAtZero).toBe(true);
+      expect(aws.group(Colour.GREEN)).toMatchObject({ desired: 0, launchTemplateVersion: '2' });
+    });
+
+    it('keeps instances launched after the release on its launch template version (a retried task)', async () => {
+      aws.setRelease(Colour.GREEN, BLUE_RELEASE);
+      aws.setGroup(Colour.GREEN, { min: 2, max: 4, desired: 2 }, ['i-0g1', 'i-0g2']);
+
+      const out = await prepare(deployState(), deps());
+
+      expect(out.targetHeldAtZero).toBe(false);
+      aws.expectNoMutations();
+    });
+
+    it('waits past the second in which the parameters changed before it starts instances (EC2 launch times are whole seconds)', async () => {
+      aws.now = () => new Date('2025-03-01T12:00:00.400Z');
+
+      const out = await prepare(deployState({ release: { version: '4.0.0' } }), deps());
+
+      expect(out.targetLaunch).toMatchObject({ releasedAt: '2025-03-01T12:00:00.400Z', launchedAfter: '2025-03-01T12:00:01.000Z' });
+      expect(slept).toEqual([1000]);
+      expect(aws.group(Colour.GREEN).desired).toBe(2);
+    });
+  });
+
   it('sizes the target from the configured capacity, never below what the live colour runs', async () => {
     // The app now asks for 3 to 8 instances; blue runs 2 (min 2, max 4) from before.
     await prepare(deployState(), deps({ ...FLEET, minCapacity: 3, maxCapacity: 8 }));
@@ -161,7 +210,7 @@ describe('prepare', () => {
     });
     let reads = 0;
     aws.ssmMock.on(GetParametersCommand).callsFake((input: { Names: string[] }) => {
-      if (++reads > 3) for (const [name, value] of landing) aws.params.set(name, { Value: value, DataType: aws.params.get(name)!.DataType });
+      if (++reads > 3) for (const [name, value] of landing) aws.params.set(name, { Value: value, DataType: aws.params.get(name)!.DataType, LastModifiedDate: time.now() });
       return { Parameters: input.Names.map((n) => ({ Name: n, Type: 'String', ...aws.params.get(n) })) };
     });
 

@@ -1,3 +1,4 @@
+import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import { Duration } from 'aws-cdk-lib';
 import { Colour, CutoverErrorName, STATE_NAMES } from '../../lib';
 import { Lab } from '../../lab/lab';
@@ -111,6 +112,26 @@ describe('cutovers that fail before traffic moves leave the live colour untouche
     expect(mutations(result).filter((m) => !/: (PutItem|DeleteItem)$/.test(m))).toEqual([]);
     expect(await lab.weights()).toEqual({ blue: 50, green: 50 });
     expect(await lab.lock()).toBeUndefined();
+  });
+
+  test('a live version parameter set by hand to a shell command stops {} with FleetStateConflict before any mutation', async () => {
+    const versionParameter = lab.config.colours.blue.versionParameterName;
+    await lab.clients.ssm.send(new PutParameterCommand({ Name: versionParameter, Value: '1.0;curl x|sh', Type: 'String', Overwrite: true }));
+    const before = await fleetState(lab);
+
+    const result = await lab.runCutover({});
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe(CutoverErrorName.FLEET_STATE_CONFLICT);
+    expect(result.cause).toContain(`${versionParameter} holds "1.0;curl x|sh", which is not a version`);
+    expect(result.cause).toContain('put-parameter');
+    // Only the lock's own writes: taking it and letting it go.
+    expect(mutations(result).filter((m) => !/: (PutItem|DeleteItem)$/.test(m))).toEqual([]);
+    const after = await fleetState(lab);
+    expect(after).toEqual(before);
+    expect(after.greenRelease.version).toBe('initial');
+    expect(after.production).toEqual({ blue: 100, green: 0 });
+    expect(after.green.desired).toBe(0);
   });
 });
 

@@ -1,3 +1,5 @@
+import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
+import { GetParametersCommand } from '@aws-sdk/client-ssm';
 import { Duration } from 'aws-cdk-lib';
 import { Colour, CutoverErrorName, STATE_NAMES } from '../../lib';
 import { Lab } from '../../lab/lab';
@@ -74,6 +76,65 @@ describe('cutovers that succeed', () => {
     expect(state.blueRelease.version).toBe('4.0.0');
     expect(state.greenRelease.version).toBe('initial');
     expect(state.green.desired).toBe(0);
+  });
+
+  /** Launch times (EC2) of a colour's in-service instances, and when its release parameters last changed (SSM). */
+  async function launchesAndRelease(colour: Colour): Promise<{ launches: Map<string, number>; releasedAt: number }> {
+    const { instances } = await lab.group(colour);
+    const launches = new Map<string, number>();
+    if (instances.length) {
+      const out = await lab.clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: instances }));
+      for (const r of out.Reservations ?? []) for (const i of r.Instances ?? []) launches.set(i.InstanceId!, i.LaunchTime!.getTime());
+    }
+    const c = lab.config.colours[colour];
+    const params = await lab.clients.ssm.send(new GetParametersCommand({ Names: [c.imageParameterName, c.versionParameterName] }));
+    return { launches, releasedAt: Math.max(...params.Parameters!.map((p) => p.LastModifiedDate!.getTime())) };
+  }
+
+  test('with the listener flipped by hand and the idle colour still running, only instances launched after "Prepare" serve the release', async () => {
+    await lab.setDesired(Colour.GREEN, 2);
+    await lab.setProductionWeights({ blue: 0, green: 100 });
+    const before = (await lab.group(Colour.BLUE)).instances;
+    expect(before).toHaveLength(2);
+
+    const result = await lab.runCutover({ imageId: 'ami-12c6146b', version: '4.0.0' });
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.output).toMatchObject({ live: 'blue', liveRelease: { imageId: 'ami-12c6146b', version: '4.0.0' } });
+    const state = await fleetState(lab);
+    expect(state.production).toEqual({ blue: 100, green: 0 });
+    expect(state.blueRelease).toEqual({ imageId: 'ami-12c6146b', version: '4.0.0' });
+    expect(state.blue.desired).toBe(2);
+    expect(state.blue.instances).toHaveLength(2);
+    expect(state.blue.instances.filter((id) => before.includes(id))).toEqual([]);
+    const { launches, releasedAt } = await launchesAndRelease(Colour.BLUE);
+    // EC2 launch times are whole seconds: each is in a later second than the parameters' change.
+    for (const id of state.blue.instances) expect(launches.get(id)!).toBeGreaterThanOrEqual(Math.ceil(releasedAt / 1000) * 1000);
+    // "Prepare" held blue at zero; the health check started it again once the old instances were gone.
+    expect(mutations(result).filter((m) => m.endsWith('UpdateAutoScalingGroup'))).toEqual([
+      `${STATE_NAMES.prepare}: UpdateAutoScalingGroup`,
+      `${STATE_NAMES.checkHealth}: UpdateAutoScalingGroup`,
+      `${STATE_NAMES.retire}: UpdateAutoScalingGroup`,
+    ]);
+  });
+
+  test('after a failed scale-down left the idle colour running, the next release replaces its instances', async () => {
+    await lab.runCutover({ version: '2.0.0' });
+    // The previous colour's scale-down did not happen (blue still runs what it ran before).
+    await lab.setDesired(Colour.BLUE, 2);
+    const before = (await lab.group(Colour.BLUE)).instances;
+    expect(before).toHaveLength(2);
+
+    const result = await lab.runCutover({ version: '3.0.0' });
+
+    expect(result.status).toBe('SUCCEEDED');
+    const state = await fleetState(lab);
+    expect(state.production).toEqual({ blue: 100, green: 0 });
+    expect(state.blueRelease.version).toBe('3.0.0');
+    expect(state.blue.instances).toHaveLength(2);
+    expect(state.blue.instances.filter((id) => before.includes(id))).toEqual([]);
+    const { launches, releasedAt } = await launchesAndRelease(Colour.BLUE);
+    for (const id of state.blue.instances) expect(launches.get(id)!).toBeGreaterThanOrEqual(Math.ceil(releasedAt / 1000) * 1000);
   });
 
   test('matches a live colour that grows during the cutover before traffic moves', async () => {

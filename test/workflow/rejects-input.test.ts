@@ -57,6 +57,20 @@ describe('the synthesized state machine rejects malformed input before any AWS c
     expect(result.reached).toEqual([STATE_NAMES.start]);
   });
 
+  test.each([
+    ['null', null],
+    ['an array', []],
+    ['a string', 'x'],
+    ['a number', 42],
+    ['a boolean', true],
+  ])('fails with InvalidInput in the Rejected state for %s, after the start task only', async (_what, input) => {
+    const result = await run(input);
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe(CutoverErrorName.INVALID_INPUT);
+    expect(result.cause).toContain('is not a JSON object');
+    expect(result.reached).toEqual([STATE_NAMES.start]);
+  });
+
   test('an input that brings a fleet configuration is InvalidInput; the start task gets the definition\'s own', async () => {
     const literal = definition.States[STATE_NAMES.start].Parameters.config;
     const forged = { ...literal, fleetId: 'other', lockTableName: 'someone-elses-table', smokeChecks: [] };
