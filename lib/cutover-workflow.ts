@@ -441,10 +441,13 @@ export class CutoverWorkflow extends Construct {
       allowMoveTraffic(fn);
     }
 
-    describe(f['check-alarms'], ['cloudwatch:DescribeAlarms']);
+    // Every poll also looks at the new colour's health, as the health wait does.
+    describe(f['check-alarms'], ['cloudwatch:DescribeAlarms', 'elasticloadbalancing:DescribeTargetHealth', 'autoscaling:DescribeAutoScalingGroups']);
 
     for (const fn of [f['scale-to-zero'], f['retire-previous']]) {
-      describe(fn, [...readsTraffic, 'autoscaling:DescribeAutoScalingGroups']);
+      // Retiring looks at both colours' health first.
+      const health = fn === f['retire-previous'] ? ['elasticloadbalancing:DescribeTargetHealth'] : [];
+      describe(fn, [...readsTraffic, ...health, 'autoscaling:DescribeAutoScalingGroups']);
       allowReadTraffic(fn);
       allowScaling(fn);
     }
@@ -585,8 +588,11 @@ export class CutoverWorkflow extends Construct {
     keepWarm.addCatch(rollBack, errorAt);
     const retire = this.task(N.retire, 'retire-previous');
     const release = this.task(N.release, 'release-lock', { outcome: 'succeeded' });
-    // After the bake the new colour has proven itself; a failure while retiring the previous
-    // colour must not send traffic back to a colour that is being scaled down.
+    // The handler looks at the new colour once more before it scales anything: a new colour that
+    // stopped serving while the previous one stayed warm and healthy goes back to it, exactly as
+    // after an alarm. Any other failure while retiring must not send traffic back to a colour that
+    // may be being scaled down: the lock is released and traffic stays where it is.
+    retire.addCatch(rollBack, { errors: [CutoverErrorName.NEW_COLOUR_UNHEALTHY], ...errorAt });
     retire.addCatch(releaseAfterFailure, errorAt);
     release.addCatch(lockNotReleased(N.lockHeldAfterSuccess, CutoverErrorName.LOCK_RELEASE_FAILED,
       'The cutover succeeded: {} serves all traffic. Then the release-lock task failed: {}.',
