@@ -119,6 +119,12 @@ export interface CutoverWorkflowProps extends CutoverOptions {
   readonly maxCapacity: number;
   /** The instances' role, which "Prepare" passes on when it points a group at a new launch template version. */
   readonly instanceRole: iam.IRole;
+  /**
+   * Built-in alarms shared by both colours (the shared load balancer's 5XX), watched like each
+   * colour's own built-in alarms whichever colour is released.
+   * @default - none
+   */
+  readonly sharedAlarms?: cloudwatch.IAlarm[];
   /** The user's rollback alarms, read lazily so alarms added after construction count. */
   readonly rollbackAlarms: () => cloudwatch.IAlarm[];
 }
@@ -209,7 +215,7 @@ export class CutoverWorkflow extends Construct {
       imageParameterName: c.imageParameterName,
       versionParameterName: c.versionParameterName,
       launchTemplateId: c.launchTemplate.launchTemplateId!,
-      alarmNames: c.alarms.map((a) => a.alarmName),
+      alarmNames: [...c.alarms, ...(props.sharedAlarms ?? [])].map((a) => a.alarmName),
       ...(dns ? { loadBalancer: { dnsName: c.loadBalancer!.loadBalancerDnsName, fullName: loadBalancerFullName(c.loadBalancer!) } } : {}),
     });
     const [blue, green] = props.colours;
