@@ -12,7 +12,7 @@ import { FleetColour } from './fleet-colour';
 import { FleetResourcesProvider } from './fleet-resources';
 import { BlueGreenFleetProps } from './fleet-props';
 import { TrafficSwitch } from './traffic-switch';
-import { DEFAULTS, resolveDnsSwitch, validateFleetProps } from './validation';
+import { ALARM_DEFAULTS, DEFAULTS, resolveDnsSwitch, validateFleetProps } from './validation';
 
 /**
  * Priority of the catch-all rules that own forwarding on both listeners. The highest
@@ -64,6 +64,11 @@ export class BlueGreenFleet extends Construct {
   public readonly cutover: CutoverWorkflow;
 
   private readonly userRollbackAlarms: cloudwatch.IAlarm[] = [];
+  /**
+   * `HTTPCode_ELB_5XX_Count` of the shared load balancer, which rolls every cutover back while in
+   * ALARM (with Route 53 switching each colour has its own, among its `alarms`).
+   */
+  public readonly loadBalancerErrorsAlarm?: cloudwatch.Alarm;
   private readonly shared?: {
     readonly loadBalancer: elbv2.IApplicationLoadBalancer;
     readonly productionListener: elbv2.ApplicationListener;
@@ -265,6 +270,20 @@ export class BlueGreenFleet extends Construct {
 
     this.blue._createAlarms(props.alarms ?? {});
     this.green._createAlarms(props.alarms ?? {});
+    // The shared load balancer's own 5XX: whichever colour is being released gets them.
+    const elbErrors = props.alarms?.loadBalancerErrors;
+    if (this.shared && elbErrors?.enabled !== false) {
+      const evaluationPeriods = elbErrors?.evaluationPeriods ?? ALARM_DEFAULTS.loadBalancerErrors.evaluationPeriods;
+      this.loadBalancerErrorsAlarm = new cloudwatch.Alarm(this, 'LoadBalancerErrorsAlarm', {
+        metric: this.shared.loadBalancer.metrics.httpCodeElb(elbv2.HttpCodeElb.ELB_5XX_COUNT, { statistic: 'Sum', period: elbErrors?.period ?? ALARM_DEFAULTS.period }),
+        threshold: elbErrors?.threshold ?? ALARM_DEFAULTS.loadBalancerErrors.threshold,
+        evaluationPeriods,
+        datapointsToAlarm: elbErrors?.datapointsToAlarm ?? evaluationPeriods,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: 'HTTP 5XX responses from the load balancer itself (no target answered). Rolls a cutover back while it is in ALARM.',
+      });
+    }
 
     const colourLoadBalancers = this.colours.map((c) => c.loadBalancer!);
     this.cutover = new CutoverWorkflow(this, 'Cutover', {
@@ -283,6 +302,7 @@ export class BlueGreenFleet extends Construct {
       maxCapacity,
       instanceRole: this.instanceRole,
       rollbackAlarms: () => this.rollbackAlarms,
+      sharedAlarms: this.loadBalancerErrorsAlarm ? [this.loadBalancerErrorsAlarm] : [],
       dns: this.dnsRecords ? { zone: this.dnsRecords.zone, records: this.dnsRecords.config, ttl: Duration.seconds(dns!.ttlSeconds) } : undefined,
     });
 

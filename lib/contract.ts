@@ -82,6 +82,13 @@ export enum CutoverErrorName {
   /** An alarm entered ALARM during the shift or bake (caught internally, surfaces as RolledBack). */
   ALARM_FIRED = 'AlarmFired',
   /**
+   * The new colour stopped being healthy after traffic moved to it (instances not InService, or
+   * targets no longer healthy in its target group), seen by a poll of a shift step or the bake, or
+   * before the previous colour is retired. Caught inside the workflow: traffic goes back to the
+   * previous colour and the execution ends `RolledBack`, its cause naming the instances.
+   */
+  NEW_COLOUR_UNHEALTHY = 'NewColourUnhealthy',
+  /**
    * Traffic had moved and moving it back failed: the production rule may still send traffic to
    * the new colour. Reported by the final Fail state; set the weights by hand.
    */

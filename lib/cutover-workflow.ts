@@ -124,6 +124,12 @@ export interface CutoverWorkflowProps extends CutoverOptions {
   readonly maxCapacity: number;
   /** The instances' role, which "Prepare" passes on when it points a group at a new launch template version. */
   readonly instanceRole: iam.IRole;
+  /**
+   * Built-in alarms shared by both colours (the shared load balancer's 5XX), watched like each
+   * colour's own built-in alarms whichever colour is released.
+   * @default - none
+   */
+  readonly sharedAlarms?: cloudwatch.IAlarm[];
   /** The user's rollback alarms, read lazily so alarms added after construction count. */
   readonly rollbackAlarms: () => cloudwatch.IAlarm[];
 }
@@ -214,7 +220,7 @@ export class CutoverWorkflow extends Construct {
       imageParameterName: c.imageParameterName,
       versionParameterName: c.versionParameterName,
       launchTemplateId: c.launchTemplate.launchTemplateId!,
-      alarmNames: c.alarms.map((a) => a.alarmName),
+      alarmNames: [...c.alarms, ...(props.sharedAlarms ?? [])].map((a) => a.alarmName),
       ...(dns ? { loadBalancer: { dnsName: c.loadBalancer!.loadBalancerDnsName, fullName: loadBalancerFullName(c.loadBalancer!) } } : {}),
     });
     const [blue, green] = props.colours;
@@ -449,10 +455,13 @@ export class CutoverWorkflow extends Construct {
       allowMoveTraffic(fn);
     }
 
-    describe(f['check-alarms'], ['cloudwatch:DescribeAlarms']);
+    // Every poll also looks at the new colour's health, as the health wait does.
+    describe(f['check-alarms'], ['cloudwatch:DescribeAlarms', 'elasticloadbalancing:DescribeTargetHealth', 'autoscaling:DescribeAutoScalingGroups']);
 
     for (const fn of [f['scale-to-zero'], f['retire-previous']]) {
-      describe(fn, [...readsTraffic, 'autoscaling:DescribeAutoScalingGroups']);
+      // Retiring looks at both colours' health first.
+      const health = fn === f['retire-previous'] ? ['elasticloadbalancing:DescribeTargetHealth'] : [];
+      describe(fn, [...readsTraffic, ...health, 'autoscaling:DescribeAutoScalingGroups']);
       allowReadTraffic(fn);
       allowScaling(fn);
     }
@@ -604,8 +613,11 @@ export class CutoverWorkflow extends Construct {
     keepWarm.addCatch(rollBack, errorAt);
     const retire = this.task(N.retire, 'retire-previous');
     const release = this.task(N.release, 'release-lock', { outcome: 'succeeded' });
-    // After the bake the new colour has proven itself; a failure while retiring the previous
-    // colour must not send traffic back to a colour that is being scaled down.
+    // The handler looks at the new colour once more before it scales anything: a new colour that
+    // stopped serving while the previous one stayed warm and healthy goes back to it, exactly as
+    // after an alarm. Any other failure while retiring must not send traffic back to a colour that
+    // may be being scaled down: the lock is released and traffic stays where it is.
+    retire.addCatch(rollBack, { errors: [CutoverErrorName.NEW_COLOUR_UNHEALTHY], ...errorAt });
     retire.addCatch(releaseAfterFailure, errorAt);
     release.addCatch(lockNotReleased(N.lockHeldAfterSuccess, CutoverErrorName.LOCK_RELEASE_FAILED,
       'The cutover succeeded: {} serves all traffic. Then the release-lock task failed: {}.',

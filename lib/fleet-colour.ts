@@ -52,8 +52,13 @@ export class FleetColour extends Construct {
   public readonly versionParameterName: string;
   /** ARNs of the two parameters above. */
   public readonly parameterArns: string[];
-  /** The built-in alarms of this colour (those enabled). */
+  /** The built-in alarms of this colour (those enabled) that roll a cutover into this colour back. */
   public readonly alarms: cloudwatch.Alarm[] = [];
+  /**
+   * `HealthyHostCount` below 1: the colour serves nothing. Not among {@link alarms}: cutovers look
+   * at the target group's health directly, with no metric delay.
+   */
+  public healthyHostsAlarm?: cloudwatch.Alarm;
 
   private ownLoadBalancer?: { loadBalancer: elbv2.ApplicationLoadBalancer; listener: elbv2.ApplicationListener; rule: elbv2.ApplicationListenerRule };
 
@@ -192,6 +197,11 @@ export class FleetColour extends Construct {
     return this.targetGroup.metrics.targetResponseTime({ statistic: 'p99', period: Duration.minutes(1), ...props });
   }
 
+  /** `HealthyHostCount` of this colour's target group (Minimum per minute). */
+  public metricHealthyHostCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.targetGroup.metrics.healthyHostCount({ statistic: 'Minimum', period: Duration.minutes(1), ...props });
+  }
+
   /** `RequestCount` of this colour's target group (Sum per minute). */
   public metricRequestCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.targetGroup.metrics.requestCount({ statistic: 'Sum', period: Duration.minutes(1), ...props });
@@ -220,6 +230,27 @@ export class FleetColour extends Construct {
     count('UnhealthyHostsAlarm', alarms.unhealthyHosts, ALARM_DEFAULTS.unhealthyHosts, (p) => this.metricUnhealthyHostCount(p), 'Unhealthy targets');
     count('ServerErrorsAlarm', alarms.serverErrors, ALARM_DEFAULTS.serverErrors, (p) => this.metricServerErrors(p), 'HTTP 5XX responses from targets');
     this.createLatencyAlarm(alarms.latencyP99);
+    // With Route 53 switching the colour has a load balancer of its own: its 5XX are this colour's.
+    const lb = this.loadBalancer;
+    if (lb) {
+      count('LoadBalancerErrorsAlarm', alarms.loadBalancerErrors, ALARM_DEFAULTS.loadBalancerErrors,
+        (p) => lb.metrics.httpCodeElb(elbv2.HttpCodeElb.ELB_5XX_COUNT, { statistic: 'Sum', ...p }), 'HTTP 5XX responses from the load balancer itself');
+    }
+    if (alarms.healthyHosts?.enabled !== false) {
+      // An idle colour has no targets: no data, which does not breach, so the alarm is OK while
+      // idle. If the load balancer reports 0 for an empty target group, it shows ALARM while idle
+      // and until a minute after the colour is healthy: cutovers do not watch it for that reason
+      // (they read the target group's health at every poll instead).
+      this.healthyHostsAlarm = new cloudwatch.Alarm(this, 'HealthyHostsAlarm', {
+        metric: this.metricHealthyHostCount({ period: ALARM_DEFAULTS.period }),
+        threshold: ALARM_DEFAULTS.healthyHosts.threshold,
+        evaluationPeriods: ALARM_DEFAULTS.healthyHosts.evaluationPeriods,
+        datapointsToAlarm: ALARM_DEFAULTS.healthyHosts.datapointsToAlarm,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: `No healthy target in the ${this.colour} colour's target group. Expected while the colour is idle; cutovers check target health directly and do not watch this alarm.`,
+      });
+    }
   }
 
   private createLatencyAlarm(options: LatencyAlarmOptions | undefined): void {

@@ -73,6 +73,15 @@ export interface FleetHealthCheck {
   readonly healthyHttpCodes?: string;
 }
 
+/** Settings of a built-in alarm that can only be switched off. */
+export interface ToggleAlarmOptions {
+  /**
+   * Whether to create the alarm.
+   * @default true
+   */
+  readonly enabled?: boolean;
+}
+
 /** Settings of one built-in per-colour alarm whose threshold is a count. */
 export interface CountAlarmOptions {
   /**
@@ -83,7 +92,7 @@ export interface CountAlarmOptions {
 
   /**
    * The alarm fires when the metric is greater than or equal to this value.
-   * @default - 1 for unhealthy hosts, 5 for 5XX responses
+   * @default - 1 for unhealthy hosts, 5 for 5XX responses (targets' and the load balancer's)
    */
   readonly threshold?: number;
 
@@ -152,6 +161,23 @@ export interface FleetAlarmOptions {
    * @default - enabled, threshold 5, 1 of 1 one-minute period
    */
   readonly serverErrors?: CountAlarmOptions;
+
+  /**
+   * `HTTPCode_ELB_5XX_Count` (Sum) of the load balancer: 502, 503 and 504 answers that no target
+   * sent (targets unreachable, none healthy, timeouts), which the target metrics never count. One
+   * alarm on the shared load balancer, watched by every cutover; with Route 53 switching one per
+   * colour's own load balancer, watched while that colour is released.
+   * @default - enabled, threshold 5, 1 of 1 one-minute period
+   */
+  readonly loadBalancerErrors?: CountAlarmOptions;
+
+  /**
+   * `HealthyHostCount` (Minimum) of the colour's target group below 1: the colour serves nothing.
+   * For you to see and to act on (`addAlarmAction`); cutovers do not watch it, because they look at
+   * the target group's health directly at every poll (see "Health gate" in the README).
+   * @default - enabled, fires on one one-minute period with no healthy host
+   */
+  readonly healthyHosts?: ToggleAlarmOptions;
 
   /**
    * `TargetResponseTime` (p99) of the colour's target group.

@@ -77,6 +77,9 @@ export const HIGH_TTL_SECONDS = 300;
 export const ALARM_DEFAULTS = {
   unhealthyHosts: { threshold: 1, evaluationPeriods: 2, datapointsToAlarm: 2 },
   serverErrors: { threshold: 5, evaluationPeriods: 1, datapointsToAlarm: 1 },
+  loadBalancerErrors: { threshold: 5, evaluationPeriods: 1, datapointsToAlarm: 1 },
+  /** Fires below this many healthy hosts (Minimum), in one period. */
+  healthyHosts: { threshold: 1, evaluationPeriods: 1, datapointsToAlarm: 1 },
   latencyP99: { threshold: Duration.seconds(2), evaluationPeriods: 3, datapointsToAlarm: 2 },
   period: Duration.minutes(1),
 } as const;
@@ -242,8 +245,11 @@ export function validateFleetProps(props: BlueGreenFleetProps): FleetValidation 
   const alarms = props.alarms ?? {};
   checkCountAlarm(errors, 'alarms.unhealthyHosts', alarms.unhealthyHosts, ALARM_DEFAULTS.unhealthyHosts.evaluationPeriods);
   checkCountAlarm(errors, 'alarms.serverErrors', alarms.serverErrors, ALARM_DEFAULTS.serverErrors.evaluationPeriods);
+  checkCountAlarm(errors, 'alarms.loadBalancerErrors', alarms.loadBalancerErrors, ALARM_DEFAULTS.loadBalancerErrors.evaluationPeriods);
   checkLatencyAlarm(errors, 'alarms.latencyP99', alarms.latencyP99);
   for (const [name, options] of Object.entries(alarms)) {
+    // The healthy-hosts alarm is for people: cutovers look at target health directly.
+    if (name === 'healthyHosts') continue;
     if ((options as CountAlarmOptions | undefined)?.enabled === false) {
       warnings.push({
         id: WARNING_IDS.alarmDisabled,

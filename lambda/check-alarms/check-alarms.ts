@@ -1,8 +1,10 @@
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { AlarmWatchPhase, CheckAlarmsPayload, CutoverState } from '../../lib/contract';
 import { BaseDeps } from '../common/deps';
-import { AlarmFired } from '../common/errors';
-import { appendStage, colours, isoPlusSeconds } from '../common/fleet';
+import { AlarmFired, NewColourUnhealthy } from '../common/errors';
+import { appendStage, assessColour, colours, describeColourHealth, isoPlusSeconds, stillServing } from '../common/fleet';
 import { logger, setLogContext } from '../common/logger';
 
 /** The console name of the stage: the bake, or the watch after a shift step at the target's weight. */
@@ -19,6 +21,8 @@ export type CheckAlarmsResponse = CutoverState;
 
 export interface CheckAlarmsDeps extends BaseDeps {
   readonly cloudWatch: CloudWatchClient;
+  readonly autoScaling: AutoScalingClient;
+  readonly elbv2: ElasticLoadBalancingV2Client;
 }
 
 /** One alarm as seen. */
@@ -31,7 +35,11 @@ export interface AlarmSeen {
 /**
  * Looks at the rollback alarms (the target's built-in ones and the fleet's own) once.
  * An alarm in ALARM does not throw: the state comes back with `alarm` set, so the state
- * machine can branch to the rollback with everything it knows. Keeps the clock of the phase:
+ * machine can branch to the rollback with everything it knows. Unless an alarm fired, it also
+ * looks at the target colour's health with the calls of the health wait (its group, its target
+ * group): alarms see neither a stopped nor a deregistered instance (their metrics just stop), so a
+ * target no longer serving (see {@link stillServing}) throws NewColourUnhealthy, which the state
+ * machine catches into the same rollback. Keeps the clock of the phase:
  * the bake lasts `bakeSeconds` from its first check, a partial shift step `stepSeconds` from
  * the first check at its weight; `done` says the time is up (or an alarm fired).
  */
@@ -65,6 +73,19 @@ export async function checkAlarms(request: CheckAlarmsRequest, deps: CheckAlarms
       firing.map((a) => `${a.name}: ${a.reason ?? 'no reason given'}`).join('; '),
     );
     logger.error(fired.message, { errorName: fired.name, alarms: firing });
+  }
+
+  if (!alarm) {
+    const seen = await assessColour(deps.autoScaling, deps.elbv2, config.colours[target]);
+    if (!stillServing(seen)) {
+      const unhealthy = new NewColourUnhealthy(
+        `The new colour ${target} is no longer healthy at ${now.toISOString()} during the ${phase === 'bake' ? 'bake' : `shift step at ${state.targetWeight ?? 0}%`}: ` +
+        `${describeColourHealth(seen, target)}. Rolling back.`,
+      );
+      logger.error(unhealthy.message, { errorName: unhealthy.name, failing: seen.failing, healthyTargets: seen.healthyTargets, desired: seen.capacity.desired });
+      throw unhealthy;
+    }
+    logger.info('The new colour is healthy', { colour: target, healthyTargets: seen.healthyTargets, desired: seen.capacity.desired, joining: seen.joining });
   }
 
   let bake = state.bake;

@@ -53,6 +53,11 @@ export class AlarmFired extends CutoverError {
   public override readonly name = CutoverErrorName.ALARM_FIRED;
 }
 
+/** The new colour stopped being healthy after traffic moved to it. */
+export class NewColourUnhealthy extends CutoverError {
+  public override readonly name = CutoverErrorName.NEW_COLOUR_UNHEALTHY;
+}
+
 /** Route 53 accepted a weight change but did not report it INSYNC in time. */
 export class DnsChangePending extends CutoverError {
   public override readonly name = CutoverErrorName.DNS_CHANGE_PENDING;

@@ -380,6 +380,37 @@ export interface ColourHealth {
    * as `i-abc: launched 2025-03-01T11:00:00.000Z, before the release was written (...)`.
    */
   readonly stale: string[];
+  /**
+   * Instances still joining: launching (`Pending*`), or InService and `initial` in the target
+   * group (registered, health checks not yet passed). A colour that scales out shows these.
+   */
+  readonly joining: number;
+  /**
+   * Problems of instances that should be serving and are not: InService but unhealthy in the
+   * group, not registered, or in a target state other than `healthy` and `initial` (`unhealthy`,
+   * `unused` for a stopped instance, `draining` for a deregistered one, `unavailable`).
+   */
+  readonly failing: string[];
+}
+
+/**
+ * Whether a colour that serves traffic still does: no instance that should be serving is failing,
+ * at least one target is healthy, and the healthy ones plus those still joining make the desired
+ * count. Instances launching or leaving (a scale-out or scale-in by the group's own policies) are
+ * not failures; an instance stopped, deregistered or failing its health checks is.
+ */
+export function stillServing(seen: ColourHealth): boolean {
+  return seen.failing.length === 0 && seen.healthyTargets >= 1 && seen.healthyTargets + seen.joining >= seen.capacity.desired;
+}
+
+/** `2 of 2 instances healthy in the green target group (i-1: unused Target.InvalidState)`, at most `max` problems named. */
+export function describeColourHealth(seen: ColourHealth, colour: Colour, max = 5): string {
+  const problems = seen.failing.length > 0 ? seen.failing : seen.problems;
+  const shown = problems.slice(0, max).join(', ') + (problems.length > max ? ` and ${problems.length - max} more` : '');
+  return `${seen.healthyTargets} of ${seen.capacity.desired} instances healthy in the ${colour} target group` +
+    (shown ? ` (${shown})` : '') +
+    `; ${seen.inService} InService in the Auto Scaling group` +
+    (seen.joining > 0 ? `, ${seen.joining} still joining` : '');
 }
 
 /**
@@ -404,18 +435,27 @@ export async function assessColour(
     : new Map<string, TargetStatus>();
   let inService = 0;
   let healthy = 0;
+  let joining = 0;
   const problems: string[] = [];
+  const failing: string[] = [];
+  const fail = (problem: string) => { problems.push(problem); failing.push(problem); };
   for (const i of instances) {
     const target = states.get(i.InstanceId);
     if (i.LifecycleState === 'InService') inService++;
     if (i.LifecycleState !== 'InService') {
+      // Launching counts as joining; leaving (Terminating, Standby, Detaching) is neither
+      // serving nor a failure: the desired count says whether enough are left.
+      if (i.LifecycleState?.startsWith('Pending')) joining++;
       problems.push(`${i.InstanceId}: ${i.LifecycleState ?? 'unknown lifecycle state'}`);
     } else if (i.HealthStatus !== 'Healthy') {
-      problems.push(`${i.InstanceId}: ${i.HealthStatus ?? 'unknown'} in the Auto Scaling group`);
+      fail(`${i.InstanceId}: ${i.HealthStatus ?? 'unknown'} in the Auto Scaling group`);
     } else if (!target) {
-      problems.push(`${i.InstanceId}: not registered in the target group`);
-    } else if (target.state !== 'healthy') {
+      fail(`${i.InstanceId}: not registered in the target group`);
+    } else if (target.state === 'initial') {
+      joining++;
       problems.push(`${i.InstanceId}: ${[target.state, target.reason].filter(Boolean).join(' ')}`);
+    } else if (target.state !== 'healthy') {
+      fail(`${i.InstanceId}: ${[target.state, target.reason].filter(Boolean).join(' ')}`);
     } else {
       healthy++;
     }
@@ -427,6 +467,8 @@ export async function assessColour(
     healthy: capacity.desired > 0 && stale.length === 0 && healthy === capacity.desired && inService === capacity.desired,
     problems,
     stale,
+    joining,
+    failing,
   };
 }
 

@@ -2,7 +2,8 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { CutoverState, LOCK_PARTITION_KEY, LockPhase } from '../../lib/contract';
 import { BaseDeps } from '../common/deps';
-import { appendStage, colours, withColour } from '../common/fleet';
+import { FleetStateConflict, NewColourUnhealthy } from '../common/errors';
+import { appendStage, assessColour, colours, describeColourHealth, stillServing, withColour } from '../common/fleet';
 import { isConditionFailure, lockItem, previousRecordKey } from '../common/lock';
 import { logger, setLogContext } from '../common/logger';
 import { scaleColourToZero, TrafficClients } from '../common/traffic';
@@ -24,6 +25,13 @@ export interface RetirePreviousDeps extends BaseDeps, TrafficClients {
  * Retiring already and writes nothing), marks this execution's previous-colour record retired,
  * then scales the previous colour to zero. If a rollback execution took
  * the lock over meanwhile, changes nothing and returns `superseded: true`.
+ *
+ * Before scaling anything it looks at the new colour's health once more (the warm period is not
+ * watched). If the new colour no longer serves, nothing is retired: with the previous colour still
+ * healthy it throws NewColourUnhealthy, which the state machine catches into "Move traffic back"
+ * (traffic to the warm previous colour, the new one to zero, `RolledBack`); with the previous colour
+ * not healthy either it throws FleetStateConflict: nothing is moved or scaled, the cutover fails and
+ * an operator decides.
  */
 export async function retirePrevious(state: RetirePreviousRequest, deps: RetirePreviousDeps): Promise<RetirePreviousResponse> {
   const { config } = deps;
@@ -55,6 +63,22 @@ export async function retirePrevious(state: RetirePreviousRequest, deps: RetireP
       logger.warn('Another execution took the lock over: the previous colour is left to it', { holder: held ?? null });
       return { ...state, superseded: true, stages: appendStage(state.stages, STAGE, startedAt, deps.now()) };
     }
+  }
+
+  const { target } = colours(state);
+  const seen = await assessColour(deps.autoScaling, deps.elbv2, config.colours[target]);
+  if (!stillServing(seen)) {
+    const newHealth = `The new colour ${target} is no longer healthy after the warm period: ${describeColourHealth(seen, target)}`;
+    const previous = await assessColour(deps.autoScaling, deps.elbv2, config.colours[live]);
+    if (previous.healthy) {
+      const unhealthy = new NewColourUnhealthy(`${newHealth}. The previous colour ${live} was not scaled down and is healthy: rolling back to it.`);
+      logger.error(unhealthy.message, { errorName: unhealthy.name, failing: seen.failing });
+      throw unhealthy;
+    }
+    throw new FleetStateConflict(
+      `${newHealth}. The previous colour ${live} is not healthy either (${describeColourHealth(previous, live)}), so traffic was not moved ` +
+      `back to it and neither colour was scaled down: production traffic still goes to ${target}. Repair one colour, then start a cutover to it.`,
+    );
   }
 
   // Before the scale-down: from here on no rollback may move traffic to this colour.

@@ -215,9 +215,9 @@ describe('BlueGreenFleet with default props', () => {
     ]);
   });
 
-  test('creates three alarms per colour on its target group metrics', () => {
+  test('creates four alarms per colour on its target group metrics and one on the load balancer\'s own 5XX', () => {
     const alarms = Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(6);
+    expect(alarms).toHaveLength(9);
     const byMetric = (name: string) => alarms.filter((a) => a.Properties.MetricName === name);
     expect(byMetric('UnHealthyHostCount').map((a) => [a.Properties.Threshold, a.Properties.EvaluationPeriods, a.Properties.DatapointsToAlarm, a.Properties.Statistic]))
       .toEqual([[1, 2, 2, 'Maximum'], [1, 2, 2, 'Maximum']]);
@@ -225,12 +225,31 @@ describe('BlueGreenFleet with default props', () => {
       .toEqual([[5, 1, 'Sum'], [5, 1, 'Sum']]);
     expect(byMetric('TargetResponseTime').map((a) => [a.Properties.Threshold, a.Properties.EvaluationPeriods, a.Properties.DatapointsToAlarm, a.Properties.ExtendedStatistic]))
       .toEqual([[2, 3, 2, 'p99'], [2, 3, 2, 'p99']]);
+    // No healthy host: below 1 (Minimum) for one minute; idle colours have no data, which does not breach.
+    expect(byMetric('HealthyHostCount').map((a) => [a.Properties.ComparisonOperator, a.Properties.Threshold, a.Properties.EvaluationPeriods, a.Properties.DatapointsToAlarm, a.Properties.Statistic]))
+      .toEqual([['LessThanThreshold', 1, 1, 1, 'Minimum'], ['LessThanThreshold', 1, 1, 1, 'Minimum']]);
+    const elb = byMetric('HTTPCode_ELB_5XX_Count');
+    expect(elb.map((a) => [a.Properties.Threshold, a.Properties.EvaluationPeriods, a.Properties.Statistic])).toEqual([[5, 1, 'Sum']]);
+    expect(elb[0].Properties.Dimensions.map((d: any) => d.Name)).toEqual(['LoadBalancer']);
     for (const a of alarms) {
-      expect(a.Properties).toMatchObject({ Namespace: 'AWS/ApplicationELB', Period: 60, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' });
+      expect(a.Properties).toMatchObject({ Namespace: 'AWS/ApplicationELB', Period: 60, TreatMissingData: 'notBreaching' });
+      if (a.Properties.MetricName === 'HTTPCode_ELB_5XX_Count') continue;
       expect(a.Properties.Dimensions.map((d: any) => d.Name).sort()).toEqual(['LoadBalancer', 'TargetGroup']);
+      if (a.Properties.MetricName !== 'HealthyHostCount') expect(a.Properties.ComparisonOperator).toBe('GreaterThanOrEqualToThreshold');
     }
+    // The colours' alarms are the ones cutovers watch; the healthy-hosts alarm is apart.
     expect(fleet.blue.alarms).toHaveLength(3);
     expect(fleet.green.alarms).toHaveLength(3);
+    expect(fleet.blue.healthyHostsAlarm).toBeDefined();
+    expect(fleet.loadBalancerErrorsAlarm).toBeDefined();
+  });
+
+  test('cutovers watch each colour\'s alarms and the load balancer\'s 5XX, not the healthy-hosts alarms', () => {
+    const definition = JSON.stringify(Object.values(resourcesOf(template, 'AWS::StepFunctions::StateMachine'))[0].Properties.DefinitionString);
+    const ref = (alarm: { node: { defaultChild?: any } }) => JSON.stringify({ Ref: stack.getLogicalId(alarm.node.defaultChild) });
+    for (const alarm of [...fleet.green.alarms, ...fleet.blue.alarms, fleet.loadBalancerErrorsAlarm!]) expect(definition).toContain(ref(alarm));
+    expect(definition).not.toContain(ref(fleet.green.healthyHostsAlarm!));
+    expect(definition).not.toContain(ref(fleet.blue.healthyHostsAlarm!));
   });
 
   test('instances may read their colour parameters and nothing else', () => {
@@ -370,10 +389,14 @@ describe('BlueGreenFleet options', () => {
         unhealthyHosts: { enabled: false },
         serverErrors: { threshold: 20, evaluationPeriods: 3, datapointsToAlarm: 2, period: Duration.minutes(2) },
         latencyP99: { threshold: Duration.millis(750) },
+        healthyHosts: { enabled: false },
+        loadBalancerErrors: { threshold: 50 },
       },
     });
     const template = Template.fromStack(stack);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'HTTPCode_ELB_5XX_Count', Threshold: 50 });
+    expect(fleet.blue.healthyHostsAlarm).toBeUndefined();
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'HTTPCode_Target_5XX_Count', Threshold: 20, EvaluationPeriods: 3, DatapointsToAlarm: 2, Period: 120 });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'TargetResponseTime', Threshold: 0.75 });
     expect(fleet.blue.alarms).toHaveLength(2);

@@ -299,7 +299,7 @@ describe('the fleet config in the state machine', () => {
       '\\(at most 1 MB\\) and in every state \\(at most 256 KB each\\)\\. Reduce what makes it large: ' +
       'smokeChecks: 30 checks, about \\d+ bytes \\(fewer checks, shorter bodyContains, fewer headers\\); ' +
       `rollback alarms \\(addRollbackAlarm\\): ${alarms}, about \\d+ bytes \\(combine them into one composite alarm, or give them shorter names\\); ` +
-      "the colours' built-in alarms: 6, about \\d+ bytes\\.",
+      "the colours' built-in alarms: 8, about \\d+ bytes\\.",
     ));
   });
 

@@ -1,12 +1,14 @@
+import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeAlarmsCommand, MetricAlarm, StateValue } from '@aws-sdk/client-cloudwatch';
-import { FleetConfig } from '../../lib/contract';
+import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { Colour, FleetConfig } from '../../lib/contract';
 import { checkAlarms } from '../../lambda/check-alarms/check-alarms';
 import { logger } from '../../lambda/common/logger';
-import { clock, deployState, FakeAws, FLEET, throttling } from './fake-aws';
+import { clock, deployState, FakeAws, FLEET, target, throttling } from './fake-aws';
 
 const aws = new FakeAws();
 let time = clock();
-const deps = (config: FleetConfig = FLEET) => ({ cloudWatch: aws.cloudWatch, config, now: time.now });
+const deps = (config: FleetConfig = FLEET) => ({ cloudWatch: aws.cloudWatch, autoScaling: aws.autoScaling, elbv2: aws.elbv2, config, now: time.now });
 
 function alarm(name: string, state: `${StateValue}`, reason = `Threshold crossed for ${name}`): MetricAlarm {
   return { AlarmName: name, StateValue: state, StateReason: reason };
@@ -23,6 +25,8 @@ function alarmsInStates(states: Record<string, `${StateValue}`>) {
 beforeEach(() => {
   aws.reset();
   time = clock('2025-03-01T12:00:00.000Z');
+  // green took the traffic and serves with 2 of 2 healthy instances.
+  aws.setGroup(Colour.GREEN, { min: 2, max: 4, desired: 2 }, ['i-0g1', 'i-0g2']);
   alarmsInStates({ 'web-green-5xx': 'OK', 'web-green-unhealthy-hosts': 'OK', 'web-p99-latency': 'OK', 'web-blue-5xx': 'ALARM' });
 });
 
@@ -204,5 +208,101 @@ describe('check-alarms while a shift step holds', () => {
 
     expect(aws.cloudWatchMock).toHaveReceivedCommandTimes(DescribeAlarmsCommand, 0);
     expect(out.alarm).toBeUndefined();
+  });
+});
+
+describe('check-alarms also watches the new colour\'s health', () => {
+  const bake = () => checkAlarms({ state: deployState({ trafficMoved: true, targetWeight: 100 }), phase: 'bake' }, deps());
+
+  it('looks at the target colour\'s group and target group once per poll, not at the live colour\'s', async () => {
+    await bake();
+
+    expect(aws.asgMock).toHaveReceivedCommandTimes(DescribeAutoScalingGroupsCommand, 1);
+    expect(aws.asgMock).toHaveReceivedCommandWith(DescribeAutoScalingGroupsCommand, { AutoScalingGroupNames: ['web-green'] });
+    expect(aws.elbv2Mock).toHaveReceivedCommandTimes(DescribeTargetHealthCommand, 1);
+    expect(aws.elbv2Mock).toHaveReceivedCommandWith(DescribeTargetHealthCommand, { TargetGroupArn: FLEET.colours.green.targetGroupArn });
+    aws.expectNoMutations();
+  });
+
+  it.each([
+    ['stopped instances (targets unused)', [target('i-0g1', 'unused', 'Target.InvalidState'), target('i-0g2', 'unused', 'Target.InvalidState')],
+      /0 of 2 instances healthy in the green target group \(i-0g1: unused Target\.InvalidState, i-0g2: unused Target\.InvalidState\)/],
+    ['one instance failing health checks', [target('i-0g1', 'healthy'), target('i-0g2', 'unhealthy', 'Target.FailedHealthChecks')],
+      /1 of 2 instances healthy in the green target group \(i-0g2: unhealthy Target\.FailedHealthChecks\)/],
+    ['one instance deregistered (draining)', [target('i-0g1', 'healthy'), target('i-0g2', 'draining', 'Target.DeregistrationInProgress')],
+      /1 of 2 .*i-0g2: draining Target\.DeregistrationInProgress/],
+    ['one instance no longer registered', [target('i-0g1', 'healthy')], /1 of 2 .*i-0g2: not registered in the target group/],
+  ])('throws NewColourUnhealthy naming the instances on %s', async (_name, targets, cause) => {
+    aws.setTargets(Colour.GREEN, targets);
+
+    const error = await bake().catch((e: Error) => e);
+
+    expect(error).toMatchObject({ name: 'NewColourUnhealthy' });
+    expect((error as Error).message).toMatch(/^The new colour green is no longer healthy at 2025-03-01T12:00:00\.000Z during the bake: /);
+    expect((error as Error).message).toMatch(cause);
+    expect((error as Error).message).toMatch(/Rolling back\.$/);
+  });
+
+  it('throws on an instance the group found unhealthy, and on an instance gone to Standby with none joining', async () => {
+    aws.group(Colour.GREEN).instances[0].HealthStatus = 'Unhealthy';
+    await expect(bake()).rejects.toMatchObject({ name: 'NewColourUnhealthy', message: expect.stringContaining('i-0g1: Unhealthy in the Auto Scaling group') });
+
+    aws.setGroup(Colour.GREEN, { min: 2, max: 4, desired: 2 }, ['i-0g1', 'i-0g2']);
+    aws.group(Colour.GREEN).instances[1].LifecycleState = 'Standby';
+    await expect(bake()).rejects.toMatchObject({ name: 'NewColourUnhealthy', message: expect.stringContaining('1 of 2 instances healthy in the green target group (i-0g2: Standby); 1 InService') });
+  });
+
+  it('throws when the new colour was scaled to zero by hand', async () => {
+    aws.setGroup(Colour.GREEN, { min: 0, max: 4, desired: 0 }, []);
+
+    await expect(bake()).rejects.toMatchObject({ name: 'NewColourUnhealthy', message: expect.stringContaining('0 of 0 instances healthy') });
+  });
+
+  it('names the shift step when the new colour fails while a step holds', async () => {
+    aws.setTargets(Colour.GREEN, [target('i-0g1', 'unused', 'Target.InvalidState'), target('i-0g2', 'healthy')]);
+
+    await expect(checkAlarms({ state: deployState({ trafficMoved: true, targetWeight: 10 }), phase: 'shift' }, deps({ ...FLEET, stepSeconds: 120 })))
+      .rejects.toMatchObject({ name: 'NewColourUnhealthy', message: expect.stringContaining('during the shift step at 10%: 1 of 2') });
+  });
+
+  it('does not count a scale-out as unhealthy: instances launching or registered in `initial` are joining', async () => {
+    aws.setGroup(Colour.GREEN, { min: 2, max: 4, desired: 4 }, ['i-0g1', 'i-0g2', 'i-0g3', 'i-0g4']);
+    aws.group(Colour.GREEN).instances[2].LifecycleState = 'Pending';
+    aws.setTargets(Colour.GREEN, [target('i-0g1', 'healthy'), target('i-0g2', 'healthy'), target('i-0g4', 'initial', 'Elb.RegistrationInProgress')]);
+
+    const out = await bake();
+
+    expect(out.alarm).toBeUndefined();
+    expect(out.bake).toMatchObject({ polls: 1, done: false });
+  });
+
+  it('does not count a scale-in as unhealthy: terminating instances are leaving', async () => {
+    aws.setGroup(Colour.GREEN, { min: 2, max: 4, desired: 2 }, ['i-0g1', 'i-0g2', 'i-0g3']);
+    aws.group(Colour.GREEN).instances[2].LifecycleState = 'Terminating';
+    aws.setTargets(Colour.GREEN, [target('i-0g1', 'healthy'), target('i-0g2', 'healthy'), target('i-0g3', 'draining', 'Target.DeregistrationInProgress')]);
+
+    await expect(bake()).resolves.toMatchObject({ bake: { polls: 1, done: false } });
+  });
+
+  it('throws when only joining instances are left: nothing healthy serves', async () => {
+    aws.setTargets(Colour.GREEN, [target('i-0g1', 'initial', 'Elb.RegistrationInProgress'), target('i-0g2', 'initial', 'Elb.RegistrationInProgress')]);
+
+    await expect(bake()).rejects.toMatchObject({ name: 'NewColourUnhealthy', message: expect.stringContaining('0 of 2 instances healthy in the green target group (i-0g1: initial Elb.RegistrationInProgress, i-0g2: initial Elb.RegistrationInProgress); 2 InService in the Auto Scaling group, 2 still joining') });
+  });
+
+  it('reports an alarm without looking at health: the alarm decides the rollback', async () => {
+    alarmsInStates({ 'web-green-5xx': 'ALARM' });
+    aws.setTargets(Colour.GREEN, [target('i-0g1', 'unused', 'Target.InvalidState'), target('i-0g2', 'unused', 'Target.InvalidState')]);
+
+    const out = await bake();
+
+    expect(out.alarm?.name).toBe('web-green-5xx');
+    expect(aws.asgMock).toHaveReceivedCommandTimes(DescribeAutoScalingGroupsCommand, 0);
+  });
+
+  it('surfaces a throttling error from Auto Scaling', async () => {
+    aws.asgMock.on(DescribeAutoScalingGroupsCommand).rejects(throttling());
+
+    await expect(bake()).rejects.toMatchObject({ name: 'Throttling' });
   });
 });

@@ -1,8 +1,8 @@
-import { UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
+import { DescribeAutoScalingGroupsCommand, UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
 import { ConditionalCheckFailedException, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { Colour } from '../../lib/contract';
 import { retirePrevious } from '../../lambda/retire-previous/retire-previous';
-import { clock, deployState, EXECUTION_ID, FakeAws, FLEET, OTHER_EXECUTION_ID } from './fake-aws';
+import { clock, deployState, EXECUTION_ID, FakeAws, FLEET, OTHER_EXECUTION_ID, target } from './fake-aws';
 
 const aws = new FakeAws();
 const time = clock();
@@ -138,5 +138,51 @@ describe('retire-previous', () => {
 
     await expect(retirePrevious(afterBake(), deps())).rejects.toMatchObject({ name: 'FleetStateConflict', message: expect.stringContaining('Refusing to scale blue to zero') });
     aws.expectNoMutations();
+  });
+
+  it('looks at the new colour\'s health before it scales anything', async () => {
+    await retirePrevious(afterBake(), deps());
+
+    expect(aws.asgMock).toHaveReceivedCommandWith(DescribeAutoScalingGroupsCommand, { AutoScalingGroupNames: ['web-green'] });
+    expect(aws.group(Colour.BLUE)).toMatchObject({ min: 0, desired: 0 });
+  });
+
+  it('retires nothing and throws NewColourUnhealthy when the new colour stopped serving and the previous one is healthy', async () => {
+    aws.setTargets(Colour.GREEN, [target('i-0g1', 'unused', 'Target.InvalidState'), target('i-0g2', 'healthy')]);
+
+    const error = await retirePrevious(afterBake(), deps()).catch((e: Error) => e);
+
+    expect(error).toMatchObject({ name: 'NewColourUnhealthy' });
+    expect((error as Error).message).toBe(
+      'The new colour green is no longer healthy after the warm period: 1 of 2 instances healthy in the green target group (i-0g1: unused Target.InvalidState); ' +
+      '2 InService in the Auto Scaling group. The previous colour blue was not scaled down and is healthy: rolling back to it.',
+    );
+    expect(aws.asgMock).toHaveReceivedCommandTimes(UpdateAutoScalingGroupCommand, 0);
+    expect(aws.group(Colour.BLUE)).toMatchObject({ min: 2, desired: 2 });
+  });
+
+  it('moves nothing and throws FleetStateConflict when neither colour is healthy', async () => {
+    aws.setTargets(Colour.GREEN, [target('i-0g1', 'unused', 'Target.InvalidState'), target('i-0g2', 'unused', 'Target.InvalidState')]);
+    aws.setTargets(Colour.BLUE, [target('i-0b1', 'unhealthy', 'Target.FailedHealthChecks'), target('i-0b2', 'healthy')]);
+
+    const error = await retirePrevious(afterBake(), deps()).catch((e: Error) => e);
+
+    expect(error).toMatchObject({ name: 'FleetStateConflict' });
+    expect((error as Error).message).toMatch(/^The new colour green is no longer healthy after the warm period: 0 of 2 .*The previous colour blue is not healthy either \(1 of 2 instances healthy in the blue target group \(i-0b1: unhealthy Target\.FailedHealthChecks\)/);
+    expect((error as Error).message).toContain('production traffic still goes to green');
+    expect(aws.asgMock).toHaveReceivedCommandTimes(UpdateAutoScalingGroupCommand, 0);
+    expect(aws.weights(FLEET.productionRuleArn)).toEqual({ blue: 0, green: 100 });
+  });
+
+  it('does not roll back to a previous colour a retried task already scaled down', async () => {
+    aws.dynamoMock.on(UpdateItemCommand).rejects(new ConditionalCheckFailedException({
+      message: 'The conditional request failed',
+      $metadata: {},
+      Item: { pk: { S: 'web' }, owner: { S: EXECUTION_ID }, phase: { S: 'Retiring' } },
+    }));
+    aws.setGroup(Colour.BLUE, { min: 0, max: 4, desired: 0 }, []);
+    aws.setTargets(Colour.GREEN, [target('i-0g1', 'unused', 'Target.InvalidState'), target('i-0g2', 'healthy')]);
+
+    await expect(retirePrevious(afterBake(), deps())).rejects.toMatchObject({ name: 'FleetStateConflict' });
   });
 });

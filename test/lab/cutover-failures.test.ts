@@ -170,6 +170,26 @@ describe('cutovers that fail after traffic moved roll back', () => {
     await expectRolledBack();
   });
 
+  test('rolls back when the new colour\'s instances stop during bake (no alarm sees it), at the first poll after the stop', async () => {
+    const result = await lab.runCutover({ version: '2.0.0' }, {
+      afterTask: async (state, n) => { if (state === STATE_NAMES.bake && n === 0) await lab.stopInstances(Colour.GREEN); },
+    });
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe(CutoverErrorName.ROLLED_BACK);
+    expect(result.cause).toContain(CutoverErrorName.NEW_COLOUR_UNHEALTHY);
+    expect(result.cause).toMatch(/0 of 2 instances healthy in the green target group \(i-\w+: unused Target\.InvalidState, i-\w+: unused Target\.InvalidState\)/);
+    expect(result.cause).toMatch(/traffic back on blue/);
+    // The first poll found green healthy; the one after the stop moved traffic back.
+    expect(result.states.filter((s) => s === STATE_NAMES.bake)).toHaveLength(2);
+    const afterLastPoll = result.states.slice(result.states.lastIndexOf(STATE_NAMES.bake) + 1);
+    expect(afterLastPoll[0]).toBe(STATE_NAMES.rollBack);
+    expect(result.states).not.toContain(STATE_NAMES.retire);
+    expect(mutations(result).filter((m) => m.startsWith(STATE_NAMES.rollBack))).toEqual([`${STATE_NAMES.rollBack}: ModifyRule`]);
+    await expectRolledBack();
+    expect((await fleetState(lab)).blue.instances).toHaveLength(2);
+  });
+
   test('a handler crash after the shift restores traffic and releases the lock', async () => {
     const result = await lab.runCutover({ version: '2.0.0' }, { crash: (state, n) => (state === STATE_NAMES.bake && n === 1 ? crash() : undefined) });
 
@@ -177,6 +197,31 @@ describe('cutovers that fail after traffic moved roll back', () => {
     expect(result.error).toBe(CutoverErrorName.ROLLED_BACK);
     expect(result.cause).toContain('Runtime.ExitError');
     await expectRolledBack();
+  });
+});
+
+describe('before the previous colour is retired, the new colour\'s health is checked once more', () => {
+  beforeEach(async () => { await lab.reset(LAB_PROPS); }, 60_000);
+
+  test('a new colour that stopped during the warm period is rolled back from, and the previous colour is never scaled down', async () => {
+    const result = await lab.runCutover({ version: '2.0.0' }, {
+      afterTask: async (state) => { if (state === STATE_NAMES.keepWarm) await lab.stopInstances(Colour.GREEN); },
+    });
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe(CutoverErrorName.ROLLED_BACK);
+    expect(result.cause).toContain(CutoverErrorName.NEW_COLOUR_UNHEALTHY);
+    expect(result.cause).toMatch(/no longer healthy after the warm period: 0 of 2 instances healthy in the green target group \(i-\w+: unused Target\.InvalidState/);
+    expect(result.cause).toMatch(/traffic back on blue/);
+    const afterRetire = result.states.slice(result.states.indexOf(STATE_NAMES.retire));
+    expect(afterRetire.slice(0, 2)).toEqual([STATE_NAMES.retire, STATE_NAMES.rollBack]);
+    expect(mutations(result).filter((m) => m.startsWith(STATE_NAMES.retire))).toEqual([`${STATE_NAMES.retire}: UpdateItem`]);
+    const state = await fleetState(lab);
+    expect(state.production).toEqual({ blue: 100, green: 0 });
+    expect(state.blue).toMatchObject({ min: 2, desired: 2 });
+    expect(state.blue.instances).toHaveLength(2);
+    expect(state.green).toMatchObject({ min: 0, desired: 0, instances: [] });
+    expect(state.lock).toBeUndefined();
   });
 });
 

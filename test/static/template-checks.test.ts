@@ -76,15 +76,16 @@ describe('the example app', () => {
     expect(errors.map((e) => `${e.Rule.Id}: ${e.Message}`)).toEqual([]);
   });
 
-  test('has exactly two groups without DesiredCapacity, two target groups, two listeners, seven alarms and four parameters', () => {
+  test('has exactly two groups without DesiredCapacity, two target groups, two listeners, ten alarms and four parameters', () => {
     const t = JSON.parse(fs.readFileSync(templateFile, 'utf8'));
     const count = (type: string) => Object.values(t.Resources).filter((r: any) => r.Type === type).length;
     expect(count('AWS::AutoScaling::AutoScalingGroup')).toBe(2);
     expect(Object.values(t.Resources).filter((r: any) => r.Type === 'AWS::AutoScaling::AutoScalingGroup' && 'DesiredCapacity' in r.Properties)).toEqual([]);
     expect(count('AWS::ElasticLoadBalancingV2::TargetGroup')).toBe(2);
     expect(count('AWS::ElasticLoadBalancingV2::Listener')).toBe(2);
-    // Three built-in alarms per colour and the example's checkout alarm.
-    expect(count('AWS::CloudWatch::Alarm')).toBe(7);
+    // Four built-in alarms per colour (three watched by cutovers, healthy hosts), the load
+    // balancer's own 5XX and the example's checkout alarm.
+    expect(count('AWS::CloudWatch::Alarm')).toBe(10);
     expect(count('Custom::BlueGreenParameter')).toBe(4);
   });
 
