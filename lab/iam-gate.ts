@@ -83,7 +83,7 @@ export class UnmappedCall extends Error {}
  * against (an ARN of the wrong resource type or a service key the action does not have fails the
  * gate), is generated from the same reference.
  */
-export function iamRequestFor(req: WireRequest, principalArn: string): IamRequest | { unjudgeable: string; action: string } {
+export function iamRequestFor(req: WireRequest, principalArn: string): IamRequest | IamRequest[] | { unjudgeable: string; action: string } {
   const prefix = IAM_PREFIX[req.service] ?? req.service;
   const action = `${prefix}:${req.action}`;
   if (UNJUDGEABLE[action]) return { action, unjudgeable: UNJUDGEABLE[action] };
@@ -140,6 +140,29 @@ export function iamRequestFor(req: WireRequest, principalArn: string): IamReques
       if (p.get('ReturnValues')) context['dynamodb:ReturnValues'] = p.get('ReturnValues')!;
       return out([table.startsWith('arn:') ? table : arn('dynamodb', `table/${table}`)], context);
     }
+
+    // transaction-apis-iam.html ("Using IAM with DynamoDB transactions"): each action of a
+    // TransactWriteItems is authorized as its own operation: Put as dynamodb:PutItem, Update as
+    // UpdateItem, Delete as DeleteItem, ConditionCheck as dynamodb:ConditionCheckItem, on its table.
+    case 'dynamodb:TransactWriteItems': {
+      const items = (p.json?.TransactItems ?? []) as Array<Record<string, any>>;
+      if (!items.length) throw new UnmappedCall(`${action}: the request has no TransactItems`);
+      const ACTION_OF: Record<string, string> = { Put: 'dynamodb:PutItem', Update: 'dynamodb:UpdateItem', Delete: 'dynamodb:DeleteItem', ConditionCheck: 'dynamodb:ConditionCheckItem' };
+      return items.map((entry) => {
+        const [kind, body] = Object.entries(entry)[0] ?? [];
+        if (!kind || !ACTION_OF[kind]) throw new UnmappedCall(`${action}: unknown transaction action ${kind}`);
+        const table = String(body.TableName ?? '');
+        if (!table) throw new UnmappedCall(`${action}: a ${kind} names no table`);
+        const key = (body.Key ?? (kind === 'Put' ? { pk: body.Item?.pk } : undefined)) as Record<string, any> | undefined;
+        const context: Record<string, string | string[]> = { 'dynamodb:EnclosingOperation': 'TransactWriteItems' };
+        if (key && Object.keys(key).length === 1) context['dynamodb:LeadingKeys'] = [String(Object.values<any>(key)[0]?.S ?? '')];
+        return { action: ACTION_OF[kind], resources: [table.startsWith('arn:') ? table : arn('dynamodb', `table/${table}`)], context: { ...global, ...context } };
+      });
+    }
+
+    // list_awsstepfunctions.html: DescribeExecution: execution* arn:${Partition}:states:${Region}:${Account}:execution:${StateMachineName}:${ExecutionId}.
+    case 'states:DescribeExecution':
+      return out([need('executionArn')]);
 
     // list_amazonec2.html: DescribeNetworkInterfaces, DescribeLaunchTemplates and DescribeInstances
     // have no resource types ("*"); key ec2:Region. ModifyLaunchTemplate: launch-template*
@@ -349,21 +372,23 @@ export class IamGate {
       if (!(e instanceof UnmappedCall)) throw e;
       return deny({ roleId: role.roleId, action: apiAction, message: `IAM gate: ${principal} (role ${role.roleId}) called ${apiAction}, which the gate cannot judge: ${e.message}` });
     }
-    const pair = `${role.roleId} ${request.action}`;
-    if ('unjudgeable' in request) {
-      this.unjudged.add(pair);
+    if (!Array.isArray(request) && 'unjudgeable' in request) {
+      this.unjudged.add(`${role.roleId} ${request.action}`);
       return { allowed: true };
     }
-    for (const resource of request.resources) {
-      const problem = await this.evaluate(session, role, request, resource);
-      if (problem) {
-        return deny({
-          roleId: role.roleId, action: request.action, resource,
-          message: `IAM gate: ${principal} (role ${role.roleId}) is not allowed ${request.action} on ${resource}: ${problem}`,
-        });
+    // A transaction is allowed only when each of its actions is.
+    for (const one of Array.isArray(request) ? request : [request]) {
+      for (const resource of one.resources) {
+        const problem = await this.evaluate(session, role, one, resource);
+        if (problem) {
+          return deny({
+            roleId: role.roleId, action: one.action, resource,
+            message: `IAM gate: ${principal} (role ${role.roleId}) is not allowed ${one.action}${one.action !== apiAction ? ` (in ${apiAction})` : ''} on ${resource}: ${problem}`,
+          });
+        }
       }
+      this.allowed.add(`${role.roleId} ${one.action}`);
     }
-    this.allowed.add(pair);
     return { allowed: true };
   }
 

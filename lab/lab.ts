@@ -5,6 +5,8 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { StopInstancesCommand } from '@aws-sdk/client-ec2';
 import { DescribeRulesCommand, ModifyRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand, ListResourceRecordSetsCommand, ResourceRecordSet } from '@aws-sdk/client-route-53';
+import { CreateEventBusCommand, EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetParametersCommand } from '@aws-sdk/client-ssm';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -18,7 +20,7 @@ import { CustomResourceRunner } from './custom-resources';
 import { IamGate } from './iam-gate';
 import { MotoServer } from './moto';
 import { CallRecorder, RecordedCall } from './recorder';
-import { clientsFor, Clients, deployStack, DeployedStack, REGION, updateStack } from './stack';
+import { ACCOUNT, clientsFor, Clients, deployStack, DeployedStack, REGION, updateStack } from './stack';
 
 // aws-local-stepfunctions 3 uses Promise.withResolvers (Node 22+); on Node 20 this polyfill
 // is all it needs.
@@ -60,11 +62,31 @@ export interface RunHooks {
   readonly repeatEachTask?: boolean;
   /** With repeatEachTask: the AWS calls the second invocation made. */
   readonly onRepeat?: (state: string, calls: RecordedCall[]) => void;
+  /**
+   * Stops the execution from outside before a state's task runs, as the console's Stop button
+   * (ABORTED) or the state machine's timeout (TIMED_OUT) would: the task never runs.
+   */
+  readonly stop?: (state: string, n: number) => 'ABORTED' | 'TIMED_OUT' | undefined;
+  /**
+   * Deliver the execution status change event to the template's EventBridge rules when the
+   * execution ends ABORTED, TIMED_OUT or FAILED, as Step Functions does (default true).
+   */
+  readonly statusEvents?: boolean;
+}
+
+/** What the EventBridge rules did with an execution's status change event. */
+export interface StatusEventDelivery {
+  /** Rules (logical ids) whose pattern moto matched. */
+  readonly matched: string[];
+  /** Each invocation of a rule's target function: its input, output or error, and its AWS calls. */
+  readonly invocations: Array<{ rule: string; input: any; output?: any; error?: string; calls: RecordedCall[] }>;
 }
 
 /** What one execution did. */
 export interface ExecutionResult {
-  readonly status: 'SUCCEEDED' | 'FAILED';
+  /** The execution's ARN. */
+  readonly executionId: string;
+  readonly status: 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'TIMED_OUT';
   readonly output?: any;
   readonly error?: string;
   readonly cause?: string;
@@ -79,6 +101,8 @@ export interface ExecutionResult {
   /** AWS calls the handlers made during this execution. */
   readonly calls: RecordedCall[];
   readonly durationMs: number;
+  /** What the EventBridge rules did with the status change event (executions not SUCCEEDED). */
+  readonly statusEvent?: StatusEventDelivery;
 }
 
 interface BoundFunction {
@@ -128,7 +152,10 @@ export class Lab {
   private functions = new Map<string, BoundFunction>();
   private handlers = new Map<HandlerName, (event: any, context: any) => Promise<any>>();
   private executions = 0;
-
+  /** The lab's executions, as Step Functions' DescribeExecution reports them. */
+  public readonly executionRecords = new Map<string, { name: string; status: string; startDate: Date; stopDate?: Date; input: string }>();
+  private eventBridge?: EventBridgeClient;
+  private sqs?: SQSClient;
   private constructor(private props: LabProps) {}
 
   private async boot(): Promise<void> {
@@ -136,6 +163,7 @@ export class Lab {
     try {
       this.recorder = new CallRecorder(this.moto.endpoint);
       await this.recorder.start();
+      this.recorder.stepFunctions = (action, request) => this.answerStepFunctions(action, request);
       this.clients = clientsFor(this.moto.endpoint);
       this.autoScaling = new AutoScalingClient({ endpoint: this.moto.endpoint, region: REGION, credentials: { accessKeyId: 'lab', secretAccessKey: 'lab' } });
       this.apps = new ColourApps(this.clients.ssm, () => this.config);
@@ -283,7 +311,12 @@ export class Lab {
    * each task bound to its real handler.
    */
   public async runCutover(input: unknown, hooks: RunHooks = {}): Promise<ExecutionResult> {
-    const executionId = `arn:aws:states:${REGION}:123456789012:execution:lab:run-${++this.executions}`;
+    const stateMachineArn = this.stateMachineArn();
+    const executionId = `arn:aws:states:${REGION}:${ACCOUNT}:execution:${stateMachineArn.split(':').pop()}:run-${++this.executions}`;
+    const record: { name: string; status: string; startDate: Date; stopDate?: Date; input: string } = { name: executionId.split(':').pop()!, status: 'RUNNING', startDate: new Date(), input: JSON.stringify(input ?? {}) };
+    this.executionRecords.set(executionId, record);
+    let stoppedAs: 'ABORTED' | 'TIMED_OUT' | undefined;
+    let execution: ReturnType<StateMachine['run']> | undefined;
     const seen = new Map<string, number>();
     const states: string[] = [];
     const timeline: Array<{ state: string; at: number }> = [];
@@ -301,6 +334,13 @@ export class Lab {
         const n = seen.get(name) ?? 0;
         seen.set(name, n + 1);
         await hooks.beforeTask?.(name, n);
+        const stopAs = hooks.stop?.(name, n);
+        if (stopAs) {
+          // Stopped from outside while this state was being entered: its task never runs.
+          stoppedAs = stopAs;
+          execution!.abort();
+          return new Promise(() => undefined);
+        }
         invocations++;
         const crash = hooks.crash?.(name, n);
         if (crash) throw crash;
@@ -337,7 +377,7 @@ export class Lab {
     const firstCall = this.recorder.calls.length;
     const startedAt = Date.now();
     const machine = new StateMachine(this.definition);
-    const execution = machine.run(input as any, {
+    execution = machine.run(input as any, {
       context: { Execution: { Id: executionId, Name: executionId.split(':').pop(), StartTime: new Date().toISOString() } } as any,
       overrides: { taskResourceLocalHandlers: handlers, waitTimeOverrides: waits, retryIntervalOverrides: retries },
     });
@@ -353,14 +393,141 @@ export class Lab {
     let result: ExecutionResult;
     try {
       const output = await execution.result;
-      result = { status: 'SUCCEEDED', output, states, timeline, transitions: 0, invocations, calls: [], durationMs: 0 };
+      result = { executionId, status: 'SUCCEEDED', output, states, timeline, transitions: 0, invocations, calls: [], durationMs: 0 };
     } catch (e: any) {
       const inner = e.cause ?? e;
-      result = { status: 'FAILED', error: inner.name, cause: inner.message, states, timeline, transitions: 0, invocations, calls: [], durationMs: 0 };
+      result = { executionId, status: stoppedAs ?? 'FAILED', error: inner.name, cause: inner.message, states, timeline, transitions: 0, invocations, calls: [], durationMs: 0 };
     }
     await events.catch(() => undefined);
+    record.status = result.status;
+    record.stopDate = new Date();
     if (lostConfig) throw new Error(lostConfig);
-    return { ...result, states, transitions: states.length, calls: this.recorder.calls.slice(firstCall), durationMs: Date.now() - startedAt };
+    const calls = this.recorder.calls.slice(firstCall);
+    const durationMs = Date.now() - startedAt;
+    const statusEvent = result.status !== 'SUCCEEDED' && hooks.statusEvents !== false ? await this.deliverStatusEvent(executionId, result.status) : undefined;
+    return { ...result, states, transitions: states.length, calls, durationMs, ...(statusEvent ? { statusEvent } : {}) };
+  }
+
+  /** The state machine's ARN, as the template resolves it in the lab. */
+  public stateMachineArn(): string {
+    const [id] = Object.entries<any>(this.template.Resources).find(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine') ?? [];
+    if (!id) throw new Error('the lab found no state machine in the template');
+    return this.deployed.resolver.resolve({ Ref: id });
+  }
+
+  /** Marks a lab execution as ended (as a stop from the console would, without running anything). */
+  public setExecutionStatus(executionId: string, status: string): void {
+    const record = this.executionRecords.get(executionId);
+    if (!record) throw new Error(`the lab has no execution ${executionId}`);
+    record.status = status;
+  }
+
+  /**
+   * Step Functions' answers about the lab's executions (they run in aws-local-stepfunctions, which
+   * moto does not know): DescribeExecution, in the API reference's shape.
+   */
+  private answerStepFunctions(action: string, request: any): { status: number; body: unknown } | undefined {
+    if (action !== 'DescribeExecution') return undefined;
+    const arn = String(request.executionArn ?? '');
+    const record = this.executionRecords.get(arn);
+    if (!record) return { status: 400, body: { __type: 'ExecutionDoesNotExist', message: `Execution Does Not Exist: '${arn}'` } };
+    return {
+      status: 200,
+      body: {
+        executionArn: arn,
+        stateMachineArn: this.stateMachineArn(),
+        name: record.name,
+        status: record.status,
+        startDate: record.startDate.getTime() / 1000,
+        ...(record.stopDate && record.status !== 'RUNNING' ? { stopDate: record.stopDate.getTime() / 1000 } : {}),
+        input: record.input,
+      },
+    };
+  }
+
+  /**
+   * Delivers a "Step Functions Execution Status Change" event (EventBridge events reference, "AWS
+   * Step Functions events") to the template's rules. Which rules match is moto's EventBridge
+   * matching: the lab puts each rule's pattern on a bus of its own in moto, with an SQS queue as
+   * target, and sends the event there. The matched rule's input transformer is then applied as the
+   * EventBridge API reference (InputTransformer) says: a placeholder outside quotes becomes the
+   * value's JSON, inside quotes its text. (moto 5.2 inserts strings without their quotes, which
+   * turns the templates CDK writes into invalid JSON, so the lab does not use moto's transformer.)
+   * The target function runs up to three times on error, as an asynchronous Lambda invocation.
+   */
+  public async deliverStatusEvent(executionId: string, status: string): Promise<StatusEventDelivery> {
+    const record = this.executionRecords.get(executionId);
+    const now = new Date();
+    const event = {
+      'version': '0',
+      'id': `lab-${Math.random().toString(16).slice(2)}`,
+      'detail-type': 'Step Functions Execution Status Change',
+      'source': 'aws.states',
+      'account': ACCOUNT,
+      'time': now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      'region': REGION,
+      'resources': [executionId],
+      'detail': {
+        executionArn: executionId,
+        stateMachineArn: this.stateMachineArn(),
+        name: record?.name ?? executionId.split(':').pop(),
+        status,
+        startDate: record?.startDate.getTime() ?? now.getTime(),
+        stopDate: now.getTime(),
+        input: record?.input ?? '{}',
+        output: null,
+      },
+    };
+    const delivery: StatusEventDelivery = { matched: [], invocations: [] };
+    const resources = this.template.Resources as Record<string, any>;
+    for (const [ruleId, rule] of Object.entries<any>(resources)) {
+      if (rule.Type !== 'AWS::Events::Rule') continue;
+      const pattern = this.deployed.resolver.resolve(rule.Properties.EventPattern);
+      if (!(await this.motoMatches(ruleId, pattern, event))) continue;
+      delivery.matched.push(ruleId);
+      for (const target of rule.Properties.Targets ?? []) {
+        const fn = this.functions.get(this.deployed.resolver.resolve(target.Arn));
+        if (!fn) throw new Error(`the lab: rule ${ruleId} targets ${JSON.stringify(target.Arn)}, which is not a handler function it runs`);
+        const transformer = target.InputTransformer ? this.deployed.resolver.resolve(target.InputTransformer) : undefined;
+        const input = transformer ? transformInput(transformer.InputPathsMap ?? {}, transformer.InputTemplate, event) : event;
+        const handler = this.handlers.get(fn.handlerName)!;
+        for (let attempt = 0; attempt < 3; attempt++) {
+          const first = this.recorder.calls.length;
+          this.recorder.stage = `EventBridge ${ruleId}`;
+          this.recorder.principal = fn.logicalId;
+          Object.assign(process.env, fn.environment);
+          try {
+            const output = await handler(JSON.parse(JSON.stringify(input)), { functionName: fn.handlerName, awsRequestId: `${event.id}/${attempt}` });
+            delivery.invocations.push({ rule: ruleId, input, output, calls: this.recorder.calls.slice(first) });
+            break;
+          } catch (e) {
+            delivery.invocations.push({ rule: ruleId, input, error: `${(e as Error).name}: ${(e as Error).message}`, calls: this.recorder.calls.slice(first) });
+          } finally {
+            this.recorder.principal = undefined;
+          }
+        }
+      }
+    }
+    return delivery;
+  }
+
+  /** Whether moto's EventBridge matches `event` against `pattern` (a bus, rule and SQS queue of the lab's own). */
+  private async motoMatches(ruleId: string, pattern: unknown, event: Record<string, any>): Promise<boolean> {
+    const config = { endpoint: this.moto.endpoint, region: REGION, credentials: { accessKeyId: 'lab', secretAccessKey: 'lab' } };
+    this.eventBridge ??= new EventBridgeClient(config);
+    this.sqs ??= new SQSClient(config);
+    const bus = 'lab-status-events';
+    await this.eventBridge.send(new CreateEventBusCommand({ Name: bus })).catch((e) => { if (e.name !== 'ResourceAlreadyExistsException') throw e; });
+    const queueUrl = (await this.sqs.send(new CreateQueueCommand({ QueueName: `lab-${ruleId}`.slice(0, 80) }))).QueueUrl!;
+    const queueArn = (await this.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+    await this.eventBridge.send(new PutRuleCommand({ Name: ruleId.slice(0, 64), EventBusName: bus, EventPattern: JSON.stringify(pattern) }));
+    await this.eventBridge.send(new PutTargetsCommand({ Rule: ruleId.slice(0, 64), EventBusName: bus, Targets: [{ Id: 'lab', Arn: queueArn }] }));
+    await this.eventBridge.send(new PutEventsCommand({
+      Entries: [{ EventBusName: bus, Source: event.source, DetailType: event['detail-type'], Detail: JSON.stringify(event.detail), Resources: event.resources, Time: new Date(event.time) }],
+    }));
+    const out = await this.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+    for (const m of out.Messages ?? []) await this.sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle! }));
+    return (out.Messages ?? []).length > 0;
   }
 
   // ---- The IAM gate ----
@@ -488,6 +655,30 @@ export class Lab {
     this.template = template;
     this.bind();
   }
+}
+
+/**
+ * An EventBridge input transformer applied to an event (EventBridge API reference,
+ * InputTransformer): each `<name>` of the template takes the value at its path; outside a JSON
+ * string as the value's JSON, inside one as its text.
+ */
+export function transformInput(paths: Record<string, string>, template: string, event: any): any {
+  const valueAt = (path: string) => path.replace(/^\$\.?/, '').split('.').filter(Boolean).reduce((v: any, k) => (v == null ? undefined : v[k]), event);
+  let out = '';
+  let inString = false;
+  for (let i = 0; i < template.length; i++) {
+    const c = template[i];
+    if (c === '"' && template[i - 1] !== '\\') inString = !inString;
+    const m = c === '<' ? /^<([A-Za-z0-9_.-]+)>/.exec(template.slice(i)) : null;
+    if (m && paths[m[1]] !== undefined) {
+      const value = valueAt(paths[m[1]]);
+      out += inString ? JSON.stringify(typeof value === 'string' ? value : JSON.stringify(value ?? null)).slice(1, -1) : JSON.stringify(value ?? null);
+      i += m[0].length - 1;
+      continue;
+    }
+    out += c;
+  }
+  return JSON.parse(out);
 }
 
 /** The example app's template, synthesized in memory. */

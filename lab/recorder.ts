@@ -44,6 +44,11 @@ export class CallRecorder {
   private server?: http.Server;
   private started = Date.now();
   private readonly faults: Array<{ service: string; action: string; remaining: number; kind: FaultKind }> = [];
+  /**
+   * Answers Step Functions calls (JSON 1.0) about the lab's own executions, which run in
+   * aws-local-stepfunctions and not in moto: status and body, or undefined to forward to moto.
+   */
+  public stepFunctions?: (action: string, request: any) => { status: number; body: unknown } | undefined;
   public port = 0;
 
   constructor(private readonly upstream: string) {}
@@ -146,6 +151,12 @@ export class CallRecorder {
         return;
       }
       this.calls.push(call);
+      const local = service === 'states' && this.stepFunctions ? this.stepFunctions(action, json ? JSON.parse(body.toString('utf8') || '{}') : {}) : undefined;
+      if (local) {
+        res.writeHead(local.status, { 'content-type': 'application/x-amz-json-1.0', ...(local.status >= 400 ? { 'x-amzn-errortype': String((local.body as any).__type) } : {}) });
+        res.end(JSON.stringify(local.body));
+        return;
+      }
       try {
         const spared = action === 'ChangeResourceRecordSets' ? await this.sparedByDelete(req.url ?? '', body.toString('utf8')) : undefined;
         const upstream = await fetch(this.upstream + req.url, {

@@ -286,6 +286,7 @@ async function readStack(clients: Clients, template: any, stackName: string, ima
         break;
       case 'AWS::StepFunctions::StateMachine':
         physical[id] = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:lab-${id}`;
+        attributes[id] = { Name: `lab-${id}`, Arn: physical[id] };
         break;
       case 'Custom::BlueGreenParameter':
       case 'Custom::BlueGreenInitialCapacity':

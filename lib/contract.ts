@@ -49,7 +49,7 @@ export const VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
 /** The handlers of the workflow: folder names under lambda/, one Lambda function each, in workflow order. */
 export const HANDLERS = [
   'start', 'find-live', 'prepare', 'check-health', 'smoke-test', 'shift', 'check-alarms',
-  'roll-back', 'scale-to-zero', 'keep-warm', 'retire-previous', 'release-lock',
+  'roll-back', 'scale-to-zero', 'keep-warm', 'retire-previous', 'release-lock', 'recover',
 ] as const;
 /** A handler folder name, such as `find-live`. */
 export type HandlerName = typeof HANDLERS[number];
@@ -112,6 +112,12 @@ export enum CutoverErrorName {
    * to zero; the live colour was untouched.
    */
   IMAGE_NOT_ACCEPTED = 'ImageNotAccepted',
+  /**
+   * Another execution took the fleet's lock over (after this one's lease expired, or after it was
+   * found not running): this execution changed nothing more from the moment it noticed, wrote no
+   * result and ends with this error. The cause names the execution that holds the fleet now.
+   */
+  SUPERSEDED = 'Superseded',
 }
 
 /** Throttling errors retried by the state machine (with backoff and jitter). */
@@ -491,10 +497,20 @@ export interface CutoverState {
   /** Colours this execution scaled to zero, in order. */
   readonly scaledToZero?: Colour[];
   /**
-   * Set by retire-previous when another execution (a rollback) took the lock over while the
-   * previous colour was kept warm: this execution changed nothing more and leaves the fleet to it.
+   * Set by the start handler when it took the lock over from an execution that is no longer
+   * running (stopped, timed out, failed outside its own paths) or whose lease expired: that
+   * execution's lock item as it was. "Recover the stopped execution" puts the fleet back the way
+   * the stopped execution's own rollback would have, before this execution goes on.
    */
-  readonly superseded?: boolean;
+  readonly takenOver?: TakenOverLock;
+  /**
+   * Set by the start handler when a rollback took over the lock of a cutover that keeps its previous
+   * colour warm: that lock item (DynamoDB JSON). A rollback that moves no traffic (refused, or failed
+   * before its move) hands the lock back, so that cutover goes on and retires its previous colour.
+   */
+  readonly warmLockHandBack?: string;
+  /** Set by "Recover the stopped execution": what it did. */
+  readonly recovered?: RecoveryReport;
   /** The error and cause the state machine's Fail states report, built by release-lock. */
   readonly failure?: { readonly error: string; readonly cause: string };
   /** Set by the state machine when "Move traffic back" itself failed: `{ Error, Cause }`. */
@@ -509,6 +525,39 @@ export interface CutoverState {
 
 /** How a cutover execution ended, recorded by release-lock. */
 export type CutoverOutcome = 'succeeded' | 'rolled-back' | 'failed';
+
+/**
+ * The lock of an execution another one took over, as the start handler found it. `restoreTo` is
+ * the colour to give all traffic back to if that execution stopped: the colour that served when it
+ * began (set by "Find the live colour"), the previous colour once a rollback execution decided to
+ * move there, the new colour once its previous colour is being retired.
+ */
+export interface TakenOverLock {
+  readonly owner: string;
+  readonly phase?: string;
+  /** Epoch seconds. */
+  readonly expiresAt?: number;
+  /** The owner's status when it was taken over: RUNNING (lease expired), ABORTED, TIMED_OUT, FAILED, SUCCEEDED or UNKNOWN. */
+  readonly ownerStatus: string;
+  readonly restoreTo?: Colour;
+}
+
+/** What recovering from a stopped execution did, in the taking execution's state and in the result record. */
+export interface RecoveryReport {
+  /** The execution recovered from. */
+  readonly executionId: string;
+  /** Its status: ABORTED, TIMED_OUT, FAILED, or RUNNING when its lease expired. */
+  readonly status: string;
+  /** The colour that serves all production traffic afterwards, if one does. */
+  readonly live?: Colour;
+  /** Whether production weights were changed (one call), and their values before. */
+  readonly trafficMoved: boolean;
+  readonly weightsBefore?: Record<Colour, number>;
+  /** Colours scaled to zero. */
+  readonly scaledToZero: Colour[];
+  /** What is left for an operator, if anything. */
+  readonly problem?: string;
+}
 
 /** When check-alarms runs: while a partial shift step holds, or during the bake. */
 export type AlarmWatchPhase = 'shift' | 'bake';
@@ -572,6 +621,34 @@ export enum LockPhase {
   KEEPING_WARM = 'KeepingWarm',
   /** The previous colour is being scaled to zero. */
   RETIRING = 'Retiring',
+  /** The recovery handler is putting the fleet back after an execution stopped from outside. */
+  RECOVERING = 'Recovering',
+}
+
+/**
+ * Lock attributes besides the owner, phase and lease. `restoreTo` is the colour a stop of the owner
+ * gives all traffic back to; `config` is the owner's fleet configuration (JSON), which the recovery
+ * handler reads when the execution status event arrives.
+ */
+export const LOCK_ATTRIBUTES = { restoreTo: 'restoreTo', config: 'config', recoveringFrom: 'recoveringFrom' } as const;
+
+/** Prefix of the lock owner while the recovery handler holds it: `recovery:<execution ARN>`. */
+export const RECOVERY_OWNER_PREFIX = 'recovery:';
+
+/** Execution statuses after which the recovery handler puts the fleet back (EventBridge rule). */
+export const STOPPED_STATUSES = ['ABORTED', 'TIMED_OUT', 'FAILED'] as const;
+
+/**
+ * The event the recovery handler receives from the EventBridge rule on the state machine's
+ * "Step Functions Execution Status Change" events (input transformer): the fleet, its lock table
+ * and the execution that ended.
+ */
+export interface ExecutionStoppedEvent {
+  readonly kind: 'execution-status';
+  readonly fleetId: string;
+  readonly lockTableName: string;
+  readonly executionArn: string;
+  readonly status: string;
 }
 
 /**

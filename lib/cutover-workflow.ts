@@ -5,6 +5,8 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -13,8 +15,8 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import {
-  Colour, CutoverErrorName, FleetConfig, HANDLERS, HandlerName, LAMBDA_NOT_READY_ERRORS, LAMBDA_NOT_READY_RETRY, RetryBudget,
-  ROLLBACK_ANY_ERROR_RETRY, ROLLBACK_TRANSIENT_RETRY, Route53Config, THROTTLING_ERRORS, THROTTLING_RETRY, TRANSIENT_ERRORS, TRANSIENT_RETRY,
+  Colour, CutoverErrorName, ExecutionStoppedEvent, FleetConfig, HANDLERS, HandlerName, LAMBDA_NOT_READY_ERRORS, LAMBDA_NOT_READY_RETRY, RetryBudget,
+  ROLLBACK_ANY_ERROR_RETRY, ROLLBACK_TRANSIENT_RETRY, Route53Config, STOPPED_STATUSES, THROTTLING_ERRORS, THROTTLING_RETRY, TRANSIENT_ERRORS, TRANSIENT_RETRY,
 } from './contract';
 import { CutoverOptions, TrafficShift } from './cutover-options';
 import { FleetColour } from './fleet-colour';
@@ -37,6 +39,9 @@ export const STATE_NAMES = {
   start: 'Validate input and take the lock',
   rejected: 'Rejected',
   startFailed: 'Start failed',
+  tookOver: 'Took over a stopped execution?',
+  recover: 'Recover the stopped execution',
+  superseded: 'Superseded',
   findLive: 'Find the live colour',
   whichAction: 'Deploy or roll back?',
   prepare: 'Prepare the idle colour',
@@ -165,6 +170,9 @@ export class CutoverWorkflow extends Construct {
   public readonly keepPreviousWarm: Duration;
   public readonly trafficShift: TrafficShift;
 
+  /** The rule that invokes the recovery handler when an execution ends holding the lock. */
+  public readonly recoveryRule: events.Rule;
+
   /** How long production traffic may keep reaching a colour after the records moved away from it (Route 53 only). */
   public readonly dnsDrainTime?: Duration;
 
@@ -275,7 +283,7 @@ export class CutoverWorkflow extends Construct {
       });
       const inVpc = name === 'smoke-test';
       // With Route 53, moving traffic waits until the change is INSYNC.
-      const waitsForDns = dns !== undefined && (name === 'shift' || name === 'roll-back');
+      const waitsForDns = dns !== undefined && (name === 'shift' || name === 'roll-back' || name === 'recover');
       fns[name] = new lambda.Function(this, pascal(name), {
         runtime: lambda.Runtime.NODEJS_24_X,
         architecture: lambda.Architecture.ARM_64,
@@ -309,6 +317,44 @@ export class CutoverWorkflow extends Construct {
       },
       comment: `Blue/green cutover of ${props.fleetId}. Input: {} | {"imageId":"ami-..."} | {"version":"1.4.2"} | {"action":"rollback"}`,
     });
+    // A stop is a safe stop: when an execution ends ABORTED, TIMED_OUT or FAILED while it still
+    // holds the lock (a Stop in the console, the state machine's timeout, a failure outside the
+    // workflow's own paths), the recovery handler gives all traffic back to the colour the lock
+    // names, scales the other to zero and releases the lock. Step Functions delivers these events
+    // to EventBridge best effort (EventBridge events reference, "AWS Step Functions events"), so
+    // the start handler also takes over a lock whose owner no longer runs, and recovers first.
+    const stoppedEvent: Record<keyof ExecutionStoppedEvent, unknown> = {
+      kind: 'execution-status',
+      fleetId: props.fleetId,
+      lockTableName: this.lockTable.tableName,
+      executionArn: events.EventField.fromPath('$.detail.executionArn'),
+      status: events.EventField.fromPath('$.detail.status'),
+    };
+    this.recoveryRule = new events.Rule(this, 'RecoverStoppedExecution', {
+      description: `Blue/green cutover of ${props.fleetId}: recover the fleet when an execution stops holding its lock`,
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: { stateMachineArn: [this.stateMachine.stateMachineArn], status: [...STOPPED_STATUSES] },
+      },
+      targets: [new eventTargets.LambdaFunction(this.functions.recover, {
+        event: events.RuleTargetInput.fromObject(stoppedEvent),
+        retryAttempts: 2,
+        maxEventAge: Duration.hours(1),
+      })],
+    });
+    // The start handler asks whether the lock's owner still runs. A policy of its own: the
+    // function's default policy may not name the state machine, which depends on the function.
+    const executions = Arn.format({ service: 'states', resource: 'execution', resourceName: `${this.stateMachine.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }, stack);
+    const describeExecutions = new iam.Policy(this, 'StartDescribeExecutions', {
+      roles: [this.functions.start.role!],
+      statements: [new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executions] })],
+    });
+    Validations.of(describeExecutions).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagResource(stack, executions)}]`,
+      reason: 'DescribeExecution of this state machine\'s executions only: their names are chosen when they start.',
+    });
+
     // A smoke check's `${version}` placeholder is now part of the definition. The definition is an
     // Fn::Join, never an Fn::Sub, so CloudFormation leaves it alone; the linters' check for
     // variables outside Fn::Sub (E1029) is told so, only when a check has such text.
@@ -394,6 +440,10 @@ export class CutoverWorkflow extends Construct {
     };
 
     allow(f.start, ['dynamodb:PutItem'], [this.lockTable.tableArn]);
+    // Every task that changes the fleet first checks that its execution still holds the lock.
+    for (const fn of [f.prepare, f['check-health'], f.shift, f['roll-back'], f['scale-to-zero'], f['retire-previous']]) allow(fn, ['dynamodb:GetItem'], [this.lockTable.tableArn]);
+    // find-live records the colour a stop gives traffic back to; a rollback execution's shift and move back update it.
+    for (const fn of [f['find-live'], f.shift, f['roll-back']]) allow(fn, ['dynamodb:UpdateItem'], [this.lockTable.tableArn]);
 
     describe(f['find-live'], [...readsTraffic, 'elasticloadbalancing:DescribeTargetHealth', 'autoscaling:DescribeAutoScalingGroups']);
     allowReadTraffic(f['find-live']);
@@ -468,7 +518,14 @@ export class CutoverWorkflow extends Construct {
     // keep-warm marks the lock KeepingWarm and records the colour traffic left (a new item).
     allow(f['keep-warm'], ['dynamodb:UpdateItem', 'dynamodb:PutItem'], [this.lockTable.tableArn]);
     allow(f['retire-previous'], ['dynamodb:UpdateItem'], [this.lockTable.tableArn]);
-    allow(f['release-lock'], ['dynamodb:DeleteItem', 'dynamodb:PutItem'], [this.lockTable.tableArn]);
+    // The result record is written in a transaction with a check of the lock's owner.
+    allow(f['release-lock'], ['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem'], [this.lockTable.tableArn]);
+
+    // The recovery handler: the lock and records, production traffic, both colours' health and capacity.
+    allow(f.recover, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'], [this.lockTable.tableArn]);
+    describe(f.recover, [...readsTraffic, 'elasticloadbalancing:DescribeTargetHealth', 'autoscaling:DescribeAutoScalingGroups']);
+    allowMoveTraffic(f.recover);
+    allowScaling(f.recover);
 
     Validations.of(f['smoke-test'].role!).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${nagResource(stack, ec2Resources)}]`,
@@ -505,12 +562,19 @@ export class CutoverWorkflow extends Construct {
     // 5xx and network errors that outlasted the SDK client's retries, and timeouts: the handlers
     // compare the desired state with the current one before changing anything, so a retry is safe.
     retry(TRANSIENT_ERRORS, transient);
+    // A task that finds another execution holding the lock changes nothing and ends the execution
+    // with Superseded: no cleanup, no result (the holder does both).
+    if (this.supersededState) task.addCatch(this.supersededState, { errors: [CutoverErrorName.SUPERSEDED] });
     return task;
   }
+
+  private supersededState?: sfn.Fail;
 
   private definition(props: CutoverWorkflowProps, config: () => FleetConfig): sfn.IChainable {
     const N = STATE_NAMES;
     const errorAt = { resultPath: '$.error' };
+    // The error replaces the state (no ResultPath): Error and Cause are what the handler threw.
+    this.supersededState = new sfn.Fail(this, N.superseded, { stateName: N.superseded, errorPath: '$.Error', causePath: '$.Cause' });
 
     // Terminal paths.
     const rejected = new sfn.Fail(this, N.rejected, { stateName: N.rejected, errorPath: '$.Error', causePath: '$.Cause' });
@@ -570,6 +634,8 @@ export class CutoverWorkflow extends Construct {
     scaleFailedDown.next(releaseAfterRollback);
     // Moving traffic back has the largest retry budget: giving up leaves traffic on the failed colour.
     const rollBack = this.task(N.rollBack, 'roll-back', undefined, undefined, ROLLBACK_TRANSIENT_RETRY);
+    // Superseded is final: the catch-all retrier below must not run it again.
+    rollBack.addRetry({ errors: [CutoverErrorName.SUPERSEDED], maxAttempts: 0 });
     rollBack.addRetry({
       errors: ['States.ALL'],
       interval: Duration.seconds(ROLLBACK_ANY_ERROR_RETRY.intervalSeconds),
@@ -600,6 +666,14 @@ export class CutoverWorkflow extends Construct {
 
     const findLive = this.task(N.findLive, 'find-live');
     findLive.addCatch(releaseAfterFailure, errorAt);
+    // The start handler took the lock over from an execution that no longer runs: put the fleet
+    // back as a stop leaves it first.
+    const recover = this.task(N.recover, 'recover');
+    recover.addCatch(releaseAfterFailure, errorAt);
+    recover.next(findLive);
+    const tookOver = new sfn.Choice(this, N.tookOver, { stateName: N.tookOver })
+      .when(sfn.Condition.isPresent('$.takenOver'), recover)
+      .otherwise(findLive);
 
     const prepare = this.task(N.prepare, 'prepare');
     const checkHealth = this.task(N.checkHealth, 'check-health');
@@ -704,9 +778,11 @@ export class CutoverWorkflow extends Construct {
     rollbackShift.next(this.dnsDrain(N.dnsDrainRollback, rollbackRetire));
     rollbackRetire.next(release);
 
-    return start.next(findLive).next(new sfn.Choice(this, N.whichAction, { stateName: N.whichAction })
+    start.next(tookOver);
+    findLive.next(new sfn.Choice(this, N.whichAction, { stateName: N.whichAction })
       .when(sfn.Condition.stringEquals('$.action', 'rollback'), rollbackShift)
       .otherwise(prepare));
+    return start;
   }
 
   /**

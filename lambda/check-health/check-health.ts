@@ -1,10 +1,12 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { CutoverState, GroupCapacity } from '../../lib/contract';
 import { BaseDeps } from '../common/deps';
 import { IdleNotHealthy } from '../common/errors';
 import { appendStage, assessColour, colours, isoPlusSeconds, readCapacity, setCapacity, targetCapacity } from '../common/fleet';
+import { requireLock } from '../common/lock';
 import { logger, setLogContext } from '../common/logger';
 
 export const STAGE = 'Check the idle colour health';
@@ -18,6 +20,7 @@ export interface CheckHealthDeps extends BaseDeps {
   readonly elbv2: ElasticLoadBalancingV2Client;
   readonly autoScaling: AutoScalingClient;
   readonly ec2: EC2Client;
+  readonly dynamoDb: DynamoDBClient;
 }
 
 /**
@@ -50,6 +53,7 @@ export async function checkHealth(state: CheckHealthRequest, deps: CheckHealthDe
   const wanted = hold ? { min: 0, max: seen.capacity.max, desired: 0 } : liveResized || release ? targetCapacity(config, liveCapacity) : seen.capacity;
   const resize = !sameCapacity(seen.capacity, wanted);
   if (resize) {
+    await requireLock(deps, state.executionId, `resize ${target}`);
     await setCapacity(deps.autoScaling, config.colours[target].autoScalingGroupName, wanted);
     logger.info(hold ? 'Holding the target at zero until its instances from before the release are gone' : 'Target resized',
       { target, before: seen.capacity, after: wanted, stale: seen.stale });

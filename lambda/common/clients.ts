@@ -4,6 +4,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { Route53Client } from '@aws-sdk/client-route-53';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 
 /**
@@ -58,3 +59,4 @@ export const ec2 = /* @__PURE__ */ nameSocketErrors(/* @__PURE__ */ new EC2Clien
 export const elbv2 = /* @__PURE__ */ nameSocketErrors(/* @__PURE__ */ new ElasticLoadBalancingV2Client(CLIENT_CONFIG));
 export const route53 = /* @__PURE__ */ nameSocketErrors(/* @__PURE__ */ new Route53Client(CLIENT_CONFIG));
 export const ssm = /* @__PURE__ */ nameSocketErrors(/* @__PURE__ */ new SSMClient(CLIENT_CONFIG));
+export const sfn = /* @__PURE__ */ nameSocketErrors(/* @__PURE__ */ new SFNClient(CLIENT_CONFIG));

@@ -63,6 +63,11 @@ export class DnsChangePending extends CutoverError {
   public override readonly name = CutoverErrorName.DNS_CHANGE_PENDING;
 }
 
+/** Another execution holds the fleet's lock now: this one changes nothing more. */
+export class Superseded extends CutoverError {
+  public override readonly name = CutoverErrorName.SUPERSEDED;
+}
+
 /** Moving traffic back failed; reported, never thrown by a handler. */
 export class RollbackFailed extends CutoverError {
   public override readonly name = CutoverErrorName.ROLLBACK_FAILED;

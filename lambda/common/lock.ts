@@ -1,5 +1,6 @@
-import { AttributeValue, ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { Colour, ColourRelease, LOCK_PARTITION_KEY, PREVIOUS_RECORD_KEY_SUFFIX } from '../../lib/contract';
+import { AttributeValue, ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { Colour, ColourRelease, FleetConfig, LOCK_ATTRIBUTES, LOCK_PARTITION_KEY, PREVIOUS_RECORD_KEY_SUFFIX } from '../../lib/contract';
+import { Superseded } from './errors';
 
 /** Whether an error is DynamoDB's failed condition. */
 export function isConditionFailure(e: unknown): e is ConditionalCheckFailedException {
@@ -12,17 +13,86 @@ export interface LockItem {
   readonly phase?: string;
   readonly expiresAt?: number;
   readonly warmUntil?: string;
+  /** The colour a stop of the owner gives all traffic back to (see TakenOverLock). */
+  readonly restoreTo?: Colour;
+  /** The owner's fleet configuration, as JSON text. */
+  readonly config?: string;
 }
 
 /** Reads the lock attributes from an item, if there is one. */
 export function lockItem(item: Record<string, AttributeValue> | undefined): LockItem | undefined {
   if (!item) return undefined;
+  const restoreTo = item[LOCK_ATTRIBUTES.restoreTo]?.S;
   return {
     owner: item.owner?.S,
     phase: item.phase?.S,
     expiresAt: item.expiresAt?.N !== undefined ? Number(item.expiresAt.N) : undefined,
     warmUntil: item.warmUntil?.S,
+    restoreTo: restoreTo === Colour.BLUE || restoreTo === Colour.GREEN ? restoreTo : undefined,
+    config: item[LOCK_ATTRIBUTES.config]?.S,
   };
+}
+
+/** The key of a fleet's lock item. */
+export function lockKey(fleetId: string): Record<string, AttributeValue> {
+  return { [LOCK_PARTITION_KEY]: { S: fleetId } };
+}
+
+/** The Superseded error for an execution that found `holder` holding its fleet's lock. */
+export function supersededBy(config: FleetConfig, holder: LockItem | undefined, notDone: string): Superseded {
+  const who = holder?.owner
+    ? `execution ${holder.owner} holds the lock of fleet '${config.fleetId}' now${holder.phase ? ` (phase ${holder.phase})` : ''}`
+    : `the lock of fleet '${config.fleetId}' is no longer held by this execution (it was released or deleted)`;
+  return new Superseded(
+    `Superseded: ${who}, so this execution did not ${notDone} and changes nothing more. ` +
+    'It records no result: the execution that holds the fleet now reports what happens next.',
+  );
+}
+
+/**
+ * Checks, with one strongly consistent read, that `executionId` still holds the fleet's lock;
+ * throws Superseded otherwise. Every task that changes the fleet calls it before its first change.
+ */
+export async function requireLock(
+  deps: { readonly dynamoDb: DynamoDBClient; readonly config: FleetConfig },
+  executionId: string,
+  notDone: string,
+): Promise<LockItem> {
+  const out = await deps.dynamoDb.send(new GetItemCommand({
+    TableName: deps.config.lockTableName,
+    Key: lockKey(deps.config.fleetId),
+    ConsistentRead: true,
+  }));
+  const held = lockItem(out.Item);
+  if (held?.owner !== executionId) throw supersededBy(deps.config, held, notDone);
+  return held;
+}
+
+/**
+ * Sets lock attributes with one conditional write that also checks `executionId` holds the lock;
+ * throws Superseded otherwise.
+ */
+export async function updateLock(
+  deps: { readonly dynamoDb: DynamoDBClient; readonly config: FleetConfig },
+  executionId: string,
+  set: Record<string, AttributeValue>,
+  notDone: string,
+): Promise<void> {
+  const names = Object.keys(set);
+  try {
+    await deps.dynamoDb.send(new UpdateItemCommand({
+      TableName: deps.config.lockTableName,
+      Key: lockKey(deps.config.fleetId),
+      UpdateExpression: `SET ${names.map((_, i) => `#a${i} = :v${i}`).join(', ')}`,
+      ConditionExpression: '#owner = :me',
+      ExpressionAttributeNames: { '#owner': 'owner', ...Object.fromEntries(names.map((n, i) => [`#a${i}`, n])) },
+      ExpressionAttributeValues: { ':me': { S: executionId }, ...Object.fromEntries(names.map((n, i) => [`:v${i}`, set[n]])) },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    }));
+  } catch (e) {
+    if (isConditionFailure(e)) throw supersededBy(deps.config, lockItem(e.Item), notDone);
+    throw e;
+  }
 }
 
 /** The record of the colour a cutover left (`<fleetId>#previous`), as the handlers read it. */

@@ -1,11 +1,11 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { Colour, ColourRelease, CutoverState, otherColour } from '../../lib/contract';
+import { Colour, ColourRelease, CutoverState, LOCK_ATTRIBUTES, otherColour } from '../../lib/contract';
 import { BaseDeps } from '../common/deps';
 import { FleetStateConflict, NothingToRollBack } from '../common/errors';
 import { appendStage, assessColour, checkStoredRelease, colourAtFull, readCapacity, readReleases } from '../common/fleet';
-import { PreviousRecord, previousRecord, previousRecordKey } from '../common/lock';
+import { PreviousRecord, previousRecord, previousRecordKey, updateLock } from '../common/lock';
 import { logger, setLogContext } from '../common/logger';
 import { readProductionWeights, switchName, TrafficClients } from '../common/traffic';
 
@@ -56,6 +56,9 @@ export async function findLive(state: FindLiveRequest, deps: FindLiveDeps): Prom
     await requireWarm(deps, target, record.release);
   }
   const liveCapacity = await readCapacity(deps.autoScaling, config.colours[live].autoScalingGroupName);
+  // From here on a stop of this execution gives all traffic back to the live colour. The write is
+  // conditional on this execution holding the lock: nothing else happens if it does not.
+  await updateLock(deps, state.executionId, { [LOCK_ATTRIBUTES.restoreTo]: { S: live } }, 'record the live colour');
   logger.info('Live colour found', { live, target, liveCapacity, liveRelease, targetRelease, action: state.action });
 
   return {

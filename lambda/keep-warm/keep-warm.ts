@@ -2,14 +2,14 @@ import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/clie
 import { CutoverState, LOCK_PARTITION_KEY, LockPhase } from '../../lib/contract';
 import { BaseDeps } from '../common/deps';
 import { appendStage, colours, isoPlusSeconds } from '../common/fleet';
-import { isConditionFailure, lockItem, previousRecordItem } from '../common/lock';
+import { isConditionFailure, lockItem, previousRecordItem, supersededBy } from '../common/lock';
 import { logger, setLogContext } from '../common/logger';
 
 export const STAGE = 'Keep the previous colour warm';
 
 /** The state after a successful bake. */
 export type KeepWarmRequest = CutoverState;
-/** The state with warmUntil set, or superseded when the lock is no longer this execution's. */
+/** The state with warmUntil set. Throws Superseded when the lock is no longer this execution's. */
 export type KeepWarmResponse = CutoverState;
 
 export interface KeepWarmDeps extends BaseDeps {
@@ -56,8 +56,8 @@ export async function keepWarm(state: KeepWarmRequest, deps: KeepWarmDeps): Prom
       await recordPrevious(state, deps);
       return done({ warmUntil: held.warmUntil ?? warmUntil });
     }
-    logger.warn('The lock is no longer this execution\'s: leaving the fleet to its holder', { holder: held });
-    return done({ superseded: true });
+    logger.warn('The lock is no longer this execution\'s: leaving the fleet to its holder', { holder: held ?? null });
+    throw supersededBy(config, held, 'keep the previous colour warm');
   }
   logger.info('Keeping the previous colour warm', { warmUntil });
   await recordPrevious(state, deps);

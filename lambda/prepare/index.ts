@@ -1,4 +1,4 @@
-import { autoScaling, ec2, elbv2, ssm } from '../common/clients';
+import { autoScaling, dynamoDb, ec2, elbv2, ssm } from '../common/clients';
 import { loadFleetConfig } from '../common/config';
 import { realSleep, systemClock } from '../common/deps';
 import { prepare, PrepareRequest, PrepareResponse } from './prepare';
@@ -7,4 +7,4 @@ export type { PrepareRequest, PrepareResponse } from './prepare';
 
 /** "Prepare the idle colour". Payload: the state. */
 export const handler = async (event: PrepareRequest): Promise<PrepareResponse> =>
-  prepare(event, { elbv2, autoScaling, ssm, ec2, sleep: realSleep, config: loadFleetConfig(event), now: systemClock });
+  prepare(event, { elbv2, autoScaling, ssm, ec2, dynamoDb, sleep: realSleep, config: loadFleetConfig(event), now: systemClock });

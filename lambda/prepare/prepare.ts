@@ -1,4 +1,5 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeLaunchTemplatesCommand, EC2Client, ModifyLaunchTemplateCommand } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -8,6 +9,7 @@ import { FleetStateConflict, ImageNotAccepted } from '../common/errors';
 import {
   appendStage, colours, groupInstances, launchedAfterFor, readRelease, releaseWrittenAt, setCapacity, setRuleWeights, staleInstances, targetCapacity, weightsFor, writeRelease,
 } from '../common/fleet';
+import { requireLock } from '../common/lock';
 import { logger, setLogContext } from '../common/logger';
 
 export const STAGE = 'Prepare the idle colour';
@@ -22,6 +24,7 @@ export interface PrepareDeps extends BaseDeps {
   readonly autoScaling: AutoScalingClient;
   readonly ssm: SSMClient;
   readonly ec2: EC2Client;
+  readonly dynamoDb: DynamoDBClient;
   readonly sleep: Sleep;
 }
 
@@ -48,6 +51,7 @@ export async function prepare(state: PrepareRequest, deps: PrepareDeps): Promise
   const { target } = colours(state);
   const targetConfig = config.colours[target];
   if (!state.liveCapacity) throw new TypeError('The state has no liveCapacity: this task must run after "Find the live colour".');
+  await requireLock(deps, state.executionId, `prepare ${target}`);
 
   let targetRelease: ColourRelease;
   if (state.action === 'rollback') {

@@ -1,4 +1,4 @@
-import { AttributeValue, DeleteItemCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { AttributeValue, DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
 import {
   Colour,
   ColourRelease,
@@ -13,7 +13,7 @@ import {
 import { BaseDeps } from '../common/deps';
 import { causeMessage } from '../common/errors';
 import { appendStage } from '../common/fleet';
-import { isConditionFailure, lockItem } from '../common/lock';
+import { isConditionFailure, lockItem, lockKey, LockItem, supersededBy } from '../common/lock';
 import { logger, setLogContext } from '../common/logger';
 import { switchName } from '../common/config';
 
@@ -39,9 +39,14 @@ export interface ReleaseLockDeps extends BaseDeps {
 const OUTCOMES: readonly CutoverOutcome[] = ['succeeded', 'rolled-back', 'failed'];
 
 /**
- * Records the result (`<fleetId>#last`), then deletes the lock if this execution still holds
- * it. A lock already released or taken over is fine. An execution superseded by a rollback
- * records nothing: the rollback records its own result.
+ * Records the result (`<fleetId>#last`) in one transaction with a check that this execution still
+ * holds the lock, then deletes the lock. An execution that no longer holds it (another took it
+ * over) records nothing and throws Superseded: the holder records its own result. A retry of this
+ * task after the lock was deleted finds its own result record and ends as the first attempt would.
+ *
+ * When moving traffic back failed (outcome 'rolled-back' without `rollback`), the lock is kept:
+ * the recovery handler, invoked when this execution ends, moves traffic back once more, scales the
+ * failed colour to zero and releases it.
  */
 export async function releaseLock(request: ReleaseLockRequest, deps: ReleaseLockDeps): Promise<ReleaseLockResponse> {
   const { state, outcome } = request;
@@ -54,17 +59,34 @@ export async function releaseLock(request: ReleaseLockRequest, deps: ReleaseLock
   setLogContext(state, config, stage);
   const described = outcome === 'succeeded' ? undefined : describeFailure(state, outcome, switchName(config));
 
-  // The result record is for operators: failing to write it must not keep the lock.
-  if (state.superseded) {
-    logger.info('Superseded by another execution: not recording a result');
-  } else {
-    try {
-      await deps.dynamoDb.send(new PutItemCommand({
-        TableName: config.lockTableName,
-        Item: resultRecord(state, outcome, config.fleetId, startedAt, described),
-      }));
-    } catch (e) {
-      logger.warn('Could not write the result record: releasing the lock anyway', { error: errorText(e) });
+  // The result record is for operators: failing to write it must not keep the lock. Only an
+  // execution that holds the lock writes it (one transaction).
+  const held = await recordResult(state, deps, resultRecord(state, outcome, config.fleetId, startedAt, described));
+  if (held === 'released-by-me') {
+    logger.info('A retry: this execution already recorded its result and released the lock');
+    return { ...state, ...(described ? { failure: described } : {}), stages: appendStage(state.stages, stage, startedAt, deps.now()) };
+  }
+  if (held !== 'mine') {
+    logger.warn('Another execution holds the lock: recording nothing, changing nothing', { holder: held ?? null });
+    throw supersededBy(config, held, 'record a result or release the lock');
+  }
+
+  if (outcome === 'rolled-back' && !state.rollback) {
+    // Moving traffic back failed: keep the lock, so no cutover starts on a fleet whose traffic may
+    // still reach the failed colour, and so the recovery handler moves it back when this ends.
+    logger.error('Moving traffic back failed: keeping the lock for the recovery handler');
+    return {
+      ...state,
+      ...(described ? { failure: { error: described.error, cause: `${described.cause} The recovery handler tries once more when this execution ends: it moves all traffic back to ${state.live ?? 'the previous colour'} if that colour is healthy, scales the other to zero and releases the lock.` } } : {}),
+      stages: appendStage(state.stages, stage, startedAt, deps.now()),
+    };
+  }
+
+  if (state.warmLockHandBack && !state.trafficMoved) {
+    // A rollback that moved nothing gives the lock back to the cutover it took it from.
+    const handedBack = await handBackWarmLock(state, deps);
+    if (handedBack) {
+      return { ...state, ...(described ? { failure: described } : {}), stages: appendStage(state.stages, stage, startedAt, deps.now()) };
     }
   }
 
@@ -96,6 +118,78 @@ export async function releaseLock(request: ReleaseLockRequest, deps: ReleaseLock
     ...(failure ? { failure } : {}),
     stages: appendStage(state.stages, stage, startedAt, deps.now()),
   };
+}
+
+/**
+ * Writes the result record if this execution holds the lock. Returns 'mine' when it does (whether
+ * or not the record could be written), 'released-by-me' when the lock is gone and the result
+ * record is this execution's (a retried task), otherwise the lock as another holder has it.
+ */
+async function recordResult(
+  state: CutoverState,
+  deps: ReleaseLockDeps,
+  record: Record<string, AttributeValue>,
+): Promise<'mine' | 'released-by-me' | LockItem | undefined> {
+  const { config } = deps;
+  try {
+    await deps.dynamoDb.send(new TransactWriteItemsCommand({
+      TransactItems: [
+        {
+          ConditionCheck: {
+            TableName: config.lockTableName,
+            Key: lockKey(config.fleetId),
+            ConditionExpression: '#owner = :me',
+            ExpressionAttributeNames: { '#owner': 'owner' },
+            ExpressionAttributeValues: { ':me': { S: state.executionId } },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          },
+        },
+        { Put: { TableName: config.lockTableName, Item: record } },
+      ],
+    }));
+    return 'mine';
+  } catch (e) {
+    const reasons = (e as { name?: string; CancellationReasons?: Array<{ Code?: string; Item?: Record<string, AttributeValue> }> });
+    const lockReason = reasons.name === 'TransactionCanceledException' ? reasons.CancellationReasons?.[0] : undefined;
+    if (lockReason?.Code !== 'ConditionalCheckFailed') {
+      logger.warn('Could not write the result record: releasing the lock anyway', { error: errorText(e) });
+      return 'mine';
+    }
+  }
+  // Not the holder: a retry of this task after it released the lock, or another execution's lock.
+  const [lock, last] = await Promise.all([lockKey(config.fleetId), { [LOCK_PARTITION_KEY]: { S: `${config.fleetId}${RESULT_RECORD_KEY_SUFFIX}` } }]
+    .map((Key) => deps.dynamoDb.send(new GetItemCommand({ TableName: config.lockTableName, Key, ConsistentRead: true }))));
+  const holder = lockItem(lock.Item);
+  if (!holder && last.Item?.executionId?.S === state.executionId) return 'released-by-me';
+  return holder;
+}
+
+/**
+ * Puts back the lock item of the cutover a rollback took over while it kept its previous colour
+ * warm, if this execution still holds the lock. True when it did.
+ */
+async function handBackWarmLock(state: CutoverState, deps: ReleaseLockDeps): Promise<boolean> {
+  let item: Record<string, AttributeValue>;
+  try {
+    item = JSON.parse(state.warmLockHandBack!) as Record<string, AttributeValue>;
+  } catch {
+    return false;
+  }
+  try {
+    await deps.dynamoDb.send(new PutItemCommand({
+      TableName: deps.config.lockTableName,
+      Item: item,
+      ConditionExpression: '#owner = :me',
+      ExpressionAttributeNames: { '#owner': 'owner' },
+      ExpressionAttributeValues: { ':me': { S: state.executionId } },
+    }));
+    logger.info('Handed the lock back to the cutover keeping its previous colour warm', { owner: item.owner?.S });
+    return true;
+  } catch (e) {
+    if (isConditionFailure(e)) return false;
+    logger.warn('Could not hand the lock back: releasing it', { error: errorText(e) });
+    return false;
+  }
 }
 
 function errorText(e: unknown): string {

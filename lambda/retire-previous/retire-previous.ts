@@ -1,10 +1,10 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { CutoverState, LOCK_PARTITION_KEY, LockPhase } from '../../lib/contract';
+import { CutoverState, LOCK_ATTRIBUTES, LOCK_PARTITION_KEY, LockPhase } from '../../lib/contract';
 import { BaseDeps } from '../common/deps';
 import { FleetStateConflict, NewColourUnhealthy } from '../common/errors';
 import { appendStage, assessColour, colours, describeColourHealth, stillServing, withColour } from '../common/fleet';
-import { isConditionFailure, lockItem, previousRecordKey } from '../common/lock';
+import { isConditionFailure, lockItem, previousRecordKey, requireLock, supersededBy } from '../common/lock';
 import { logger, setLogContext } from '../common/logger';
 import { scaleColourToZero, TrafficClients } from '../common/traffic';
 
@@ -12,7 +12,7 @@ export const STAGE = 'Scale the previous colour to zero';
 
 /** The state after "Keep the previous colour warm" and its wait. */
 export type RetirePreviousRequest = CutoverState;
-/** The state with the live (previous) colour in scaledToZero, or superseded: true. */
+/** The state with the live (previous) colour in scaledToZero. Throws Superseded when the lock is no longer this execution's. */
 export type RetirePreviousResponse = CutoverState;
 
 export interface RetirePreviousDeps extends BaseDeps, TrafficClients {
@@ -24,7 +24,8 @@ export interface RetirePreviousDeps extends BaseDeps, TrafficClients {
  * Ends the warm period: moves the lock from KeepingWarm to Retiring (a retry finds it
  * Retiring already and writes nothing), marks this execution's previous-colour record retired,
  * then scales the previous colour to zero. If a rollback execution took
- * the lock over meanwhile, changes nothing and returns `superseded: true`.
+ * the lock over meanwhile, changes nothing and throws Superseded. From the Retiring write on, a stop
+ * of this execution leaves all traffic on the new colour (`restoreTo`).
  *
  * Before scaling anything it looks at the new colour's health once more (the warm period is not
  * watched). If the new colour no longer serves, nothing is retired: with the previous colour still
@@ -37,35 +38,13 @@ export async function retirePrevious(state: RetirePreviousRequest, deps: RetireP
   const { config } = deps;
   const startedAt = deps.now();
   setLogContext(state, config, STAGE);
-  const { live } = colours(state);
+  const { live, target: newColour } = colours(state);
 
-  try {
-    await deps.dynamoDb.send(new UpdateItemCommand({
-      TableName: config.lockTableName,
-      Key: { [LOCK_PARTITION_KEY]: { S: config.fleetId } },
-      UpdateExpression: 'SET phase = :retiring',
-      ConditionExpression: '#owner = :me AND phase = :warm',
-      ExpressionAttributeNames: { '#owner': 'owner' },
-      ExpressionAttributeValues: {
-        ':me': { S: state.executionId },
-        ':warm': { S: LockPhase.KEEPING_WARM },
-        ':retiring': { S: LockPhase.RETIRING },
-      },
-      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-    }));
-  } catch (e) {
-    if (!isConditionFailure(e)) throw e;
-    const held = lockItem(e.Item);
-    if (held?.owner === state.executionId && held.phase === LockPhase.RETIRING) {
-      // A retried task: the lock already says Retiring; finish the scale-down.
-      logger.info('The lock is already Retiring');
-    } else {
-      logger.warn('Another execution took the lock over: the previous colour is left to it', { holder: held ?? null });
-      return { ...state, superseded: true, stages: appendStage(state.stages, STAGE, startedAt, deps.now()) };
-    }
-  }
-
-  const { target } = colours(state);
+  // A rollback may have taken the fleet over during the warm period: then nothing here is ours.
+  await requireLock(deps, state.executionId, `scale ${live} to zero`);
+  // The new colour's health first (reads only): a new colour that no longer serves goes back to
+  // the warm previous colour, and until then a stop of this execution does too.
+  const target = newColour;
   const seen = await assessColour(deps.autoScaling, deps.elbv2, config.colours[target]);
   if (!stillServing(seen)) {
     const newHealth = `The new colour ${target} is no longer healthy after the warm period: ${describeColourHealth(seen, target)}`;
@@ -79,6 +58,34 @@ export async function retirePrevious(state: RetirePreviousRequest, deps: RetireP
       `${newHealth}. The previous colour ${live} is not healthy either (${describeColourHealth(previous, live)}), so traffic was not moved ` +
       `back to it and neither colour was scaled down: production traffic still goes to ${target}. Repair one colour, then start a cutover to it.`,
     );
+  }
+
+  // Then the lock: Retiring, and from here on a stop leaves all traffic on the new colour.
+  try {
+    await deps.dynamoDb.send(new UpdateItemCommand({
+      TableName: config.lockTableName,
+      Key: { [LOCK_PARTITION_KEY]: { S: config.fleetId } },
+      UpdateExpression: 'SET phase = :retiring, #restoreTo = :new',
+      ConditionExpression: '#owner = :me AND phase = :warm',
+      ExpressionAttributeNames: { '#owner': 'owner', '#restoreTo': LOCK_ATTRIBUTES.restoreTo },
+      ExpressionAttributeValues: {
+        ':me': { S: state.executionId },
+        ':warm': { S: LockPhase.KEEPING_WARM },
+        ':retiring': { S: LockPhase.RETIRING },
+        ':new': { S: newColour },
+      },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    }));
+  } catch (e) {
+    if (!isConditionFailure(e)) throw e;
+    const held = lockItem(e.Item);
+    if (held?.owner === state.executionId && held.phase === LockPhase.RETIRING) {
+      // A retried task: the lock already says Retiring; finish the scale-down.
+      logger.info('The lock is already Retiring');
+    } else {
+      logger.warn('Another execution took the lock over: the previous colour is left to it', { holder: held ?? null });
+      throw supersededBy(config, held, `scale ${live} to zero`);
+    }
   }
 
   // Before the scale-down: from here on no rollback may move traffic to this colour.

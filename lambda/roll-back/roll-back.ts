@@ -1,7 +1,9 @@
-import { CutoverState } from '../../lib/contract';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CutoverState, LOCK_ATTRIBUTES } from '../../lib/contract';
 import { BaseDeps, Sleep } from '../common/deps';
 import { causeMessage } from '../common/errors';
 import { appendStage, colours, weightsFor } from '../common/fleet';
+import { requireLock, updateLock } from '../common/lock';
 import { logger, setLogContext } from '../common/logger';
 import { setProductionWeights, TrafficClients } from '../common/traffic';
 
@@ -13,6 +15,7 @@ export type RollBackRequest = CutoverState;
 export type RollBackResponse = CutoverState & Required<Pick<CutoverState, 'rollback' | 'targetWeight'>>;
 
 export interface RollBackDeps extends BaseDeps, TrafficClients {
+  readonly dynamoDb: DynamoDBClient;
   /** How the Route 53 INSYNC wait sleeps (tests move a clock instead). */
   readonly sleep?: Sleep;
 }
@@ -29,6 +32,13 @@ export async function rollBack(state: RollBackRequest, deps: RollBackDeps): Prom
   setLogContext(state, config, STAGE);
   const { live } = colours(state);
 
+  // A superseded execution leaves traffic to the execution that holds the fleet now. A rollback
+  // execution whose move failed goes back to where it started: a stop from here on does too.
+  if (state.action === 'rollback') {
+    await updateLock(deps, state.executionId, { [LOCK_ATTRIBUTES.restoreTo]: { S: live } }, `move traffic back to ${live}`);
+  } else {
+    await requireLock(deps, state.executionId, `move traffic back to ${live}`);
+  }
   const change = await setProductionWeights(deps, config, weightsFor(live, 100), { now: deps.now, sleep: deps.sleep });
   if (change.inSync === false) {
     // Route 53 has the weights; its servers will follow. Not a reason to fail the rollback.

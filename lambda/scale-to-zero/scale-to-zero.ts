@@ -1,7 +1,9 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ColourRole, CutoverState, ScaleToZeroPayload } from '../../lib/contract';
 import { BaseDeps } from '../common/deps';
 import { appendStage, colours, withColour } from '../common/fleet';
+import { requireLock } from '../common/lock';
 import { logger, setLogContext } from '../common/logger';
 import { scaleColourToZero, TrafficClients } from '../common/traffic';
 
@@ -12,6 +14,7 @@ export type ScaleToZeroResponse = CutoverState & Required<Pick<CutoverState, 'sc
 
 export interface ScaleToZeroDeps extends BaseDeps, TrafficClients {
   readonly autoScaling: AutoScalingClient;
+  readonly dynamoDb: DynamoDBClient;
 }
 
 /** The console name of the stage, which depends on why the colour goes. */
@@ -36,6 +39,7 @@ export async function scaleToZero(request: ScaleToZeroRequest, deps: ScaleToZero
   setLogContext(state, config, stage);
   const colour = colours(state)[role];
 
+  await requireLock(deps, state.executionId, `scale ${colour} to zero`);
   const change = await scaleColourToZero(deps, config, colour);
   logger.info('Scaled to zero', { colour, role, changed: change.changed, before: change.before });
   return {

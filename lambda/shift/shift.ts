@@ -1,7 +1,9 @@
-import { CutoverState, ShiftPayload } from '../../lib/contract';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CutoverState, LOCK_ATTRIBUTES, ShiftPayload } from '../../lib/contract';
 import { BaseDeps, Sleep } from '../common/deps';
 import { DnsChangePending } from '../common/errors';
 import { appendStage, colours, weightsFor } from '../common/fleet';
+import { requireLock, updateLock } from '../common/lock';
 import { logger, setLogContext } from '../common/logger';
 import { setProductionWeights, switchName, TrafficClients } from '../common/traffic';
 
@@ -17,6 +19,7 @@ export type ShiftRequest = ShiftPayload;
 export type ShiftResponse = CutoverState & Required<Pick<CutoverState, 'trafficMoved' | 'targetWeight'>>;
 
 export interface ShiftDeps extends BaseDeps, TrafficClients {
+  readonly dynamoDb: DynamoDBClient;
   /** How the Route 53 INSYNC wait sleeps (tests move a clock instead). */
   readonly sleep?: Sleep;
 }
@@ -38,6 +41,13 @@ export async function shift(request: ShiftRequest, deps: ShiftDeps): Promise<Shi
   }
   const { target } = colours(state);
   const weights = weightsFor(target, weight);
+  if (state.action === 'rollback') {
+    // Before the move: from here on a stop of this execution gives all traffic to the previous
+    // colour, the one it was started to go back to (with one conditional write that checks the lock).
+    await updateLock(deps, state.executionId, { [LOCK_ATTRIBUTES.restoreTo]: { S: target } }, `move traffic to ${target}`);
+  } else {
+    await requireLock(deps, state.executionId, `move ${weight}% of traffic to ${target}`);
+  }
   const change = await setProductionWeights(deps, config, weights, { now: deps.now, sleep: deps.sleep });
   logger.info('Production traffic shifted', {
     target, weight, changed: change.changed, before: change.before, callMs: change.callMs,

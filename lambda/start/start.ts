@@ -1,11 +1,15 @@
-import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { AttributeValue, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import {
   CutoverInput,
   CutoverState,
   IMAGE_ID_PATTERN,
+  LOCK_ATTRIBUTES,
   LOCK_EXPIRY_ATTRIBUTE,
   LOCK_PARTITION_KEY,
   LockPhase,
+  RECOVERY_OWNER_PREFIX,
+  TakenOverLock,
   VERSION_PATTERN,
 } from '../../lib/contract';
 import { BaseDeps } from '../common/deps';
@@ -26,6 +30,8 @@ export type StartResponse = CutoverState & Required<Pick<CutoverState, 'config' 
 
 export interface StartDeps extends BaseDeps {
   readonly dynamoDb: DynamoDBClient;
+  /** Asks whether the execution holding the lock still runs (DescribeExecution). */
+  readonly sfn: SFNClient;
 }
 
 const ALLOWED_FIELDS = ['imageId', 'version', 'action'] as const;
@@ -89,6 +95,13 @@ function describe(value: unknown): string {
  * Validates the input, then takes the fleet's lock with one conditional PutItem.
  * The lock is free when absent or expired, re-entrant for this execution (a retried task),
  * and a rollback may take over a finished cutover that is only keeping its previous colour warm.
+ * A lock held by an execution that no longer runs (stopped from the console, timed out, or failed
+ * without releasing it; DescribeExecution says so) is taken over at once, with a second
+ * conditional PutItem on that exact owner: no waiting for its lease.
+ *
+ * Taking over from any other execution (expired or not running) returns `takenOver`: the state
+ * machine then runs "Recover the stopped execution", which puts traffic back where a stop leaves
+ * it, before this execution goes on.
  */
 export async function start(state: StartRequest, deps: StartDeps): Promise<StartResponse> {
   const { config } = deps;
@@ -100,6 +113,15 @@ export async function start(state: StartRequest, deps: StartDeps): Promise<Start
   const phase = input.action === 'rollback' ? LockPhase.ROLLING_BACK : LockPhase.CUTOVER;
   const nowSeconds = Math.floor(startedAt.getTime() / 1000);
   const expiresAt = nowSeconds + config.lockLeaseSeconds;
+  const item: Record<string, AttributeValue> = {
+    [LOCK_PARTITION_KEY]: { S: config.fleetId },
+    owner: { S: state.executionId },
+    phase: { S: phase },
+    acquiredAt: { S: startedAt.toISOString() },
+    [LOCK_EXPIRY_ATTRIBUTE]: { N: String(expiresAt) },
+    // What the recovery handler needs if this execution is stopped from outside.
+    [LOCK_ATTRIBUTES.config]: { S: JSON.stringify(config) },
+  };
 
   const condition = [
     `attribute_not_exists(${LOCK_PARTITION_KEY})`,
@@ -107,16 +129,12 @@ export async function start(state: StartRequest, deps: StartDeps): Promise<Start
     '#owner = :me',
     ...(input.action === 'rollback' ? ['phase = :warm'] : []),
   ].join(' OR ');
+  let takenOver: TakenOverLock | undefined;
+  let handBack: string | undefined;
   try {
-    await deps.dynamoDb.send(new PutItemCommand({
+    const out = await deps.dynamoDb.send(new PutItemCommand({
       TableName: config.lockTableName,
-      Item: {
-        [LOCK_PARTITION_KEY]: { S: config.fleetId },
-        owner: { S: state.executionId },
-        phase: { S: phase },
-        acquiredAt: { S: startedAt.toISOString() },
-        [LOCK_EXPIRY_ATTRIBUTE]: { N: String(expiresAt) },
-      },
+      Item: item,
       ConditionExpression: condition,
       // `owner` is a DynamoDB reserved word.
       ExpressionAttributeNames: { '#owner': 'owner' },
@@ -125,13 +143,41 @@ export async function start(state: StartRequest, deps: StartDeps): Promise<Start
         ':me': { S: state.executionId },
         ...(input.action === 'rollback' ? { ':warm': { S: LockPhase.KEEPING_WARM } } : {}),
       },
+      ReturnValues: 'ALL_OLD',
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     }));
-  } catch (e) {
-    if (isConditionFailure(e)) {
-      throw new CutoverInProgress(lockHeldMessage(config.fleetId, config.lockTableName, lockItem(e.Item), input.action));
+    const old = lockItem(out.Attributes);
+    // A rollback taking over a cutover that keeps its previous colour warm is the designed path:
+    // that cutover finds the lock gone when it would retire the colour, and stops (Superseded).
+    const designed = input.action === 'rollback' && old?.phase === LockPhase.KEEPING_WARM;
+    if (old?.owner && old.owner !== state.executionId && !designed) {
+      takenOver = takenOverLock(old, 'LEASE_EXPIRED');
     }
-    throw e;
+    if (designed && old?.owner !== state.executionId) handBack = JSON.stringify(out.Attributes);
+  } catch (e) {
+    if (!isConditionFailure(e)) throw e;
+    const held = lockItem(e.Item);
+    const status = held?.owner ? await ownerStatus(held.owner, deps) : 'RUNNING';
+    if (status === 'RUNNING' || !held?.owner) {
+      throw new CutoverInProgress(lockHeldMessage(config.fleetId, config.lockTableName, held, input.action));
+    }
+    try {
+      await deps.dynamoDb.send(new PutItemCommand({
+        TableName: config.lockTableName,
+        Item: item,
+        ConditionExpression: '#owner = :them',
+        ExpressionAttributeNames: { '#owner': 'owner' },
+        ExpressionAttributeValues: { ':them': { S: held.owner } },
+      }));
+    } catch (e2) {
+      // Someone else was faster (another start, or the recovery handler).
+      if (isConditionFailure(e2)) throw new CutoverInProgress(lockHeldMessage(config.fleetId, config.lockTableName, held, input.action));
+      throw e2;
+    }
+    takenOver = takenOverLock(held, status);
+  }
+  if (takenOver) {
+    logger.warn('Took the lock over from an execution that no longer holds it rightfully', { ...takenOver });
   }
   logger.info('Lock taken', { action: input.action, phase, expiresAt: new Date(expiresAt * 1000).toISOString() });
 
@@ -145,8 +191,36 @@ export async function start(state: StartRequest, deps: StartDeps): Promise<Start
     config,
     action: input.action,
     release,
+    ...(takenOver ? { takenOver } : {}),
+    ...(handBack ? { warmLockHandBack: handBack } : {}),
     stages: appendStage(state.stages, STAGE, startedAt, deps.now()),
   };
+}
+
+function takenOverLock(held: LockItem, ownerStatus: string): TakenOverLock {
+  return {
+    owner: held.owner!,
+    ownerStatus,
+    ...(held.phase ? { phase: held.phase } : {}),
+    ...(held.expiresAt !== undefined ? { expiresAt: held.expiresAt } : {}),
+    ...(held.restoreTo ? { restoreTo: held.restoreTo } : {}),
+  };
+}
+
+/**
+ * The status of the execution that holds the lock: RUNNING, or what it ended with. The recovery
+ * handler's own hold (`recovery:...`) counts as running until its short lease expires. An
+ * execution Step Functions does not know cannot be running.
+ */
+async function ownerStatus(owner: string, deps: StartDeps): Promise<string> {
+  if (owner.startsWith(RECOVERY_OWNER_PREFIX) || !owner.startsWith('arn:')) return 'RUNNING';
+  try {
+    const out = await deps.sfn.send(new DescribeExecutionCommand({ executionArn: owner }));
+    return out.status ?? 'RUNNING';
+  } catch (e) {
+    if ((e as Error).name === 'ExecutionDoesNotExist') return 'UNKNOWN';
+    throw e;
+  }
 }
 
 function lockHeldMessage(
@@ -163,6 +237,9 @@ function lockHeldMessage(
     return `${head} That cutover finished and keeps its previous colour warm until it scales it to zero: ` +
       'start {"action": "rollback"} to go back to the previous colour now, or start this cutover again once it has finished. Nothing was changed.';
   }
-  return `${head} Wait for it to finish and start again; if it was stopped, delete the item '${fleetId}' from the table ${table} ` +
-    'or wait for the lease to expire. Nothing was changed.';
+  if (item?.owner?.startsWith(RECOVERY_OWNER_PREFIX)) {
+    return `${head} The recovery handler is putting the fleet back after that execution stopped: start again in a minute. Nothing was changed.`;
+  }
+  return `${head} That execution is still running: wait for it to finish and start again, or stop it (in the console, Stop execution ` +
+    `is a stop and roll back) and start again at once. Nothing was changed. (The lock is the item '${fleetId}' of the table ${table}.)`;
 }

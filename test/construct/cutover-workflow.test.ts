@@ -52,9 +52,9 @@ describe('the cutover workflow', () => {
 
   test('every failure after the shift goes to the rollback, every failure before it to the idle scale-down', () => {
     const catchTargets = (name: string) => (definition.States[name].Catch ?? []).map((c: any) => c.Next);
-    expect(catchTargets(STATE_NAMES.shift(100))).toEqual([STATE_NAMES.rollBack]);
-    expect(catchTargets(STATE_NAMES.bake)).toEqual([STATE_NAMES.rollBack]);
-    for (const n of [STATE_NAMES.prepare, STATE_NAMES.checkHealth, STATE_NAMES.smoke]) expect(catchTargets(n)).toEqual([STATE_NAMES.scaleIdleDown]);
+    expect(catchTargets(STATE_NAMES.shift(100))).toEqual([STATE_NAMES.superseded, STATE_NAMES.rollBack]);
+    expect(catchTargets(STATE_NAMES.bake)).toEqual([STATE_NAMES.superseded, STATE_NAMES.rollBack]);
+    for (const n of [STATE_NAMES.prepare, STATE_NAMES.checkHealth, STATE_NAMES.smoke]) expect(catchTargets(n)).toEqual([STATE_NAMES.superseded, STATE_NAMES.scaleIdleDown]);
     expect(definition.States[STATE_NAMES.rollBack].Next).toBe(STATE_NAMES.scaleFailedDown);
   });
 
@@ -63,11 +63,11 @@ describe('the cutover workflow', () => {
     const catchTargets = (name: string) => (definition.States[name].Catch ?? []).map((c: any) => c.Next);
     // The release-lock tasks set $.failure; when one of them fails, a Pass state sets it instead.
     expect(definition.States[N.releaseAfterFailure].Next).toBe(N.failed);
-    expect(catchTargets(N.releaseAfterFailure)).toEqual([N.lockHeldAfterFailure]);
+    expect(catchTargets(N.releaseAfterFailure)).toEqual([N.superseded, N.lockHeldAfterFailure]);
     expect(definition.States[N.releaseAfterRollback].Next).toBe(N.rolledBack);
-    expect(catchTargets(N.releaseAfterRollback)).toEqual([N.rollbackFailedToo]);
+    expect(catchTargets(N.releaseAfterRollback)).toEqual([N.superseded, N.rollbackFailedToo]);
     expect(definition.States[N.release].Next).toBe(N.lockReleased);
-    expect(catchTargets(N.release)).toEqual([N.lockHeldAfterSuccess]);
+    expect(catchTargets(N.release)).toEqual([N.superseded, N.lockHeldAfterSuccess]);
     expect(definition.States[N.lockReleased].Choices).toEqual([{ Variable: '$.failure', IsPresent: true, Next: N.failed }]);
     expect(definition.States[N.lockReleased].Default).toBe(N.summarize);
     expect(definition.States[N.rollbackFailedToo].Choices).toEqual([{ Variable: '$.rollbackError', IsPresent: true, Next: N.lockHeldRollbackFailed }]);
@@ -183,20 +183,25 @@ describe('the cutover workflow', () => {
     };
     expect(Object.fromEntries(HANDLERS.map((h) => [h, tableActions(h)]))).toEqual({
       'start': ['dynamodb:PutItem'],
-      // A rollback reads the record of the colour the last cutover left.
-      'find-live': ['dynamodb:GetItem'],
-      'prepare': [],
-      'check-health': [],
+      // A rollback reads the record of the colour the last cutover left; the colour a stop goes back to is recorded on the lock.
+      'find-live': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      // Each task that changes the fleet reads the lock first: only its holder changes anything.
+      'prepare': ['dynamodb:GetItem'],
+      'check-health': ['dynamodb:GetItem'],
       'smoke-test': [],
-      'shift': [],
+      // A rollback execution's move (and move back) updates the colour a stop goes back to.
+      'shift': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       'check-alarms': [],
-      'roll-back': [],
-      'scale-to-zero': [],
+      'roll-back': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      'scale-to-zero': ['dynamodb:GetItem'],
       // The lock to KeepingWarm, then the record of the colour traffic left.
       'keep-warm': ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
       // The lock to Retiring, the record to retired.
-      'retire-previous': ['dynamodb:UpdateItem'],
-      'release-lock': ['dynamodb:DeleteItem', 'dynamodb:PutItem'],
+      'retire-previous': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      // The result in a transaction with a check of the lock's owner; a retry reads both.
+      'release-lock': ['dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
+      // Reads the lock, claims it, retires the previous-colour record, records the result, releases the lock.
+      'recover': ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
     });
   });
 

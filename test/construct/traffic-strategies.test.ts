@@ -71,7 +71,7 @@ describe('a canary shift', () => {
 
   test('moves all traffic back from the canary step on any failure', () => {
     for (const name of [N.shift(10), N.watch(10), N.shift(100)]) {
-      expect(state(name).Catch.map((c: any) => c.Next)).toEqual([N.rollBack]);
+      expect(state(name).Catch.map((c: any) => c.Next)).toEqual([N.superseded, N.rollBack]);
     }
   });
 

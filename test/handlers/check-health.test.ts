@@ -7,7 +7,7 @@ import { clock, deployState, FakeAws, FLEET, target, throttling } from './fake-a
 
 const aws = new FakeAws();
 let time = clock();
-const deps = () => ({ elbv2: aws.elbv2, autoScaling: aws.autoScaling, ec2: aws.ec2, config: FLEET, now: time.now });
+const deps = () => ({ elbv2: aws.elbv2, autoScaling: aws.autoScaling, ec2: aws.ec2, dynamoDb: aws.dynamoDb, config: FLEET, now: time.now });
 
 /** Green scaled to 2 by "Prepare", with the given target states. */
 function greenWith(targets: ReturnType<typeof target>[], ids = ['i-0g1', 'i-0g2']) {

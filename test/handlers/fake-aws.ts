@@ -11,7 +11,10 @@ import {
   UpdateAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { AttributeValue, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  AttributeValue, ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, TransactionCanceledException, TransactWriteItemsCommand, UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { DescribeInstancesCommand, DescribeLaunchTemplatesCommand, EC2Client, ModifyLaunchTemplateCommand } from '@aws-sdk/client-ec2';
 import {
   Action,
@@ -171,6 +174,7 @@ export class FakeAws {
   readonly cloudWatchMock = mockClient(CloudWatchClient);
   readonly ec2Mock = mockClient(EC2Client);
   readonly route53Mock = mockClient(Route53Client);
+  readonly sfnMock = mockClient(SFNClient);
 
   readonly elbv2 = new ElasticLoadBalancingV2Client({ region: 'eu-west-1' });
   readonly autoScaling = new AutoScalingClient({ region: 'eu-west-1' });
@@ -179,6 +183,7 @@ export class FakeAws {
   readonly cloudWatch = new CloudWatchClient({ region: 'eu-west-1' });
   readonly ec2 = new EC2Client({ region: 'eu-west-1' });
   readonly route53 = new Route53Client({ region: 'us-east-1' });
+  readonly sfn = new SFNClient({ region: 'eu-west-1' });
 
   rules = new Map<string, Action[]>();
   groups = new Map<string, FakeGroup>();
@@ -218,7 +223,7 @@ export class FakeAws {
    * test rule 0/100; both releases in their parameters.
    */
   reset(): void {
-    for (const m of [this.elbv2Mock, this.asgMock, this.ssmMock, this.dynamoMock, this.cloudWatchMock, this.ec2Mock, this.route53Mock]) m.reset();
+    for (const m of [this.elbv2Mock, this.asgMock, this.ssmMock, this.dynamoMock, this.cloudWatchMock, this.ec2Mock, this.route53Mock, this.sfnMock]) m.reset();
     this.rules.clear();
     this.groups.clear();
     this.targets.clear();
@@ -229,6 +234,8 @@ export class FakeAws {
     this.launchTemplates.clear();
     this.rejectedImages.clear();
     this.items.clear();
+    // The execution under test holds the fleet's lock.
+    this.items.set(this.config.fleetId, { pk: { S: this.config.fleetId }, owner: { S: EXECUTION_ID }, phase: { S: 'Cutover' } });
     for (const c of COLOURS) this.launchTemplates.set(this.config.colours[c].launchTemplateId, { latest: 1, default: 1 });
     this.changes.clear();
     this.pendingPolls = 0;
@@ -448,6 +455,36 @@ export class FakeAws {
     this.dynamoMock.on(GetItemCommand).callsFake((input: { Key: Record<string, AttributeValue> }) => {
       const item = this.items.get(input.Key.pk?.S ?? '');
       return item ? { Item: clone(item) } : {};
+    });
+    // The lock's conditional writes, as the handlers make them: `#owner = :me`, then SET #aN = :vN.
+    this.dynamoMock.on(UpdateItemCommand).callsFake((input: {
+      Key: Record<string, AttributeValue>; UpdateExpression: string; ConditionExpression?: string;
+      ExpressionAttributeNames?: Record<string, string>; ExpressionAttributeValues?: Record<string, AttributeValue>;
+    }) => {
+      const key = input.Key.pk?.S ?? '';
+      const item = this.items.get(key);
+      if (input.ConditionExpression !== '#owner = :me') throw new Error(`FakeAws: UpdateItem condition '${input.ConditionExpression}' is not modelled: mock it in the test`);
+      if (!item || item.owner?.S !== input.ExpressionAttributeValues?.[':me']?.S) {
+        throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {}, Item: item ? clone(item) : undefined });
+      }
+      for (const [, name, value] of input.UpdateExpression.matchAll(/(#\w+) = (:\w+)/g)) {
+        item[input.ExpressionAttributeNames![name]] = input.ExpressionAttributeValues![value];
+      }
+      return {};
+    });
+    this.dynamoMock.on(TransactWriteItemsCommand).callsFake((input: { TransactItems: Array<Record<string, any>> }) => {
+      const reasons = input.TransactItems.map((t) => {
+        const check = t.ConditionCheck;
+        if (!check) return { Code: 'None' };
+        const item = this.items.get(check.Key.pk.S);
+        if (check.ConditionExpression !== '#owner = :me') throw new Error(`FakeAws: ConditionCheck '${check.ConditionExpression}' is not modelled`);
+        return item?.owner?.S === check.ExpressionAttributeValues[':me'].S ? { Code: 'None' } : { Code: 'ConditionalCheckFailed', Item: item ? clone(item) : undefined };
+      });
+      if (reasons.some((r) => r.Code !== 'None')) {
+        throw new TransactionCanceledException({ message: 'Transaction cancelled', $metadata: {}, CancellationReasons: reasons });
+      }
+      for (const t of input.TransactItems) if (t.Put) this.items.set(t.Put.Item.pk.S, clone(t.Put.Item));
+      return {};
     });
     this.ec2Mock.on(DescribeLaunchTemplatesCommand).callsFake((input: { LaunchTemplateIds: string[] }) => ({
       LaunchTemplates: input.LaunchTemplateIds.filter((id) => this.launchTemplates.has(id)).map((id) => ({

@@ -28,7 +28,6 @@ describe('keep-warm', () => {
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });
     expect(out.warmUntil).toBe('2025-03-01T12:25:00.000Z');
-    expect(out.superseded).toBeUndefined();
     expect(out.stages?.map((s) => s.stage)).toEqual(['Keep the previous colour warm']);
   });
 
@@ -70,16 +69,15 @@ describe('keep-warm', () => {
     const out = await keepWarm(deployState(), deps());
 
     expect(out.warmUntil).toBe('2025-03-01T12:24:00.000Z');
-    expect(out.superseded).toBeUndefined();
   });
 
-  it('marks the execution superseded when another execution holds the lock', async () => {
+  it('throws Superseded, naming the holder, and records nothing when another execution holds the lock', async () => {
     aws.dynamoMock.on(UpdateItemCommand).rejects(conditionFailed({ owner: { S: OTHER_EXECUTION_ID }, phase: { S: 'Cutover' } }));
 
-    const out = await keepWarm(deployState(), deps());
-
-    expect(out.superseded).toBe(true);
-    expect(out.warmUntil).toBeUndefined();
+    await expect(keepWarm(deployState(), deps())).rejects.toMatchObject({
+      name: 'Superseded',
+      message: expect.stringContaining(`execution ${OTHER_EXECUTION_ID} holds the lock of fleet 'web' now (phase Cutover)`),
+    });
     expect(aws.dynamoMock).toHaveReceivedCommandTimes(PutItemCommand, 0);
   });
 

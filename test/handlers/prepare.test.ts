@@ -10,7 +10,7 @@ const aws = new FakeAws();
 const time = clock();
 const slept: number[] = [];
 const deps = (config = FLEET) => ({
-  elbv2: aws.elbv2, autoScaling: aws.autoScaling, ssm: aws.ssm, ec2: aws.ec2, config, now: time.now,
+  elbv2: aws.elbv2, autoScaling: aws.autoScaling, ssm: aws.ssm, ec2: aws.ec2, dynamoDb: aws.dynamoDb, config, now: time.now,
   sleep: async (ms: number) => { slept.push(ms); },
 });
 

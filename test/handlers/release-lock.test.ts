@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException, DeleteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DeleteItemCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
 import { Colour, CutoverState } from '../../lib/contract';
 import { logger } from '../../lambda/common/logger';
 import { releaseLock } from '../../lambda/release-lock/release-lock';
@@ -11,11 +11,17 @@ const NEW = { imageId: 'ami-0aaaabbbbccccdddd', version: '1.5.0' };
 
 beforeEach(() => {
   aws.reset();
-  aws.dynamoMock.on(PutItemCommand).resolves({});
   aws.dynamoMock.on(DeleteItemCommand).resolves({});
 });
 
 afterEach(() => jest.restoreAllMocks());
+
+/** The result record the handler wrote, in its transaction with the lock check. */
+const resultRecord = () => {
+  const writes = aws.dynamoMock.commandCalls(TransactWriteItemsCommand);
+  expect(writes).toHaveLength(1);
+  return writes[0].args[0].input.TransactItems![1].Put!.Item;
+};
 
 const rolledBack = (overrides: Partial<CutoverState> = {}) => deployState({
   targetRelease: NEW,
@@ -31,9 +37,13 @@ describe('release-lock', () => {
   it('records a successful cutover and deletes the lock if this execution holds it', async () => {
     const out = await releaseLock({ state: deployState({ targetRelease: NEW, scaledToZero: [Colour.BLUE] }), outcome: 'succeeded' }, deps());
 
-    expect(aws.dynamoMock).toHaveReceivedCommandWith(PutItemCommand, {
-      TableName: 'web-cutover-lock',
-      Item: {
+    // One transaction: the check that this execution holds the lock, and the result record.
+    expect(aws.dynamoMock).toHaveReceivedCommandWith(TransactWriteItemsCommand, { TransactItems: [
+      { ConditionCheck: {
+        TableName: 'web-cutover-lock', Key: { pk: { S: 'web' } }, ConditionExpression: '#owner = :me',
+        ExpressionAttributeNames: { '#owner': 'owner' }, ExpressionAttributeValues: { ':me': { S: EXECUTION_ID } }, ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      } },
+      { Put: { TableName: 'web-cutover-lock', Item: {
         pk: { S: 'web#last' },
         outcome: { S: 'succeeded' },
         executionId: { S: EXECUTION_ID },
@@ -44,8 +54,8 @@ describe('release-lock', () => {
           green: { M: { imageId: { S: NEW.imageId }, version: { S: NEW.version } } },
         } },
         endedAt: { S: '2025-03-01T12:30:00.000Z' },
-      },
-    });
+      } } },
+    ] });
     expect(aws.dynamoMock).toHaveReceivedCommandWith(DeleteItemCommand, {
       TableName: 'web-cutover-lock',
       Key: { pk: { S: 'web' } },
@@ -60,7 +70,7 @@ describe('release-lock', () => {
   it('writes the result record before it lets the next cutover in', async () => {
     await releaseLock({ state: deployState(), outcome: 'succeeded' }, deps());
 
-    expect(aws.dynamoMock.calls().map((c) => c.args[0].constructor.name)).toEqual(['PutItemCommand', 'DeleteItemCommand']);
+    expect(aws.dynamoMock.calls().map((c) => c.args[0].constructor.name)).toEqual(['TransactWriteItemsCommand', 'DeleteItemCommand']);
   });
 
   it('builds the RolledBack failure from the alarm and the rollback timings', async () => {
@@ -71,9 +81,7 @@ describe('release-lock', () => {
       cause: 'Alarm web-green-5xx in ALARM at 2025-03-01T12:04:59.000Z; traffic back on blue 1.2 s after detection (revert call took 85 ms); green scaled to zero.',
     });
     expect(out.stages?.map((s) => s.stage)).toEqual(['Release the lock after rollback']);
-    expect(aws.dynamoMock).toHaveReceivedCommandWith(PutItemCommand, {
-      Item: expect.objectContaining({ outcome: { S: 'rolled-back' }, live: { S: 'blue' }, error: { S: 'RolledBack' } }),
-    });
+    expect(resultRecord()).toEqual(expect.objectContaining({ outcome: { S: 'rolled-back' }, live: { S: 'blue' }, error: { S: 'RolledBack' } }));
   });
 
   it('builds the RolledBack failure from a caught error after traffic moved', async () => {
@@ -110,7 +118,8 @@ describe('release-lock', () => {
     expect(out.failure).toEqual({
       error: 'RollbackFailed',
       cause: 'Alarm web-green-5xx in ALARM at 2025-03-01T12:04:59.000Z; moving traffic back to blue failed (Throttling: Rate exceeded): ' +
-        'the production rule may still send traffic to green. Set its weights by hand (blue 100, green 0), then scale green to zero.',
+        'the production rule may still send traffic to green. Set its weights by hand (blue 100, green 0), then scale green to zero. ' +
+        'The recovery handler tries once more when this execution ends: it moves all traffic back to blue if that colour is healthy, scales the other to zero and releases the lock.',
     });
   });
 
@@ -129,7 +138,7 @@ describe('release-lock', () => {
 
     expect(out.failure).toEqual({ error: 'IdleNotHealthy', cause: '1 of 2 instances healthy in the green target group after 600 s (i-0g2: unhealthy Target.FailedHealthChecks)' });
     expect(out.stages?.map((s) => s.stage)).toEqual(['Release the lock after failure']);
-    expect(aws.dynamoMock).toHaveReceivedCommandWith(PutItemCommand, { Item: expect.objectContaining({ outcome: { S: 'failed' }, live: { S: 'blue' } }) });
+    expect(resultRecord()).toEqual(expect.objectContaining({ outcome: { S: 'failed' }, live: { S: 'blue' } }));
   });
 
   it('adds to the caught error that scaling the idle colour back to zero failed too', async () => {
@@ -149,7 +158,7 @@ describe('release-lock', () => {
 
     expect(out.failure).toEqual({ error: 'States.TaskFailed', cause: 'boom' });
     expect(aws.dynamoMock).toHaveReceivedCommandWith(DeleteItemCommand, { Key: { pk: { S: 'web' } } });
-    expect(aws.dynamoMock).toHaveReceivedCommandWith(PutItemCommand, { Item: expect.not.objectContaining({ live: expect.anything() }) });
+    expect(resultRecord()).toEqual(expect.not.objectContaining({ live: expect.anything() }));
   });
 
   it('reads the message out of a Lambda error cause', async () => {
@@ -172,11 +181,44 @@ describe('release-lock', () => {
     expect(info).toHaveBeenCalledWith('The lock was already released or is held by another execution: leaving it', { holder: expect.objectContaining({ owner: OTHER_EXECUTION_ID }) });
   });
 
-  it('records nothing for an execution superseded by a rollback', async () => {
-    await releaseLock({ state: deployState({ superseded: true }), outcome: 'succeeded' }, deps());
+  it('records nothing, deletes nothing and throws Superseded when another execution holds the lock', async () => {
+    aws.items.set('web', { pk: { S: 'web' }, owner: { S: OTHER_EXECUTION_ID }, phase: { S: 'RollingBack' } });
 
-    expect(aws.dynamoMock).toHaveReceivedCommandTimes(PutItemCommand, 0);
-    expect(aws.dynamoMock).toHaveReceivedCommandTimes(DeleteItemCommand, 1);
+    await expect(releaseLock({ state: deployState(), outcome: 'succeeded' }, deps())).rejects.toMatchObject({
+      name: 'Superseded', message: expect.stringContaining(`execution ${OTHER_EXECUTION_ID} holds the lock of fleet 'web' now (phase RollingBack)`),
+    });
+    expect(aws.items.get('web#last')).toBeUndefined();
+    expect(aws.dynamoMock).toHaveReceivedCommandTimes(DeleteItemCommand, 0);
+  });
+
+  it('ends as the first attempt did when a retry finds the lock gone and its own result recorded', async () => {
+    // The first attempt wrote the result and deleted the lock, then its answer was lost.
+    aws.items.delete('web');
+    aws.items.set('web#last', { pk: { S: 'web#last' }, executionId: { S: EXECUTION_ID }, outcome: { S: 'succeeded' } });
+
+    const out = await releaseLock({ state: deployState(), outcome: 'succeeded' }, deps());
+
+    expect(out.failure).toBeUndefined();
+    expect(aws.dynamoMock).toHaveReceivedCommandTimes(DeleteItemCommand, 0);
+  });
+
+  it('throws Superseded when the lock is gone and the last result is another execution\'s', async () => {
+    aws.items.delete('web');
+    aws.items.set('web#last', { pk: { S: 'web#last' }, executionId: { S: OTHER_EXECUTION_ID }, outcome: { S: 'succeeded' } });
+
+    await expect(releaseLock({ state: deployState(), outcome: 'succeeded' }, deps())).rejects.toMatchObject({ name: 'Superseded' });
+  });
+
+  it('keeps the lock for the recovery handler when moving traffic back failed', async () => {
+    const state = rolledBack({ rollback: undefined, rollbackError: { Error: 'States.Timeout', Cause: 'timed out' }, scaledToZero: undefined });
+
+    const out = await releaseLock({ state, outcome: 'rolled-back' }, deps());
+
+    expect(out.failure?.error).toBe('RollbackFailed');
+    expect(out.failure?.cause).toContain('The recovery handler tries once more when this execution ends: it moves all traffic back to blue');
+    expect(resultRecord()).toEqual(expect.objectContaining({ outcome: { S: 'rolled-back' }, error: { S: 'RollbackFailed' } }));
+    expect(aws.dynamoMock).toHaveReceivedCommandTimes(DeleteItemCommand, 0);
+    expect(aws.items.get('web')?.owner?.S).toBe(EXECUTION_ID);
   });
 
   const HELD = "New cutovers of this fleet are refused with CutoverInProgress until the lock lease expires, or until the item 'web' is deleted from the table web-cutover-lock by hand.";
@@ -215,7 +257,7 @@ describe('release-lock', () => {
   });
 
   it('still releases the lock when the result record cannot be written', async () => {
-    aws.dynamoMock.on(PutItemCommand).rejects(throttling());
+    aws.dynamoMock.on(TransactWriteItemsCommand).rejects(throttling());
     const warn = jest.spyOn(logger, 'warn');
 
     const out = await releaseLock({ state: deployState(), outcome: 'succeeded' }, deps());

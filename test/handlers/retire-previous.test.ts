@@ -1,5 +1,6 @@
 import { DescribeAutoScalingGroupsCommand, UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
 import { ConditionalCheckFailedException, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { ModifyRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { Colour } from '../../lib/contract';
 import { retirePrevious } from '../../lambda/retire-previous/retire-previous';
 import { clock, deployState, EXECUTION_ID, FakeAws, FLEET, OTHER_EXECUTION_ID, target } from './fake-aws';
@@ -24,21 +25,22 @@ describe('retire-previous', () => {
     expect(aws.dynamoMock).toHaveReceivedCommandWith(UpdateItemCommand, {
       TableName: 'web-cutover-lock',
       Key: { pk: { S: 'web' } },
-      UpdateExpression: 'SET phase = :retiring',
+      UpdateExpression: 'SET phase = :retiring, #restoreTo = :new',
       ConditionExpression: '#owner = :me AND phase = :warm',
-      ExpressionAttributeValues: { ':me': { S: EXECUTION_ID }, ':warm': { S: 'KeepingWarm' }, ':retiring': { S: 'Retiring' } },
+      ExpressionAttributeNames: { '#owner': 'owner', '#restoreTo': 'restoreTo' },
+      // From here on a stop of this execution leaves all traffic on the new colour.
+      ExpressionAttributeValues: { ':me': { S: EXECUTION_ID }, ':warm': { S: 'KeepingWarm' }, ':retiring': { S: 'Retiring' }, ':new': { S: 'green' } },
     });
     expect(aws.asgMock).toHaveReceivedCommandWith(UpdateAutoScalingGroupCommand, { AutoScalingGroupName: 'web-blue', MinSize: 0, MaxSize: 4, DesiredCapacity: 0 });
     expect(aws.group(Colour.BLUE)).toMatchObject({ min: 0, desired: 0 });
     expect(out.scaledToZero).toEqual([Colour.BLUE]);
-    expect(out.superseded).toBeUndefined();
     expect(out.stages?.map((s) => s.stage)).toEqual(['Scale the previous colour to zero']);
   });
 
   it('marks its own previous-colour record retired before it scales the colour down', async () => {
     await retirePrevious(afterBake(), deps());
 
-    expect(aws.dynamoMock).toHaveReceivedNthCommandWith(2, UpdateItemCommand, {
+    expect(aws.dynamoMock).toHaveReceivedNthCommandWith(3, UpdateItemCommand, {
       TableName: 'web-cutover-lock',
       Key: { pk: { S: 'web#previous' } },
       UpdateExpression: 'SET retired = :true, retiredAt = :at',
@@ -74,7 +76,7 @@ describe('retire-previous', () => {
       Item: { pk: { S: 'web' }, owner: { S: OTHER_EXECUTION_ID }, phase: { S: 'RollingBack' } },
     }));
 
-    await retirePrevious(afterBake(), deps());
+    await expect(retirePrevious(afterBake(), deps())).rejects.toMatchObject({ name: 'Superseded' });
 
     expect(aws.dynamoMock).toHaveReceivedCommandTimes(UpdateItemCommand, 1);
   });
@@ -92,7 +94,6 @@ describe('retire-previous', () => {
     const out = await retirePrevious(afterBake(), deps());
 
     aws.expectNoMutations();
-    expect(out.superseded).toBeUndefined();
     expect(out.scaledToZero).toEqual([Colour.BLUE]);
   });
 
@@ -106,30 +107,29 @@ describe('retire-previous', () => {
     const out = await retirePrevious(afterBake(), deps());
 
     expect(aws.group(Colour.BLUE)).toMatchObject({ min: 0, desired: 0 });
-    expect(out.superseded).toBeUndefined();
   });
 
-  it('reports superseded when the lock is gone', async () => {
+  it('throws Superseded when the lock is gone, and scales nothing', async () => {
     aws.dynamoMock.on(UpdateItemCommand).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
 
-    const out = await retirePrevious(afterBake(), deps());
-
-    expect(out.superseded).toBe(true);
-    expect(aws.asgMock.calls()).toHaveLength(0);
+    await expect(retirePrevious(afterBake(), deps())).rejects.toMatchObject({
+      name: 'Superseded', message: expect.stringContaining('is no longer held by this execution'),
+    });
+    expect(aws.asgMock).toHaveReceivedCommandTimes(UpdateAutoScalingGroupCommand, 0);
   });
 
-  it('changes nothing and reports superseded when a rollback took the lock over', async () => {
+  it('changes nothing and throws Superseded when a rollback took the lock over', async () => {
     aws.dynamoMock.on(UpdateItemCommand).rejects(new ConditionalCheckFailedException({
       message: 'The conditional request failed',
       $metadata: {},
       Item: { pk: { S: 'web' }, owner: { S: OTHER_EXECUTION_ID }, phase: { S: 'RollingBack' } },
     }));
 
-    const out = await retirePrevious(afterBake(), deps());
-
-    expect(out.superseded).toBe(true);
-    expect(aws.asgMock.calls()).toHaveLength(0);
-    expect(aws.elbv2Mock.calls()).toHaveLength(0);
+    await expect(retirePrevious(afterBake(), deps())).rejects.toMatchObject({
+      name: 'Superseded', message: expect.stringContaining(`execution ${OTHER_EXECUTION_ID} holds the lock of fleet 'web' now (phase RollingBack)`),
+    });
+    expect(aws.asgMock).toHaveReceivedCommandTimes(UpdateAutoScalingGroupCommand, 0);
+    expect(aws.elbv2Mock).toHaveReceivedCommandTimes(ModifyRuleCommand, 0);
     expect(aws.group(Colour.BLUE).desired).toBe(2);
   });
 

@@ -6,7 +6,7 @@ import { clock, deployState, FakeAws, FLEET, throttling } from './fake-aws';
 
 const aws = new FakeAws();
 const time = clock();
-const deps = () => ({ elbv2: aws.elbv2, autoScaling: aws.autoScaling, config: FLEET, now: time.now });
+const deps = () => ({ elbv2: aws.elbv2, autoScaling: aws.autoScaling, dynamoDb: aws.dynamoDb, config: FLEET, now: time.now });
 
 beforeEach(() => {
   aws.reset();

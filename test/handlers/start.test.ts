@@ -1,10 +1,11 @@
 import { ConditionalCheckFailedException, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { start } from '../../lambda/start/start';
 import { clock, EXECUTION_ID, FakeAws, FLEET, OTHER_EXECUTION_ID, throttling } from './fake-aws';
 
 const aws = new FakeAws();
 let time = clock();
-const deps = () => ({ dynamoDb: aws.dynamoDb, config: FLEET, now: time.now });
+const deps = () => ({ dynamoDb: aws.dynamoDb, sfn: aws.sfn, config: FLEET, now: time.now });
 
 beforeEach(() => {
   aws.reset();
@@ -76,12 +77,16 @@ describe('start: the lock', () => {
         phase: { S: 'Cutover' },
         acquiredAt: { S: '2025-03-01T12:00:00.000Z' },
         expiresAt: { N: String(Date.parse('2025-03-01T12:00:00.000Z') / 1000 + 7200) },
+        // What the recovery handler needs if this execution is stopped from outside.
+        config: { S: JSON.stringify(FLEET) },
       },
       ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR #owner = :me',
       ExpressionAttributeNames: { '#owner': 'owner' },
       ExpressionAttributeValues: { ':now': { N: String(Date.parse('2025-03-01T12:00:00.000Z') / 1000) }, ':me': { S: EXECUTION_ID } },
+      ReturnValues: 'ALL_OLD',
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });
+    expect(out.takenOver).toBeUndefined();
     expect(out.stages).toEqual([{ stage: 'Validate input and take the lock', startedAt: '2025-03-01T12:00:00.000Z', endedAt: '2025-03-01T12:00:00.000Z' }]);
   });
 
@@ -102,12 +107,72 @@ describe('start: the lock', () => {
       Item: { pk: { S: 'web' }, owner: { S: OTHER_EXECUTION_ID }, phase: { S: 'Cutover' }, expiresAt: { N: '1740833400' } },
     }));
 
+    aws.sfnMock.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' });
+
     await expect(start({ input: {}, executionId: EXECUTION_ID }, deps())).rejects.toMatchObject({
       name: 'CutoverInProgress',
       message: `Fleet 'web' is locked by execution ${OTHER_EXECUTION_ID} (phase Cutover); its lease expires at 2025-03-01T12:50:00.000Z. ` +
-        "Wait for it to finish and start again; if it was stopped, delete the item 'web' from the table web-cutover-lock or wait for the lease to expire. Nothing was changed.",
+        'That execution is still running: wait for it to finish and start again, or stop it (in the console, Stop execution is a stop and roll back) ' +
+        "and start again at once. Nothing was changed. (The lock is the item 'web' of the table web-cutover-lock.)",
     });
+    expect(aws.sfnMock).toHaveReceivedCommandWith(DescribeExecutionCommand, { executionArn: OTHER_EXECUTION_ID });
     expect(aws.dynamoMock).toHaveReceivedCommandTimes(PutItemCommand, 1);
+  });
+
+  it.each(['ABORTED', 'TIMED_OUT', 'FAILED'])('takes over at once, with a second put conditional on that owner, a lock whose owner ended %s', async (status) => {
+    const held = { pk: { S: 'web' }, owner: { S: OTHER_EXECUTION_ID }, phase: { S: 'Cutover' }, expiresAt: { N: '1740833400' }, restoreTo: { S: 'blue' } };
+    aws.dynamoMock.on(PutItemCommand, { ConditionExpression: '#owner = :them' }).resolves({});
+    aws.dynamoMock.on(PutItemCommand, { ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR #owner = :me' })
+      .rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {}, Item: held }));
+    aws.sfnMock.on(DescribeExecutionCommand).resolves({ status: status as 'ABORTED' });
+
+    const out = await start({ input: { version: '1.4.2' }, executionId: EXECUTION_ID }, deps());
+
+    expect(aws.dynamoMock).toHaveReceivedCommandWith(PutItemCommand, {
+      Item: expect.objectContaining({ owner: { S: EXECUTION_ID } }),
+      ConditionExpression: '#owner = :them',
+      ExpressionAttributeValues: { ':them': { S: OTHER_EXECUTION_ID } },
+    });
+    expect(out.takenOver).toEqual({ owner: OTHER_EXECUTION_ID, ownerStatus: status, phase: 'Cutover', expiresAt: 1740833400, restoreTo: 'blue' });
+  });
+
+  it('treats an owner Step Functions does not know as not running', async () => {
+    aws.dynamoMock.on(PutItemCommand, { ConditionExpression: '#owner = :them' }).resolves({});
+    aws.dynamoMock.on(PutItemCommand, { ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR #owner = :me' })
+      .rejects(new ConditionalCheckFailedException({ message: 'x', $metadata: {}, Item: { pk: { S: 'web' }, owner: { S: OTHER_EXECUTION_ID }, phase: { S: 'Cutover' } } }));
+    aws.sfnMock.on(DescribeExecutionCommand).rejects(Object.assign(new Error('Execution Does Not Exist'), { name: 'ExecutionDoesNotExist' }));
+
+    const out = await start({ input: {}, executionId: EXECUTION_ID }, deps());
+
+    expect(out.takenOver).toMatchObject({ owner: OTHER_EXECUTION_ID, ownerStatus: 'UNKNOWN' });
+  });
+
+  it('refuses while the recovery handler holds the lock, without asking Step Functions', async () => {
+    aws.dynamoMock.on(PutItemCommand).rejects(new ConditionalCheckFailedException({
+      message: 'x', $metadata: {}, Item: { pk: { S: 'web' }, owner: { S: `recovery:${OTHER_EXECUTION_ID}` }, phase: { S: 'Recovering' }, expiresAt: { N: '1740833400' } },
+    }));
+
+    await expect(start({ input: {}, executionId: EXECUTION_ID }, deps())).rejects.toMatchObject({
+      name: 'CutoverInProgress', message: expect.stringContaining('The recovery handler is putting the fleet back after that execution stopped: start again in a minute.'),
+    });
+    expect(aws.sfnMock.calls()).toHaveLength(0);
+  });
+
+  it('reports the expired lock it replaced, so the fleet is recovered first', async () => {
+    aws.dynamoMock.on(PutItemCommand).resolves({ Attributes: { pk: { S: 'web' }, owner: { S: OTHER_EXECUTION_ID }, phase: { S: 'Cutover' }, expiresAt: { N: '1' }, restoreTo: { S: 'green' } } });
+
+    const out = await start({ input: {}, executionId: EXECUTION_ID }, deps());
+
+    expect(out.takenOver).toEqual({ owner: OTHER_EXECUTION_ID, ownerStatus: 'LEASE_EXPIRED', phase: 'Cutover', expiresAt: 1, restoreTo: 'green' });
+    expect(aws.sfnMock.calls()).toHaveLength(0);
+  });
+
+  it('does not recover when a rollback takes over a cutover keeping its previous colour warm (the designed path)', async () => {
+    aws.dynamoMock.on(PutItemCommand).resolves({ Attributes: { pk: { S: 'web' }, owner: { S: OTHER_EXECUTION_ID }, phase: { S: 'KeepingWarm' }, expiresAt: { N: '1740833400' } } });
+
+    const out = await start({ input: { action: 'rollback' }, executionId: EXECUTION_ID }, deps());
+
+    expect(out.takenOver).toBeUndefined();
   });
 
   it('points a deploy that meets a warm previous colour at the rollback action', async () => {
@@ -116,6 +181,8 @@ describe('start: the lock', () => {
       $metadata: {},
       Item: { pk: { S: 'web' }, owner: { S: OTHER_EXECUTION_ID }, phase: { S: 'KeepingWarm' }, expiresAt: { N: '1740833400' } },
     }));
+
+    aws.sfnMock.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' });
 
     const error = await start({ input: {}, executionId: EXECUTION_ID }, deps()).catch((e: Error) => e);
     expect(error).toMatchObject({ name: 'CutoverInProgress' });

@@ -30,7 +30,7 @@ beforeEach(() => {
 describe('stickiness on the production rule', () => {
   const sticky: FleetConfig = { ...FLEET, stepSeconds: 300, stickinessSeconds: 600 };
   const aws = new FakeAws(sticky);
-  const deps = (config: FleetConfig = sticky) => ({ elbv2: aws.elbv2, config, now: time.now });
+  const deps = (config: FleetConfig = sticky) => ({ elbv2: aws.elbv2, dynamoDb: aws.dynamoDb, config, now: time.now });
   const stickinessOf = () => aws.rules.get(sticky.productionRuleArn)!.find((a) => a.Type === 'forward')!.ForwardConfig!.TargetGroupStickinessConfig;
   beforeEach(() => aws.reset());
 

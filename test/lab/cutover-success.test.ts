@@ -173,7 +173,7 @@ describe('cutovers that succeed', () => {
     expect(comparable(stateTwice)).toEqual(comparable(stateOnce));
     // The repeats change no fleet resource: only the lock table sees writes again, and those are
     // conditional on this execution owning the lock (re-taking it, or failing harmlessly).
-    expect(secondRunMutations.filter((m) => !/: (PutItem|UpdateItem|DeleteItem)$/.test(m))).toEqual([]);
+    expect(secondRunMutations.filter((m) => !/: (PutItem|UpdateItem|DeleteItem|TransactWriteItems)$/.test(m))).toEqual([]);
   });
 
   test('a redeploy after a cutover that changes the production listener leaves traffic where the workflow put it', async () => {
@@ -217,8 +217,12 @@ describe('cutovers that succeed', () => {
     expect(rollback?.status).toBe('SUCCEEDED');
     expect(rollback?.output).toMatchObject({ action: 'rollback', live: 'blue', previous: 'green' });
     expect(mutations(rollback!).filter((m) => m.endsWith('ModifyRule'))).toEqual([`${STATE_NAMES.rollbackShift}: ModifyRule`]);
-    // The cutover that was keeping blue warm finds its lock taken over and retires nothing.
-    expect(first.status).toBe('SUCCEEDED');
+    // The cutover that was keeping blue warm finds its lock taken over, retires nothing and ends
+    // Superseded (never SUCCEEDED), naming the rollback; the recovery handler leaves the fleet alone.
+    expect(first.status).toBe('FAILED');
+    expect(first.error).toBe(CutoverErrorName.SUPERSEDED);
+    expect(first.cause).toContain('so this execution did not scale blue to zero and changes nothing more');
+    expect(first.statusEvent?.invocations.map((i) => i.output?.outcome)).toEqual(['nothing']);
     const state = await fleetState(lab);
     expect(state.production).toEqual({ blue: 100, green: 0 });
     expect(state.blue.desired).toBe(2);

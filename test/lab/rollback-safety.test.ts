@@ -11,7 +11,7 @@ function crash(): Error {
 }
 
 /** Mutating calls other than the rollback execution's own lock and result writes. */
-const fleetMutations = (result: Awaited<ReturnType<Lab['runCutover']>>) => mutations(result).filter((m) => !/: (PutItem|DeleteItem)$/.test(m));
+const fleetMutations = (result: Awaited<ReturnType<Lab['runCutover']>>) => mutations(result).filter((m) => !/: (PutItem|DeleteItem|TransactWriteItems)$/.test(m));
 
 // One lab per test file: the handler bundles keep their SDK clients (and endpoint) per process.
 let lab: Lab;
@@ -95,9 +95,13 @@ describe('{"action":"rollback"} moves traffic only to the colour a cutover recor
     expect(rollback?.cause).toContain('no longer holds the release it was left with: its parameters now say version edited-by-hand');
     expect(rollback?.cause).toContain('{"version": "initial"}');
     expect(fleetMutations(rollback!)).toEqual([]);
+    // The refused rollback handed the lock back: the cutover went on and retired blue.
+    expect(mutations(rollback!)).toContain(`${STATE_NAMES.releaseAfterFailure}: PutItem`);
     const state = await fleetState(lab);
     expect(state.production).toEqual({ blue: 0, green: 100 });
     expect(state.green.desired).toBe(2);
+    expect(state.blue.desired).toBe(0);
+    expect(state.lock).toBeUndefined();
   });
 
   test('a rollback while the previous colour is warm and unchanged still moves traffic back with one call', async () => {
