@@ -38,7 +38,14 @@ export class BlueGreenFleetPropsError extends Error {
  * each colour has a load balancer of its own and two weighted records, written once, say which
  * colour is live.
  */
-export class BlueGreenFleet extends Construct {
+export class BlueGreenFleet extends Construct implements ec2.IConnectable {
+  /**
+   * The network connections of both colours' instances: their security group
+   * ({@link instanceSecurityGroup}), with the instance port as default port. Lets the fleet reach
+   * a database (`db.connections.allowDefaultPortFrom(fleet)`) or be reached on its instance port
+   * (`fleet.connections.allowDefaultPortFrom(peer)`).
+   */
+  public readonly connections: ec2.Connections;
   /** The blue colour: serves traffic after the first deploy. */
   public readonly blue: FleetColour;
   /** The green colour: empty after the first deploy. */
@@ -102,6 +109,7 @@ export class BlueGreenFleet extends Construct {
       description: 'Blue/green fleet instances: traffic from the load balancer only',
       allowAllOutbound: true,
     });
+    this.connections = new ec2.Connections({ securityGroups: [this.instanceSecurityGroup], defaultPort: ec2.Port.tcp(instancePort) });
     this.instanceRole = new iam.Role(this, 'InstanceRole', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
       description: 'Role of the blue/green fleet instances',
