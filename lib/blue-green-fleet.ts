@@ -252,6 +252,8 @@ export class BlueGreenFleet extends Construct implements ec2.IConnectable {
         ttl: dns.recordTtlSeconds !== undefined ? Duration.seconds(dns.recordTtlSeconds) : undefined,
         blue: this.blue.loadBalancer!,
         green: this.green.loadBalancer!,
+        logRetention: props.logRetention,
+        removalPolicy: props.removalPolicy,
       });
     }
     if (hc.port !== undefined && hc.port !== instancePort) {
@@ -311,6 +313,8 @@ export class BlueGreenFleet extends Construct implements ec2.IConnectable {
       instanceRole: this.instanceRole,
       rollbackAlarms: () => this.rollbackAlarms,
       sharedAlarms: this.loadBalancerErrorsAlarm ? [this.loadBalancerErrorsAlarm] : [],
+      logRetention: props.logRetention,
+      removalPolicy: props.removalPolicy,
       dns: this.dnsRecords ? { zone: this.dnsRecords.zone, records: this.dnsRecords.config, ttl: Duration.seconds(dns!.ttlSeconds) } : undefined,
     });
 

@@ -1,6 +1,7 @@
-import { Duration, Token } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { LAMBDA_NOT_READY_RETRY, retryWaitSeconds, RetryBudget, ROLLBACK_ANY_ERROR_RETRY, ROLLBACK_TRANSIENT_RETRY, THROTTLING_RETRY, TRANSIENT_RETRY, VERSION_PATTERN } from './contract';
 import { CutoverOptions, HttpSmokeCheckOptions, SmokeCheck, TrafficShift } from './cutover-options';
 import { BlueGreenFleetProps, CountAlarmOptions, LatencyAlarmOptions } from './fleet-props';
@@ -36,6 +37,8 @@ export const DEFAULTS = {
   httpsPort: 443,
   httpTestPort: 8080,
   httpsTestPort: 8443,
+  logRetention: logs.RetentionDays.ONE_MONTH,
+  removalPolicy: RemovalPolicy.DESTROY,
 } as const;
 
 /** Defaults of the cutover workflow, shared by validation and the workflow construct. */
@@ -227,6 +230,18 @@ export function validateFleetProps(props: BlueGreenFleetProps): FleetValidation 
   if (props.parameterPrefix !== undefined && !Token.isUnresolved(props.parameterPrefix)
     && (!PARAMETER_PREFIX_PATTERN.test(props.parameterPrefix) || props.parameterPrefix.length > 900 || props.parameterPrefix.toLowerCase().startsWith('/aws') || props.parameterPrefix.toLowerCase().startsWith('/ssm'))) {
     errors.push(`parameterPrefix is '${props.parameterPrefix}': use a path such as '/web/prod' (starts with '/', no trailing '/', letters, digits, '_', '.', '-', not under /aws or /ssm).`);
+  }
+
+  // Logs and what stays behind.
+  const retention = props.logRetention;
+  if (resolved(retention) && !Object.values(logs.RetentionDays).some((days) => typeof days === 'number' && days === retention)) {
+    errors.push(`logRetention is ${retention}: use a logs.RetentionDays value, such as logs.RetentionDays.ONE_MONTH or logs.RetentionDays.THREE_MONTHS; CloudWatch Logs keeps events only for those periods.`);
+  }
+  const removal = props.removalPolicy;
+  if (removal === RemovalPolicy.SNAPSHOT) {
+    errors.push('removalPolicy is RemovalPolicy.SNAPSHOT, which neither the lock table nor log groups support: use RemovalPolicy.RETAIN to keep them, or RemovalPolicy.DESTROY.');
+  } else if (removal !== undefined && !(Object.values(RemovalPolicy) as unknown[]).includes(removal)) {
+    errors.push(`removalPolicy is '${removal}': use RemovalPolicy.DESTROY (the default) or RemovalPolicy.RETAIN.`);
   }
 
   // Placement and exposure.

@@ -1,9 +1,13 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as route53 from 'aws-cdk-lib/aws-route53';
+import { IConstruct } from 'constructs';
 import { BlueGreenFleet, BlueGreenFleetProps, TrafficSwitch } from '../../lib';
+import { FleetResourcesProvider } from '../../lib/fleet-resources';
 import { baseProps, fleetStack } from './fleet-fixture';
 
 /** A fleet switched by Route 53 records (a load balancer per colour). */
@@ -55,5 +59,54 @@ describe('the fleet is ec2.IConnectable', () => {
     expect(sg.Properties.SecurityGroupIngress).toEqual([
       { CidrIp: '10.9.0.0/16', Description: 'Monitoring', FromPort: 8000, IpProtocol: 'tcp', ToPort: 8000 },
     ]);
+  });
+});
+
+describe('log retention and removal policy', () => {
+  /** The template entries of the log groups under `scope`, and of the lock table. */
+  const logGroupsOf = (stack: Stack, template: Template, scope: IConstruct) => {
+    const all = template.findResources('AWS::Logs::LogGroup');
+    return scope.node.findAll().filter((c) => c instanceof logs.LogGroup).map((g) => all[stack.getLogicalId(g.node.defaultChild as logs.CfnLogGroup)]);
+  };
+  const lockTableOf = (stack: Stack, template: Template, fleet: BlueGreenFleet) =>
+    template.findResources('AWS::DynamoDB::Table')[stack.getLogicalId(fleet.cutover.lockTable.node.defaultChild as dynamodb.CfnTable)];
+
+  test('by default the fleet\'s log groups keep one month and, like the lock table, are deleted with the stack', () => {
+    const { stack, fleet } = fleetStack();
+    const template = Template.fromStack(stack);
+    const groups = logGroupsOf(stack, template, fleet);
+    // 12 handlers and the state machine.
+    expect(groups).toHaveLength(13);
+    for (const g of groups) expect(g).toMatchObject({ Properties: { RetentionInDays: 30 }, DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete' });
+    expect(lockTableOf(stack, template, fleet)).toMatchObject({ DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete' });
+  });
+
+  test('logRetention and removalPolicy apply to every log group of the fleet and to the lock table', () => {
+    const { stack, fleet } = fleetStack({ logRetention: logs.RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.RETAIN });
+    const template = Template.fromStack(stack);
+    const groups = logGroupsOf(stack, template, fleet);
+    expect(groups).toHaveLength(13);
+    for (const g of groups) expect(g).toMatchObject({ Properties: { RetentionInDays: 90 }, DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    expect(lockTableOf(stack, template, fleet)).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    // The provider shared by the stack's fleets keeps its own settings.
+    const [provider] = logGroupsOf(stack, template, FleetResourcesProvider.of(stack));
+    expect(provider).toMatchObject({ Properties: { RetentionInDays: 30 }, DeletionPolicy: 'Delete' });
+  });
+
+  test('with Route 53 switching they apply to the records provider\'s log group too', () => {
+    const { stack, fleet } = route53Fleet({ logRetention: logs.RetentionDays.ONE_WEEK, removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE });
+    const template = Template.fromStack(stack);
+    const [records] = logGroupsOf(stack, template, fleet.dnsRecords!);
+    expect(records).toMatchObject({ Properties: { RetentionInDays: 7 }, DeletionPolicy: 'RetainExceptOnCreate', UpdateReplacePolicy: 'Retain' });
+    expect(logGroupsOf(stack, template, fleet)).toHaveLength(14);
+    for (const g of logGroupsOf(stack, template, fleet)) expect(g.Properties.RetentionInDays).toBe(7);
+  });
+
+  test('RetentionDays.INFINITE keeps the events forever (no RetentionInDays)', () => {
+    const { stack, fleet } = fleetStack({ logRetention: logs.RetentionDays.INFINITE });
+    const template = Template.fromStack(stack);
+    const groups = logGroupsOf(stack, template, fleet);
+    expect(groups).toHaveLength(13);
+    for (const g of groups) expect(g.Properties?.RetentionInDays).toBeUndefined();
   });
 });

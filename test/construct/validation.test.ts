@@ -1,7 +1,8 @@
-import { App, CfnParameter, Duration, Stack } from 'aws-cdk-lib';
+import { App, CfnParameter, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { BlueGreenFleet, SmokeCheck, TrafficShift, TrafficSwitch, WARNING_IDS } from '../../lib';
 import { baseProps, fleetStack, onlyProblem, propsError } from './fleet-fixture';
@@ -149,6 +150,14 @@ describe('BlueGreenFleet rejects props that cannot work, naming the prop, the va
       'alarms.unhealthyHosts.datapointsToAlarm is 3: set it between 1 and alarms.unhealthyHosts.evaluationPeriods (2).'],
     ['latency threshold zero', () => ({ alarms: { latencyP99: { threshold: Duration.millis(0) } } }),
       'alarms.latencyP99.threshold is 0 ms: set it to a positive Duration, such as Duration.seconds(2).'],
+    ['log retention is not a period CloudWatch Logs keeps', () => ({ logRetention: 45 as logs.RetentionDays }),
+      'logRetention is 45: use a logs.RetentionDays value, such as logs.RetentionDays.ONE_MONTH or logs.RetentionDays.THREE_MONTHS; CloudWatch Logs keeps events only for those periods.'],
+    ['log retention is a name instead of a value (JavaScript)', () => ({ logRetention: 'ONE_MONTH' as unknown as logs.RetentionDays }),
+      'logRetention is ONE_MONTH: use a logs.RetentionDays value, such as logs.RetentionDays.ONE_MONTH or logs.RetentionDays.THREE_MONTHS; CloudWatch Logs keeps events only for those periods.'],
+    ['the removal policy is SNAPSHOT', () => ({ removalPolicy: RemovalPolicy.SNAPSHOT }),
+      'removalPolicy is RemovalPolicy.SNAPSHOT, which neither the lock table nor log groups support: use RemovalPolicy.RETAIN to keep them, or RemovalPolicy.DESTROY.'],
+    ['the removal policy is not a RemovalPolicy (JavaScript)', () => ({ removalPolicy: 'keep' as RemovalPolicy }),
+      "removalPolicy is 'keep': use RemovalPolicy.DESTROY (the default) or RemovalPolicy.RETAIN."],
   ];
 
   test.each(cases)('fails when %s', (_name, overrides, expected) => {
