@@ -2,6 +2,7 @@ import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as route53 from 'aws-cdk-lib/aws-route53';
@@ -108,5 +109,50 @@ describe('log retention and removal policy', () => {
     const groups = logGroupsOf(stack, template, fleet);
     expect(groups).toHaveLength(13);
     for (const g of groups) expect(g.Properties?.RetentionInDays).toBeUndefined();
+  });
+});
+
+describe('load balancer members: optional where a mode has none, never throwing', () => {
+  test('listener-rule switching: the shared load balancer, listeners and rules; the colours have none of their own', () => {
+    const { fleet } = fleetStack();
+    expect(fleet.loadBalancer).toBeDefined();
+    expect(fleet.loadBalancers).toEqual([fleet.loadBalancer]);
+    for (const member of [fleet.productionListener, fleet.testListener, fleet.productionRule, fleet.testRule]) expect(member).toBeDefined();
+    for (const c of fleet.colours) {
+      expect([c.loadBalancer, c.productionListener, c.productionRule]).toEqual([undefined, undefined, undefined]);
+    }
+    expect(fleet.metricLoadBalancerErrors().metricName).toBe('HTTPCode_ELB_5XX_Count');
+  });
+
+  test('listener-rule switching on a load balancer passed in: loadBalancers is that one', () => {
+    const app = new App();
+    const stack = new Stack(app, 'TestStack', { env: { account: '123456789012', region: 'us-east-1' } });
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
+    const alb = new elbv2.ApplicationLoadBalancer(stack, 'Shared', { vpc, internetFacing: true });
+    const fleet = new BlueGreenFleet(stack, 'Web', { ...baseProps(vpc), loadBalancer: alb });
+    expect(fleet.loadBalancer).toBe(alb);
+    expect(fleet.loadBalancers).toEqual([alb]);
+  });
+
+  test('Route 53 switching: the shared members are undefined, each colour has its own, loadBalancers lists both', () => {
+    const { fleet } = route53Fleet();
+    expect([fleet.loadBalancer, fleet.productionListener, fleet.testListener, fleet.productionRule, fleet.testRule])
+      .toEqual([undefined, undefined, undefined, undefined, undefined]);
+    for (const c of fleet.colours) {
+      for (const member of [c.loadBalancer, c.productionListener, c.productionRule]) expect(member).toBeDefined();
+    }
+    expect(fleet.loadBalancers).toEqual([fleet.blue.loadBalancer, fleet.green.loadBalancer]);
+    // Code written for either mode.
+    const dnsNames = fleet.loadBalancers.map((lb) => lb.loadBalancerDnsName);
+    expect(dnsNames).toHaveLength(2);
+    expect(fleet.loadBalancer?.loadBalancerDnsName).toBeUndefined();
+  });
+
+  test('Route 53 switching: metricLoadBalancerErrors() says which load balancers to measure instead', () => {
+    const { fleet } = route53Fleet();
+    expect(() => fleet.metricLoadBalancerErrors()).toThrow(
+      "TestStack/Web switches traffic with Route 53 records, so it has no shared load balancer to measure: use each colour's, " +
+      'such as fleet.blue.loadBalancer!.metrics.httpCodeElb(elbv2.HttpCodeElb.ELB_5XX_COUNT), or loop over fleet.loadBalancers.',
+    );
   });
 });
