@@ -181,7 +181,9 @@ export interface CutoverOptions {
   readonly healthyTimeout?: Duration;
 
   /**
-   * HTTP checks run against the idle colour through the test listener before traffic moves.
+   * HTTP checks run against the idle colour through the test listener before traffic moves, each
+   * built with `SmokeCheck.http({ path: '/health', ... })` (options: `HttpSmokeCheckOptions`).
+   * Every check is validated at synth.
    * @default - no HTTP checks
    */
   readonly smokeChecks?: SmokeCheck[];

@@ -206,7 +206,7 @@ export interface BlueGreenFleetProps {
    * Commands that start the application on an instance. On Linux the construct prepends
    * `export` lines for `BLUE_GREEN_COLOUR`, `BLUE_GREEN_VERSION_PARAMETER` and
    * `BLUE_GREEN_IMAGE_PARAMETER`.
-   * @default - no commands beyond those exports
+   * @default - no commands beyond the `export` lines
    */
   readonly userData?: ec2.UserData;
 
@@ -308,7 +308,7 @@ export interface BlueGreenFleetProps {
   /**
    * Port of the test listener, which forwards to the idle colour for smoke tests. Not with
    * Route 53 switching: there the idle colour's own load balancer is its test endpoint.
-   * @default 8443 for HTTPS, 8080 for HTTP
+   * @default - 8443 for HTTPS, 8080 for HTTP
    */
   readonly testPort?: number;
 
