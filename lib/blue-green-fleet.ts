@@ -38,7 +38,14 @@ export class BlueGreenFleetPropsError extends Error {
  * each colour has a load balancer of its own and two weighted records, written once, say which
  * colour is live.
  */
-export class BlueGreenFleet extends Construct {
+export class BlueGreenFleet extends Construct implements ec2.IConnectable {
+  /**
+   * The network connections of both colours' instances: their security group
+   * ({@link instanceSecurityGroup}), with the instance port as default port. Lets the fleet reach
+   * a database (`db.connections.allowDefaultPortFrom(fleet)`) or be reached on its instance port
+   * (`fleet.connections.allowDefaultPortFrom(peer)`).
+   */
+  public readonly connections: ec2.Connections;
   /** The blue colour: serves traffic after the first deploy. */
   public readonly blue: FleetColour;
   /** The green colour: empty after the first deploy. */
@@ -102,6 +109,7 @@ export class BlueGreenFleet extends Construct {
       description: 'Blue/green fleet instances: traffic from the load balancer only',
       allowAllOutbound: true,
     });
+    this.connections = new ec2.Connections({ securityGroups: [this.instanceSecurityGroup], defaultPort: ec2.Port.tcp(instancePort) });
     this.instanceRole = new iam.Role(this, 'InstanceRole', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
       description: 'Role of the blue/green fleet instances',
@@ -244,6 +252,8 @@ export class BlueGreenFleet extends Construct {
         ttl: dns.recordTtlSeconds !== undefined ? Duration.seconds(dns.recordTtlSeconds) : undefined,
         blue: this.blue.loadBalancer!,
         green: this.green.loadBalancer!,
+        logRetention: props.logRetention,
+        removalPolicy: props.removalPolicy,
       });
     }
     if (hc.port !== undefined && hc.port !== instancePort) {
@@ -303,45 +313,58 @@ export class BlueGreenFleet extends Construct {
       instanceRole: this.instanceRole,
       rollbackAlarms: () => this.rollbackAlarms,
       sharedAlarms: this.loadBalancerErrorsAlarm ? [this.loadBalancerErrorsAlarm] : [],
+      logRetention: props.logRetention,
+      removalPolicy: props.removalPolicy,
       dns: this.dnsRecords ? { zone: this.dnsRecords.zone, records: this.dnsRecords.config, ttl: Duration.seconds(dns!.ttlSeconds) } : undefined,
     });
 
     this.acknowledgeDeliberateChoices(props);
   }
 
-  /** The load balancer both colours share. Throws with Route 53 switching: see `blue.loadBalancer` and `green.loadBalancer`. */
-  public get loadBalancer(): elbv2.IApplicationLoadBalancer {
-    return this.listenerSwitch('loadBalancer').loadBalancer;
+  /**
+   * The load balancer both colours share, with listener-rule switching. `undefined` with Route 53
+   * switching, where each colour has a load balancer of its own (`blue.loadBalancer`,
+   * `green.loadBalancer`); {@link loadBalancers} lists the fleet's load balancers in either mode.
+   */
+  public get loadBalancer(): elbv2.IApplicationLoadBalancer | undefined {
+    return this.shared?.loadBalancer;
   }
 
-  /** The production listener. Its default action is a 503 that only answers if the catch-all rule is removed. Throws with Route 53 switching. */
-  public get productionListener(): elbv2.ApplicationListener {
-    return this.listenerSwitch('productionListener').productionListener;
+  /**
+   * Every load balancer that serves the fleet: the shared one with listener-rule switching, or
+   * blue's and green's with Route 53 switching. Never empty.
+   */
+  public get loadBalancers(): elbv2.IApplicationLoadBalancer[] {
+    return this.shared ? [this.shared.loadBalancer] : this.colours.map((c) => c.loadBalancer!);
   }
 
-  /** The test listener, forwarding to the idle colour for smoke tests. Throws with Route 53 switching. */
-  public get testListener(): elbv2.ApplicationListener {
-    return this.listenerSwitch('testListener').testListener;
+  /**
+   * The production listener. Its default action is a 503 that only answers if the catch-all rule
+   * is removed. `undefined` with Route 53 switching: see each colour's `productionListener`.
+   */
+  public get productionListener(): elbv2.ApplicationListener | undefined {
+    return this.shared?.productionListener;
   }
 
-  /** The production catch-all rule: which colour it forwards to is which colour is live. Throws with Route 53 switching. */
-  public get productionRule(): elbv2.ApplicationListenerRule {
-    return this.listenerSwitch('productionRule').productionRule;
+  /**
+   * The test listener, forwarding to the idle colour for smoke tests. `undefined` with Route 53
+   * switching, which has no test listener: the idle colour's own load balancer is its test endpoint.
+   */
+  public get testListener(): elbv2.ApplicationListener | undefined {
+    return this.shared?.testListener;
   }
 
-  /** The test catch-all rule: forwards to the idle colour. Throws with Route 53 switching. */
-  public get testRule(): elbv2.ApplicationListenerRule {
-    return this.listenerSwitch('testRule').testRule;
+  /**
+   * The production catch-all rule: which colour it forwards to is which colour is live.
+   * `undefined` with Route 53 switching: see each colour's `productionRule` and {@link dnsRecords}.
+   */
+  public get productionRule(): elbv2.ApplicationListenerRule | undefined {
+    return this.shared?.productionRule;
   }
 
-  private listenerSwitch(member: string): NonNullable<BlueGreenFleet['shared']> {
-    if (!this.shared) {
-      throw new Error(
-        `${this.node.path} switches traffic with Route 53 records, so it has no shared ${member}: each colour has its own load balancer, ` +
-        'production listener and rule (fleet.blue.loadBalancer, fleet.green.productionRule, ...).',
-      );
-    }
-    return this.shared;
+  /** The test catch-all rule: forwards to the idle colour. `undefined` with Route 53 switching. */
+  public get testRule(): elbv2.ApplicationListenerRule | undefined {
+    return this.shared?.testRule;
   }
 
   /** The state machine that runs cutovers. Start it with `{}`, `{"imageId":...}`, `{"version":...}` or `{"action":"rollback"}`. */
@@ -380,9 +403,20 @@ export class BlueGreenFleet extends Construct {
     return [...this.userRollbackAlarms];
   }
 
-  /** `HTTPCode_ELB_5XX_Count` of the load balancer (Sum per minute): errors no colour answered. */
+  /**
+   * `HTTPCode_ELB_5XX_Count` of the shared load balancer (Sum per minute): errors no colour
+   * answered. Listener-rule switching only: with Route 53 switching it throws, because each colour's
+   * load balancer has its own (`fleet.blue.loadBalancer!.metrics.httpCodeElb(...)`, and among each
+   * colour's `alarms`).
+   */
   public metricLoadBalancerErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.loadBalancer.metrics.httpCodeElb(elbv2.HttpCodeElb.ELB_5XX_COUNT, { statistic: 'Sum', period: Duration.minutes(1), ...props });
+    if (!this.shared) {
+      throw new Error(
+        `${this.node.path} switches traffic with Route 53 records, so it has no shared load balancer to measure: use each colour's, ` +
+        "such as fleet.blue.loadBalancer!.metrics.httpCodeElb(elbv2.HttpCodeElb.ELB_5XX_COUNT), or loop over fleet.loadBalancers.",
+      );
+    }
+    return this.shared.loadBalancer.metrics.httpCodeElb(elbv2.HttpCodeElb.ELB_5XX_COUNT, { statistic: 'Sum', period: Duration.minutes(1), ...props });
   }
 
   private acknowledgeDeliberateChoices(props: BlueGreenFleetProps): void {

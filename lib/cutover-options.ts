@@ -5,51 +5,59 @@ import { SmokeCheckConfig } from './contract';
 /** Options of one HTTP smoke check. */
 export interface HttpSmokeCheckOptions {
   /**
-   * Path requested through the test listener.
+   * Path requested through the test listener, such as `/health` or `/health?deep=1`: it starts
+   * with `/`, holds printable ASCII only (percent-encode spaces and other characters), no `#`
+   * fragment, at most 1024 characters. Not a full URL: the check calls the test listener (with
+   * Route 53 switching, the idle colour's own load balancer).
    */
   readonly path: string;
 
   /**
-   * Status code the response must have.
+   * Status code the response must have: 200 to 599 (a 1xx answer is interim, a check sees the
+   * final status). Redirects are not followed, so a 3xx can be expected.
    * @default 200
    */
   readonly expectedStatus?: number;
 
   /**
-   * Text the body must contain.
+   * Text the body must contain: 1 to 1024 characters.
    * @default - the body is not checked
    */
   readonly bodyContains?: string;
 
   /**
-   * A dotted path into the JSON body (such as `version` or `build.commit`) whose value must
-   * equal `jsonValue`.
+   * A dotted path into the JSON body (such as `version`, `build.commit` or `items.0.id`; no `$`
+   * or brackets) whose value must equal `jsonValue`. Set both or neither.
    * @default - the JSON body is not checked
    */
   readonly jsonField?: string;
 
   /**
-   * Value `jsonField` must have, compared as text. `${version}` is replaced by the version
-   * being released.
-   * @default - required when `jsonField` is set
+   * Value `jsonField` must have, compared as text, at most 1024 characters. `${version}` is
+   * replaced by the version being released; it is the only placeholder. Set both or neither.
+   * @default - the JSON body is not checked
    */
   readonly jsonValue?: string;
 
   /**
-   * Response headers that must be present (lower-case names) with the given value; an empty
-   * value accepts any value.
+   * Response headers that must be present (names compared in lower case) with the given value;
+   * an empty value accepts any value. Names are HTTP header names, values single-line, each at
+   * most 1024 characters.
    * @default - headers are not checked
    */
   readonly headers?: Record<string, string>;
 
   /**
-   * Headers sent with the request.
+   * Headers sent with the request: HTTP header names, single-line values, each at most 1024
+   * characters.
    * @default - none beyond Host
    */
   readonly requestHeaders?: Record<string, string>;
 
   /**
-   * Longest acceptable response time.
+   * Longest acceptable response time: a positive whole number of milliseconds. A request is
+   * abandoned after twice this (at least 1 second); all checks of all rounds, counted that way,
+   * must fit in the smoke-test function's 840 seconds.
    * @default Duration.seconds(2)
    */
   readonly latencyBudget?: Duration;
@@ -173,7 +181,9 @@ export interface CutoverOptions {
   readonly healthyTimeout?: Duration;
 
   /**
-   * HTTP checks run against the idle colour through the test listener before traffic moves.
+   * HTTP checks run against the idle colour through the test listener before traffic moves, each
+   * built with `SmokeCheck.http({ path: '/health', ... })` (options: `HttpSmokeCheckOptions`).
+   * Every check is validated at synth.
    * @default - no HTTP checks
    */
   readonly smokeChecks?: SmokeCheck[];

@@ -25,6 +25,7 @@ import { grantLogWriting } from './fleet-resources';
 import {
   CUTOVER_DEFAULTS,
   cutoverTimeoutSeconds,
+  DEFAULTS,
   DNS_DRAIN_TTLS,
   DNS_TASK_TIMEOUT_SECONDS,
   smokeFunctionTimeoutSeconds,
@@ -137,6 +138,16 @@ export interface CutoverWorkflowProps extends CutoverOptions {
   readonly sharedAlarms?: cloudwatch.IAlarm[];
   /** The user's rollback alarms, read lazily so alarms added after construction count. */
   readonly rollbackAlarms: () => cloudwatch.IAlarm[];
+  /**
+   * How long the handlers' and the state machine's log groups keep their events.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Removal policy of the lock table and the log groups.
+   * @default RemovalPolicy.DESTROY
+   */
+  readonly removalPolicy?: RemovalPolicy;
 }
 
 /** Directory of a handler's pre-built bundle (built by `npm run build`, shipped in the package). */
@@ -213,13 +224,15 @@ export class CutoverWorkflow extends Construct {
       drainSeconds: this.dnsDrainTime?.toSeconds() ?? 0,
     });
     const stateMachineTimeout = Duration.seconds(timeoutSeconds);
+    const removalPolicy = props.removalPolicy ?? DEFAULTS.removalPolicy;
+    const retention = props.logRetention ?? DEFAULTS.logRetention;
     const leaseSeconds = timeoutSeconds + 5 * 60;
 
     this.lockTable = new dynamodb.Table(this, 'LockTable', {
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      removalPolicy: RemovalPolicy.DESTROY,
+      removalPolicy,
     });
 
     const colourConfig = (c: FleetColour) => ({
@@ -273,10 +286,7 @@ export class CutoverWorkflow extends Construct {
 
     const fns = {} as Record<HandlerName, lambda.Function>;
     for (const name of HANDLERS) {
-      const logGroup = new logs.LogGroup(this, `${pascal(name)}Logs`, {
-        retention: logs.RetentionDays.ONE_MONTH,
-        removalPolicy: RemovalPolicy.DESTROY,
-      });
+      const logGroup = new logs.LogGroup(this, `${pascal(name)}Logs`, { retention, removalPolicy });
       const role = new iam.Role(this, `${pascal(name)}Role`, {
         assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
         description: `Cutover handler '${name}' of ${props.fleetId}`,
@@ -311,7 +321,7 @@ export class CutoverWorkflow extends Construct {
       timeout: stateMachineTimeout,
       tracingEnabled: true,
       logs: {
-        destination: new logs.LogGroup(this, 'StateMachineLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
+        destination: new logs.LogGroup(this, 'StateMachineLogs', { retention, removalPolicy }),
         level: sfn.LogLevel.ALL,
         includeExecutionData: true,
       },

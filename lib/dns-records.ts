@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { Arn, CustomResource, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Arn, CustomResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { Construct } from 'constructs';
 import { Colour, DnsRecordsProperties, DnsRecordType, Route53Config } from './contract';
@@ -26,6 +27,16 @@ export interface DnsRecordsProps {
   readonly blue: elbv2.IApplicationLoadBalancer;
   /** The green colour's load balancer. */
   readonly green: elbv2.IApplicationLoadBalancer;
+  /**
+   * How long the provider's log group keeps its events.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Removal policy of the provider's log group.
+   * @default RemovalPolicy.DESTROY
+   */
+  readonly removalPolicy?: RemovalPolicy;
 }
 
 /**
@@ -78,6 +89,8 @@ export class DnsRecords extends Construct {
       bundle: 'dns-records',
       roleDescription: `Creates the blue/green weighted records ${props.recordName}`,
       description: `Blue/green weighted records ${props.recordName}: created once, weights kept on update`,
+      logRetention: props.logRetention,
+      removalPolicy: props.removalPolicy,
     });
     this.provider = fn;
     // Only these records' name, as A or CNAME records (the type may change in place), in a policy of

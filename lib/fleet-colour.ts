@@ -158,18 +158,20 @@ export class FleetColour extends Construct {
 
   /**
    * The colour's own load balancer, when the fleet switches traffic with Route 53 records.
-   * While the colour is idle it is also the colour's test endpoint.
+   * While the colour is idle it is also the colour's test endpoint. `undefined` with listener-rule
+   * switching, where both colours share `fleet.loadBalancer` (`fleet.loadBalancers` lists the
+   * fleet's load balancers in either mode).
    */
   public get loadBalancer(): elbv2.ApplicationLoadBalancer | undefined {
     return this.ownLoadBalancer?.loadBalancer;
   }
 
-  /** The production listener of the colour's own load balancer (Route 53 switching only). */
+  /** The production listener of the colour's own load balancer (Route 53 switching; otherwise `undefined`, see `fleet.productionListener`). */
   public get productionListener(): elbv2.ApplicationListener | undefined {
     return this.ownLoadBalancer?.listener;
   }
 
-  /** The catch-all rule of the colour's own load balancer, forwarding to this colour only (Route 53 switching only). */
+  /** The catch-all rule of the colour's own load balancer, forwarding to this colour only (Route 53 switching; otherwise `undefined`, see `fleet.productionRule`). */
   public get productionRule(): elbv2.ApplicationListenerRule | undefined {
     return this.ownLoadBalancer?.rule;
   }

@@ -1,6 +1,7 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { CutoverOptions } from './cutover-options';
 import { TrafficSwitch } from './traffic-switch';
@@ -205,7 +206,7 @@ export interface BlueGreenFleetProps {
    * Commands that start the application on an instance. On Linux the construct prepends
    * `export` lines for `BLUE_GREEN_COLOUR`, `BLUE_GREEN_VERSION_PARAMETER` and
    * `BLUE_GREEN_IMAGE_PARAMETER`.
-   * @default - no commands beyond those exports
+   * @default - no commands beyond the `export` lines
    */
   readonly userData?: ec2.UserData;
 
@@ -307,7 +308,7 @@ export interface BlueGreenFleetProps {
   /**
    * Port of the test listener, which forwards to the idle colour for smoke tests. Not with
    * Route 53 switching: there the idle colour's own load balancer is its test endpoint.
-   * @default 8443 for HTTPS, 8080 for HTTP
+   * @default - 8443 for HTTPS, 8080 for HTTP
    */
   readonly testPort?: number;
 
@@ -341,6 +342,24 @@ export interface BlueGreenFleetProps {
    * @default - no notifications
    */
   readonly notificationTopic?: sns.ITopic;
+
+  /**
+   * How long the fleet's log groups keep their events: those of the cutover handlers, of the state
+   * machine and, with Route 53 switching, of the records provider. The resource provider shared by
+   * the stack's fleets (`BlueGreenFleetResources`) keeps its logs for one month whatever this is.
+   * A `logs.RetentionDays` value; `RetentionDays.INFINITE` keeps them forever.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * What CloudFormation does with the cutover lock table and the fleet's log groups (those
+   * `logRetention` applies to) when they leave the stack or the stack is deleted:
+   * `RemovalPolicy.DESTROY` deletes them, `RemovalPolicy.RETAIN` (or `RETAIN_ON_UPDATE_OR_DELETE`)
+   * keeps them, for you to delete. Not `SNAPSHOT`: neither resource supports it.
+   * @default RemovalPolicy.DESTROY
+   */
+  readonly removalPolicy?: RemovalPolicy;
 
   /**
    * Settings of the cutover workflow (the state machine that releases into the idle colour).

@@ -123,8 +123,15 @@ export function providerFunction(scope: Construct, props: {
   readonly bundle: string;
   readonly roleDescription: string;
   readonly description: string;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /** Removal policy of the log group. @default RemovalPolicy.DESTROY */
+  readonly removalPolicy?: RemovalPolicy;
 }): { readonly fn: lambda.Function; readonly role: iam.Role } {
-  const logGroup = new logs.LogGroup(scope, props.ids.logs, { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+  const logGroup = new logs.LogGroup(scope, props.ids.logs, {
+    retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
+  });
   const role = new iam.Role(scope, props.ids.role, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: props.roleDescription });
   const fn = new lambda.Function(scope, props.ids.fn, {
     runtime: lambda.Runtime.NODEJS_24_X,

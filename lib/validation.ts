@@ -1,8 +1,9 @@
-import { Duration, Token } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { LAMBDA_NOT_READY_RETRY, retryWaitSeconds, RetryBudget, ROLLBACK_ANY_ERROR_RETRY, ROLLBACK_TRANSIENT_RETRY, THROTTLING_RETRY, TRANSIENT_RETRY, VERSION_PATTERN } from './contract';
-import { CutoverOptions, TrafficShift } from './cutover-options';
+import { CutoverOptions, HttpSmokeCheckOptions, SmokeCheck, TrafficShift } from './cutover-options';
 import { BlueGreenFleetProps, CountAlarmOptions, LatencyAlarmOptions } from './fleet-props';
 import { TrafficSwitch } from './traffic-switch';
 
@@ -36,6 +37,8 @@ export const DEFAULTS = {
   httpsPort: 443,
   httpTestPort: 8080,
   httpsTestPort: 8443,
+  logRetention: logs.RetentionDays.ONE_MONTH,
+  removalPolicy: RemovalPolicy.DESTROY,
 } as const;
 
 /** Defaults of the cutover workflow, shared by validation and the workflow construct. */
@@ -59,6 +62,10 @@ export const LIMITS = {
   /** Route 53 record TTLs. */
   maxTtlSeconds: 2_147_483_647,
   maxSmokeRounds: 10,
+  /** Longest a Lambda function may run, in seconds: the smoke-test function runs every check of a cutover. */
+  maxFunctionSeconds: 900,
+  /** Longest text of a smoke check (path, body text, JSON field and value, header names and values). */
+  maxSmokeCheckText: 1024,
 } as const;
 
 /** TTL Route 53 answers alias records to a load balancer with (the load balancer's own). */
@@ -225,6 +232,18 @@ export function validateFleetProps(props: BlueGreenFleetProps): FleetValidation 
     errors.push(`parameterPrefix is '${props.parameterPrefix}': use a path such as '/web/prod' (starts with '/', no trailing '/', letters, digits, '_', '.', '-', not under /aws or /ssm).`);
   }
 
+  // Logs and what stays behind.
+  const retention = props.logRetention;
+  if (resolved(retention) && !Object.values(logs.RetentionDays).some((days) => typeof days === 'number' && days === retention)) {
+    errors.push(`logRetention is ${retention}: use a logs.RetentionDays value, such as logs.RetentionDays.ONE_MONTH or logs.RetentionDays.THREE_MONTHS; CloudWatch Logs keeps events only for those periods.`);
+  }
+  const removal = props.removalPolicy;
+  if (removal === RemovalPolicy.SNAPSHOT) {
+    errors.push('removalPolicy is RemovalPolicy.SNAPSHOT, which neither the lock table nor log groups support: use RemovalPolicy.RETAIN to keep them, or RemovalPolicy.DESTROY.');
+  } else if (removal !== undefined && !(Object.values(RemovalPolicy) as unknown[]).includes(removal)) {
+    errors.push(`removalPolicy is '${removal}': use RemovalPolicy.DESTROY (the default) or RemovalPolicy.RETAIN.`);
+  }
+
   // Placement and exposure.
   if (props.vpcSubnets?.subnetType === ec2.SubnetType.PUBLIC) {
     warnings.push({
@@ -331,9 +350,12 @@ export function cutoverTimeoutSeconds(t: CutoverTiming): number {
 /** A Lambda task's TimeoutSeconds is its function's timeout plus this: a hung invocation ends as States.Timeout. */
 export const TASK_TIMEOUT_MARGIN_SECONDS = 10;
 
+/** What the smoke-test function's timeout adds to the checks' budget: its own start and finding the load balancer. */
+const SMOKE_FUNCTION_MARGIN_SECONDS = 60;
+
 /** The function timeout of the smoke tests: their budget plus a minute, at most Lambda's 15 minutes. */
 export function smokeFunctionTimeoutSeconds(smokeBudgetSeconds: number): number {
-  return Math.min(900, Math.ceil(smokeBudgetSeconds) + 60);
+  return Math.min(LIMITS.maxFunctionSeconds, Math.ceil(smokeBudgetSeconds) + SMOKE_FUNCTION_MARGIN_SECONDS);
 }
 
 /**
@@ -419,6 +441,7 @@ export function validateCutoverOptions(options: CutoverOptions, context: Cutover
   if (resolved(rounds) && (!isWholeNumber(rounds!) || rounds! < 1 || rounds! > LIMITS.maxSmokeRounds)) {
     errors.push(`cutover.smokeRounds is ${rounds}: set it to a whole number from 1 to ${LIMITS.maxSmokeRounds}.`);
   }
+  checkSmokeChecks(errors, options);
   const bake = wholeSeconds(errors, 'cutover.bakeTime', options.bakeTime ?? CUTOVER_DEFAULTS.bakeTime, 'Duration.minutes(5)');
   const warm = wholeSeconds(errors, 'cutover.keepPreviousWarm', options.keepPreviousWarm ?? CUTOVER_DEFAULTS.keepPreviousWarm, 'Duration.minutes(10)');
   const steps = checkTrafficShift(errors, options.trafficShift ?? TrafficShift.allAtOnce());
@@ -494,12 +517,170 @@ export const DNS_TASK_TIMEOUT_SECONDS = 300;
 /** Longest the smoke tests may take: each check twice its latency budget (at least 1 s), every round. */
 export function smokeSeconds(options: CutoverOptions): number {
   const rounds = options.smokeRounds ?? CUTOVER_DEFAULTS.smokeRounds;
-  const perRound = (options.smokeChecks ?? []).reduce((sum, c) => {
-    const budget = c.options.latencyBudget ?? CUTOVER_DEFAULTS.smokeLatencyBudget;
+  const checks: Array<Partial<SmokeCheck> | undefined> = Array.isArray(options.smokeChecks) ? options.smokeChecks : [];
+  const perRound = checks.reduce((sum, c) => {
+    const budget = c?.options?.latencyBudget ?? CUTOVER_DEFAULTS.smokeLatencyBudget;
     const ms = knownMilliseconds(budget) ?? CUTOVER_DEFAULTS.smokeLatencyBudget.toMilliseconds();
     return sum + Math.max(2 * ms, 1000);
   }, 0);
   return (perRound * (resolved(rounds) ? rounds : CUTOVER_DEFAULTS.smokeRounds)) / 1000;
+}
+
+/** Characters of an HTTP token (RFC 9110, section 5.6.2): what a header name may hold. */
+const HEADER_NAME_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Control characters (other than tab) and line breaks, which no header value may hold. */
+const HEADER_VALUE_FORBIDDEN = /[\u0000-\u0008\u000a-\u001f\u007f]/;
+/** What a request path may hold as it is: printable ASCII, without the '#' of a fragment. */
+const PATH_FORBIDDEN = /[^\u0021-\u007e]|#/u;
+/** A URL with a scheme, such as `https://example.com/health`. */
+const FULL_URL_PATTERN = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
+/** Placeholders in `jsonValue`; only `${version}` is replaced. */
+const PLACEHOLDER_PATTERN = /\$\{[^}]*\}/g;
+
+/**
+ * Checks every smoke check: what the smoke-test function would send and compare, so that a check
+ * that can never pass (or can never be sent) fails synth instead of every release.
+ */
+function checkSmokeChecks(errors: string[], options: CutoverOptions): void {
+  const checks: unknown = options.smokeChecks;
+  if (checks === undefined) return;
+  if (!Array.isArray(checks)) {
+    errors.push("cutover.smokeChecks is not a list: give a list of checks, such as [SmokeCheck.http({ path: '/health' })].");
+    return;
+  }
+  checks.forEach((check, i) => {
+    const name = `cutover.smokeChecks[${i}]`;
+    const o = (check as Partial<SmokeCheck> | undefined)?.options;
+    if (typeof (check as Partial<SmokeCheck> | undefined)?._render !== 'function' || typeof o !== 'object' || o === null) {
+      errors.push(`${name} is not a SmokeCheck: create each check with SmokeCheck.http({ path: '/health', ... }).`);
+      return;
+    }
+    checkSmokeCheck(errors, name, o);
+  });
+
+  // The smoke-test function runs every check of every round in one invocation (a bad smokeRounds
+  // has its own message).
+  const rounds = options.smokeRounds;
+  if (resolved(rounds) && (!isWholeNumber(rounds!) || rounds! < 1 || rounds! > LIMITS.maxSmokeRounds)) return;
+  const seconds = smokeSeconds(options);
+  const available = LIMITS.maxFunctionSeconds - SMOKE_FUNCTION_MARGIN_SECONDS;
+  if (seconds > available) {
+    errors.push(`cutover.smokeChecks: ${checks.length} checks, ${options.smokeRounds ?? CUTOVER_DEFAULTS.smokeRounds} rounds, each check allowed twice its latencyBudget (at least 1 second), can take up to ${Math.ceil(seconds)} seconds, more than the ${available} seconds the smoke-test function has (Lambda's ${LIMITS.maxFunctionSeconds} seconds less ${SMOKE_FUNCTION_MARGIN_SECONDS} for its own start): use fewer checks or smokeRounds, or shorter latency budgets.`);
+  }
+}
+
+/** Checks one smoke check's options; `name` is how the messages call it (`cutover.smokeChecks[0]`). */
+function checkSmokeCheck(errors: string[], name: string, o: HttpSmokeCheckOptions): void {
+  const max = LIMITS.maxSmokeCheckText;
+  const tooLong = (field: string, value: string) => {
+    if (value.length <= max) return false;
+    errors.push(`${name}.${field} is ${value.length} characters long: keep it to at most ${max} characters; the state machine carries every check in its definition.`);
+    return true;
+  };
+
+  // Path.
+  const path: unknown = o.path;
+  if (typeof path !== 'string' || path === '') {
+    errors.push(`${name}.path is missing: give the path to request, such as '/health'.`);
+  } else if (!Token.isUnresolved(path) && !tooLong('path', path)) {
+    if (FULL_URL_PATTERN.test(path)) {
+      errors.push(`${name}.path is '${path}', a full URL: give only the path, such as '${pathOfUrl(path)}'; the check calls the test listener (with Route 53 switching, the idle colour's own load balancer).`);
+    } else if (!path.startsWith('/')) {
+      errors.push(`${name}.path is '${path}': start it with '/', such as '/${path.replace(/^\.?\/*/, '')}'.`);
+    } else if (PATH_FORBIDDEN.test(path)) {
+      const encoded = path.split('#')[0].replace(/[^\u0021-\u007e]/gu, (c) => encodeURIComponent(c));
+      errors.push(`${name}.path is '${path}': percent-encode spaces, control characters and non-ASCII characters and leave out any '#' fragment, such as '${encoded}'.`);
+    }
+  }
+
+  // Status.
+  const status = o.expectedStatus;
+  if (resolved(status) && (typeof status !== 'number' || !isWholeNumber(status) || status < 200 || status > 599)) {
+    errors.push(`${name}.expectedStatus is ${typeof status === 'string' ? `'${status}'` : status}: set it to a whole number from 200 to 599, such as 200 (a 1xx answer is interim: a check sees the final status).`);
+  }
+
+  // Body.
+  if (o.bodyContains !== undefined && !Token.isUnresolved(o.bodyContains)) {
+    if (o.bodyContains === '') {
+      errors.push(`${name}.bodyContains is empty, which every body contains: give the text the body must contain, or leave bodyContains out.`);
+    } else {
+      tooLong('bodyContains', o.bodyContains);
+    }
+  }
+
+  // JSON field and value: one compares the other.
+  if (o.jsonField !== undefined && o.jsonValue === undefined) {
+    errors.push(`${name}.jsonField is set without jsonValue: give jsonValue, the value the field must have (such as '\${version}'), or leave jsonField out.`);
+  }
+  if (o.jsonValue !== undefined && o.jsonField === undefined) {
+    errors.push(`${name}.jsonValue is set without jsonField: give jsonField, the dotted path of the field to compare (such as 'version'), or leave jsonValue out.`);
+  }
+  if (o.jsonField !== undefined && !Token.isUnresolved(o.jsonField) && !tooLong('jsonField', o.jsonField)) {
+    const f = o.jsonField;
+    if (f.split('.').some((key) => key === '') || f === '$' || f.startsWith('$.') || /[[\]]/.test(f)) {
+      errors.push(`${name}.jsonField is '${f}': use a dotted path of field names, such as 'version' or 'build.commit' (array items by index: 'items.0.id'), without '$' or brackets.`);
+    }
+  }
+  if (o.jsonValue !== undefined && !Token.isUnresolved(o.jsonValue) && !tooLong('jsonValue', o.jsonValue)) {
+    const unknown = (o.jsonValue.match(PLACEHOLDER_PATTERN) ?? []).filter((p) => p !== '${version}');
+    if (unknown.length > 0) {
+      errors.push(`${name}.jsonValue has the placeholder '${unknown[0]}', which is never replaced: use '\${version}' (the version being released), or no placeholder.`);
+    }
+  }
+
+  // Headers.
+  checkHeaders(errors, `${name}.headers`, o.headers, 'x-version');
+  checkHeaders(errors, `${name}.requestHeaders`, o.requestHeaders, 'x-smoke-test');
+
+  // Latency budget.
+  const budget = o.latencyBudget;
+  if (budget !== undefined) {
+    if (budget.isUnresolved()) {
+      errors.push(`${name}.latencyBudget is a token: use a Duration known at synth time, such as Duration.seconds(2); the smoke-test function's timeout is built from it.`);
+    } else {
+      const ms = budget.toMilliseconds({ integral: false });
+      if (!isWholeNumber(ms)) {
+        errors.push(`${name}.latencyBudget is ${ms} ms: use a whole number of milliseconds, such as Duration.millis(${Math.max(1, Math.round(ms))}).`);
+      } else if (ms <= 0) {
+        errors.push(`${name}.latencyBudget is 0 ms: set it to a positive Duration, such as Duration.seconds(2).`);
+      }
+    }
+  }
+}
+
+/** Checks the names and values of a smoke check's `headers` or `requestHeaders`. */
+function checkHeaders(errors: string[], name: string, headers: Record<string, string> | undefined, example: string): void {
+  if (headers === undefined || headers === null || Token.isUnresolved(headers)) return;
+  if (typeof headers !== 'object' || Array.isArray(headers)) {
+    errors.push(`${name} is not an object of header names and values: give one, such as { '${example}': '1' }.`);
+    return;
+  }
+  for (const [key, value] of Object.entries(headers)) {
+    if (Token.isUnresolved(key)) continue;
+    if (!HEADER_NAME_PATTERN.test(key) || key.length > LIMITS.maxSmokeCheckText) {
+      errors.push(`${name} has the name '${key}', which is not a header name: use 1 to ${LIMITS.maxSmokeCheckText} letters, digits and !#$%&'*+-.^_\`|~, such as '${example}'.`);
+      continue;
+    }
+    if (typeof value !== 'string') {
+      errors.push(`${name}['${key}'] is ${value === null ? 'null' : typeof value}: give the header's value as a string.`);
+    } else if (!Token.isUnresolved(value)) {
+      if (HEADER_VALUE_FORBIDDEN.test(value)) {
+        errors.push(`${name}['${key}'] has a line break or another control character: give a single-line value.`);
+      } else if (value.length > LIMITS.maxSmokeCheckText) {
+        errors.push(`${name}['${key}'] is ${value.length} characters long: keep it to at most ${LIMITS.maxSmokeCheckText} characters; the state machine carries every check in its definition.`);
+      }
+    }
+  }
+}
+
+/** The path (with the query) of a full URL, for a message. */
+function pathOfUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.pathname}${u.search}`;
+  } catch {
+    return '/health';
+  }
 }
 
 /** Checks a traffic shift; returns its partial steps and how long each holds (undefined when a value is unknown or invalid). */

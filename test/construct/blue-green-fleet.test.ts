@@ -193,8 +193,8 @@ describe('BlueGreenFleet with default props', () => {
         ForwardConfig: { TargetGroups: [{ TargetGroupArn: { Ref: blueTg }, Weight: blueWeight }, { TargetGroupArn: { Ref: greenTg }, Weight: 100 - blueWeight }] },
       }],
     });
-    rule(fleet.productionListener, 100);
-    rule(fleet.testListener, 0);
+    rule(fleet.productionListener!, 100);
+    rule(fleet.testListener!, 0);
   });
 
   test('instances accept traffic only from the load balancer, on the instance port', () => {

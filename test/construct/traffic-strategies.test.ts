@@ -266,12 +266,10 @@ describe('Route 53 switching', () => {
     }
   });
 
-  test('has no shared load balancer, and says where to look instead', () => {
-    expect(() => fleet.loadBalancer).toThrow(
-      'TestStack/Web switches traffic with Route 53 records, so it has no shared loadBalancer: each colour has its own load balancer, ' +
-      'production listener and rule (fleet.blue.loadBalancer, fleet.green.productionRule, ...).',
-    );
-    expect(() => fleet.productionRule).toThrow(/no shared productionRule/);
+  test('has no shared load balancer: the shared members are undefined, each colour has its own', () => {
+    expect(fleet.loadBalancer).toBeUndefined();
+    expect(fleet.productionRule).toBeUndefined();
+    expect(fleet.loadBalancers).toEqual([fleet.blue.loadBalancer, fleet.green.loadBalancer]);
     expect(fleet.dnsRecords?.recordName).toBe('www.example.com');
     expect(fleet.blue.loadBalancer).toBeDefined();
     expect(fleet.testPort).toBe(80);

@@ -1,9 +1,10 @@
-import { App, CfnParameter, Duration, Stack } from 'aws-cdk-lib';
+import { App, CfnParameter, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
-import { BlueGreenFleet, TrafficShift, TrafficSwitch, WARNING_IDS } from '../../lib';
+import { BlueGreenFleet, SmokeCheck, TrafficShift, TrafficSwitch, WARNING_IDS } from '../../lib';
 import { baseProps, fleetStack, onlyProblem, propsError } from './fleet-fixture';
 
 const CERT = elbv2.ListenerCertificate.fromArn('arn:aws:acm:us-east-1:123456789012:certificate/abc');
@@ -149,6 +150,14 @@ describe('BlueGreenFleet rejects props that cannot work, naming the prop, the va
       'alarms.unhealthyHosts.datapointsToAlarm is 3: set it between 1 and alarms.unhealthyHosts.evaluationPeriods (2).'],
     ['latency threshold zero', () => ({ alarms: { latencyP99: { threshold: Duration.millis(0) } } }),
       'alarms.latencyP99.threshold is 0 ms: set it to a positive Duration, such as Duration.seconds(2).'],
+    ['log retention is not a period CloudWatch Logs keeps', () => ({ logRetention: 45 as logs.RetentionDays }),
+      'logRetention is 45: use a logs.RetentionDays value, such as logs.RetentionDays.ONE_MONTH or logs.RetentionDays.THREE_MONTHS; CloudWatch Logs keeps events only for those periods.'],
+    ['log retention is a name instead of a value (JavaScript)', () => ({ logRetention: 'ONE_MONTH' as unknown as logs.RetentionDays }),
+      'logRetention is ONE_MONTH: use a logs.RetentionDays value, such as logs.RetentionDays.ONE_MONTH or logs.RetentionDays.THREE_MONTHS; CloudWatch Logs keeps events only for those periods.'],
+    ['the removal policy is SNAPSHOT', () => ({ removalPolicy: RemovalPolicy.SNAPSHOT }),
+      'removalPolicy is RemovalPolicy.SNAPSHOT, which neither the lock table nor log groups support: use RemovalPolicy.RETAIN to keep them, or RemovalPolicy.DESTROY.'],
+    ['the removal policy is not a RemovalPolicy (JavaScript)', () => ({ removalPolicy: 'keep' as RemovalPolicy }),
+      "removalPolicy is 'keep': use RemovalPolicy.DESTROY (the default) or RemovalPolicy.RETAIN."],
   ];
 
   test.each(cases)('fails when %s', (_name, overrides, expected) => {
@@ -176,6 +185,106 @@ describe('BlueGreenFleet rejects props that cannot work, naming the prop, the va
     const { stack } = fleetStack({ instancePort: undefined });
     const port = new (require('aws-cdk-lib').CfnParameter)(stack, 'Port', { type: 'Number' }).valueAsNumber;
     expect(() => fleetStack({ testPort: port })).not.toThrow();
+  });
+});
+
+describe('BlueGreenFleet rejects smoke checks that could never pass, naming the check, the field and the fix', () => {
+  const smoke = (...checks: SmokeCheck[]) => () => ({ cutover: { smokeChecks: checks } });
+  const http = SmokeCheck.http;
+  const cases: Array<[string, Parameters<typeof propsError>[0], string]> = [
+    ['the path has no leading slash', smoke(http({ path: 'health' })),
+      "cutover.smokeChecks[0].path is 'health': start it with '/', such as '/health'."],
+    ['the path is a full URL', smoke(http({ path: '/' }), http({ path: 'https://shop.example.com/health?deep=1' })),
+      "cutover.smokeChecks[1].path is 'https://shop.example.com/health?deep=1', a full URL: give only the path, such as '/health?deep=1'; the check calls the test listener (with Route 53 switching, the idle colour's own load balancer)."],
+    ['the path is empty', smoke(http({ path: '' })),
+      "cutover.smokeChecks[0].path is missing: give the path to request, such as '/health'."],
+    ['the path has a space', smoke(http({ path: '/my health' })),
+      "cutover.smokeChecks[0].path is '/my health': percent-encode spaces, control characters and non-ASCII characters and leave out any '#' fragment, such as '/my%20health'."],
+    ['the path has non-ASCII characters and a fragment', smoke(http({ path: '/grüße#top' })),
+      "cutover.smokeChecks[0].path is '/grüße#top': percent-encode spaces, control characters and non-ASCII characters and leave out any '#' fragment, such as '/gr%C3%BC%C3%9Fe'."],
+    ['the path is too long', smoke(http({ path: `/${'a'.repeat(1024)}` })),
+      'cutover.smokeChecks[0].path is 1025 characters long: keep it to at most 1024 characters; the state machine carries every check in its definition.'],
+    ['the status is 2000', smoke(http({ path: '/health', expectedStatus: 2000 })),
+      'cutover.smokeChecks[0].expectedStatus is 2000: set it to a whole number from 200 to 599, such as 200 (a 1xx answer is interim: a check sees the final status).'],
+    ['the status is informational', smoke(http({ path: '/health', expectedStatus: 101 })),
+      'cutover.smokeChecks[0].expectedStatus is 101: set it to a whole number from 200 to 599, such as 200 (a 1xx answer is interim: a check sees the final status).'],
+    ['the status is not whole', smoke(http({ path: '/health', expectedStatus: 200.5 })),
+      'cutover.smokeChecks[0].expectedStatus is 200.5: set it to a whole number from 200 to 599, such as 200 (a 1xx answer is interim: a check sees the final status).'],
+    ['the body text is empty', smoke(http({ path: '/health', bodyContains: '' })),
+      'cutover.smokeChecks[0].bodyContains is empty, which every body contains: give the text the body must contain, or leave bodyContains out.'],
+    ['the body text is oversized', smoke(http({ path: '/health', bodyContains: 'x'.repeat(5000) })),
+      'cutover.smokeChecks[0].bodyContains is 5000 characters long: keep it to at most 1024 characters; the state machine carries every check in its definition.'],
+    ['jsonField comes without jsonValue', smoke(http({ path: '/version', jsonField: 'version' })),
+      "cutover.smokeChecks[0].jsonField is set without jsonValue: give jsonValue, the value the field must have (such as '${version}'), or leave jsonField out."],
+    ['jsonValue comes without jsonField', smoke(http({ path: '/version', jsonValue: '${version}' })),
+      "cutover.smokeChecks[0].jsonValue is set without jsonField: give jsonField, the dotted path of the field to compare (such as 'version'), or leave jsonValue out."],
+    ['jsonField is JSONPath', smoke(http({ path: '/version', jsonField: '$.build.commit', jsonValue: 'abc' })),
+      "cutover.smokeChecks[0].jsonField is '$.build.commit': use a dotted path of field names, such as 'version' or 'build.commit' (array items by index: 'items.0.id'), without '$' or brackets."],
+    ['jsonField indexes with brackets', smoke(http({ path: '/version', jsonField: 'items[0].id', jsonValue: '1' })),
+      "cutover.smokeChecks[0].jsonField is 'items[0].id': use a dotted path of field names, such as 'version' or 'build.commit' (array items by index: 'items.0.id'), without '$' or brackets."],
+    ['jsonField has an empty key', smoke(http({ path: '/version', jsonField: 'build..commit', jsonValue: 'abc' })),
+      "cutover.smokeChecks[0].jsonField is 'build..commit': use a dotted path of field names, such as 'version' or 'build.commit' (array items by index: 'items.0.id'), without '$' or brackets."],
+    ['jsonValue has a placeholder that is never replaced', smoke(http({ path: '/version', jsonField: 'version', jsonValue: '${VERSION}' })),
+      "cutover.smokeChecks[0].jsonValue has the placeholder '${VERSION}', which is never replaced: use '${version}' (the version being released), or no placeholder."],
+    ['a request header name is not a header name', smoke(http({ path: '/health', requestHeaders: { 'x smoke': '1' } })),
+      "cutover.smokeChecks[0].requestHeaders has the name 'x smoke', which is not a header name: use 1 to 1024 letters, digits and !#$%&'*+-.^_`|~, such as 'x-smoke-test'."],
+    ['a request header value has a line break', smoke(http({ path: '/health', requestHeaders: { 'x-smoke': 'a\r\nx-injected: 1' } })),
+      "cutover.smokeChecks[0].requestHeaders['x-smoke'] has a line break or another control character: give a single-line value."],
+    ['an expected header name is empty', smoke(http({ path: '/health', headers: { '': 'text/plain' } })),
+      "cutover.smokeChecks[0].headers has the name '', which is not a header name: use 1 to 1024 letters, digits and !#$%&'*+-.^_`|~, such as 'x-version'."],
+    ['an expected header value is oversized', smoke(http({ path: '/health', headers: { 'x-version': 'v'.repeat(2000) } })),
+      "cutover.smokeChecks[0].headers['x-version'] is 2000 characters long: keep it to at most 1024 characters; the state machine carries every check in its definition."],
+    ['the latency budget is 0', smoke(http({ path: '/health', latencyBudget: Duration.seconds(0) })),
+      'cutover.smokeChecks[0].latencyBudget is 0 ms: set it to a positive Duration, such as Duration.seconds(2).'],
+    ['the latency budget is not whole milliseconds', smoke(http({ path: '/health', latencyBudget: Duration.millis(2.5) })),
+      'cutover.smokeChecks[0].latencyBudget is 2.5 ms: use a whole number of milliseconds, such as Duration.millis(3).'],
+    ['the latency budget is a token', (vpc) => ({ cutover: { smokeChecks: [http({ path: '/health', latencyBudget: Duration.seconds(new CfnParameter(Stack.of(vpc), 'Budget', { type: 'Number' }).valueAsNumber) })] } }),
+      "cutover.smokeChecks[0].latencyBudget is a token: use a Duration known at synth time, such as Duration.seconds(2); the smoke-test function's timeout is built from it."],
+    ['the checks outlast the smoke-test function', () => ({ cutover: { smokeRounds: 10, smokeChecks: Array.from({ length: 22 }, (_, i) => http({ path: `/check/${i}` })) } }),
+      "cutover.smokeChecks: 22 checks, 10 rounds, each check allowed twice its latencyBudget (at least 1 second), can take up to 880 seconds, more than the 840 seconds the smoke-test function has (Lambda's 900 seconds less 60 for its own start): use fewer checks or smokeRounds, or shorter latency budgets."],
+    ['a check is not a SmokeCheck (a plain object from JavaScript)', () => ({ cutover: { smokeChecks: [{ path: '/health' } as unknown as SmokeCheck] } }),
+      "cutover.smokeChecks[0] is not a SmokeCheck: create each check with SmokeCheck.http({ path: '/health', ... })."],
+  ];
+
+  test.each(cases)('fails when %s', (_name, overrides, expected) => {
+    const message = propsError(overrides);
+    expect(message.split('\n')[0]).toBe('Invalid BlueGreenFleet props at TestStack/Web:');
+    expect(onlyProblem(message)).toBe(expected);
+  });
+
+  test('names every bad field of every check at once', () => {
+    const message = propsError(smoke(http({ path: '/ok' }), http({ path: 'health', expectedStatus: 2000, jsonField: 'version' })));
+    expect(message.split('\n').slice(1)).toEqual([
+      "  - cutover.smokeChecks[1].path is 'health': start it with '/', such as '/health'.",
+      '  - cutover.smokeChecks[1].expectedStatus is 2000: set it to a whole number from 200 to 599, such as 200 (a 1xx answer is interim: a check sees the final status).',
+      "  - cutover.smokeChecks[1].jsonField is set without jsonValue: give jsonValue, the value the field must have (such as '${version}'), or leave jsonField out.",
+    ]);
+  });
+
+  test('accepts every kind of valid check', () => {
+    expect(() => fleetStack({
+      cutover: {
+        smokeChecks: [
+          http({ path: '/' }),
+          http({ path: '/health?deep=1&x=%20y', expectedStatus: 503, bodyContains: 'maintenance' }),
+          http({ path: '/old', expectedStatus: 301, headers: { Location: '' } }),
+          http({ path: '/version', jsonField: 'build.commit', jsonValue: 'release-${version}', requestHeaders: { 'X-Trace': 'smoke test', Host: 'shop.example.com' } }),
+          http({ path: '/items', jsonField: 'items.0.id', jsonValue: '', latencyBudget: Duration.millis(250) }),
+        ],
+      },
+    })).not.toThrow();
+  });
+
+  test('skips values that are unresolved tokens', () => {
+    const app = new App();
+    const stack = new Stack(app, 'TestStack', { env: { account: '123456789012', region: 'us-east-1' } });
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
+    const status = new CfnParameter(stack, 'Status', { type: 'Number' }).valueAsNumber;
+    const text = new CfnParameter(stack, 'Text').valueAsString;
+    expect(() => new BlueGreenFleet(stack, 'Web', {
+      ...baseProps(vpc),
+      cutover: { smokeChecks: [http({ path: '/health', expectedStatus: status, bodyContains: text, headers: { 'x-version': text } })] },
+    })).not.toThrow();
   });
 });
 
