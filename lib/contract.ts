@@ -211,6 +211,15 @@ export const TRANSIENT_RETRY: RetryBudget = { intervalSeconds: 2, backoffRate: 2
  */
 export const ROLLBACK_TRANSIENT_RETRY: RetryBudget = { intervalSeconds: 1, backoffRate: 2, maxDelaySeconds: 10, maxAttempts: 6 };
 
+/**
+ * The release-lock handler's own retry of the lock's `DeleteItem` on {@link TRANSIENT_ERRORS},
+ * after the SDK client's attempts: 1 s, doubling, at most 4 s apart, 3 retries (7 s of waits).
+ * The handler describes a lock it cannot delete instead of failing its task (so the cause keeps
+ * the cutover's own error and says the lock is held), so the task's transient retrier never sees
+ * these errors: the handler retries them itself, within half its function's timeout.
+ */
+export const LOCK_DELETE_RETRY: RetryBudget = { intervalSeconds: 1, backoffRate: 2, maxDelaySeconds: 4, maxAttempts: 3 };
+
 /** The retry of {@link THROTTLING_ERRORS} on every task: 1 s, doubling, at most 20 s apart, 6 retries. */
 export const THROTTLING_RETRY: RetryBudget = { intervalSeconds: 1, backoffRate: 2, maxDelaySeconds: 20, maxAttempts: 6 };
 

@@ -5,12 +5,14 @@ import {
   CutoverErrorName,
   CutoverOutcome,
   CutoverState,
+  LOCK_DELETE_RETRY,
   LOCK_PARTITION_KEY,
   otherColour,
   ReleaseLockPayload,
   RESULT_RECORD_KEY_SUFFIX,
+  TRANSIENT_ERRORS,
 } from '../../lib/contract';
-import { BaseDeps } from '../common/deps';
+import { BaseDeps, Sleep } from '../common/deps';
 import { causeMessage } from '../common/errors';
 import { appendStage } from '../common/fleet';
 import { isConditionFailure, lockItem, lockKey, LockItem, supersededBy } from '../common/lock';
@@ -34,7 +36,15 @@ export type ReleaseLockResponse = CutoverState;
 
 export interface ReleaseLockDeps extends BaseDeps {
   readonly dynamoDb: DynamoDBClient;
+  /** How the retry of a transient lock-delete failure waits (tests record the waits instead). */
+  readonly sleep: Sleep;
 }
+
+/**
+ * No retry of the lock's delete starts later than this after the handler started: half the
+ * function's 60 s timeout, so a slow failure still ends in a described error, not a timeout.
+ */
+export const LOCK_DELETE_BUDGET_MS = 30_000;
 
 const OUTCOMES: readonly CutoverOutcome[] = ['succeeded', 'rolled-back', 'failed'];
 
@@ -90,18 +100,12 @@ export async function releaseLock(request: ReleaseLockRequest, deps: ReleaseLock
     }
   }
 
-  // A lock that cannot be deleted (after the client's retries) does not hide what the cutover
-  // did: the failure says both, and the lock expires with its lease.
+  // A lock that cannot be deleted (after the client's attempts, and for a transient error the
+  // handler's own retries) does not hide what the cutover did: the failure says both, and the
+  // lock expires with its lease.
   let lockProblem: string | undefined;
   try {
-    await deps.dynamoDb.send(new DeleteItemCommand({
-      TableName: config.lockTableName,
-      Key: { [LOCK_PARTITION_KEY]: { S: config.fleetId } },
-      ConditionExpression: '#owner = :me',
-      ExpressionAttributeNames: { '#owner': 'owner' },
-      ExpressionAttributeValues: { ':me': { S: state.executionId } },
-      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-    }));
+    await deleteLock(state.executionId, deps, startedAt);
     logger.info('Lock released', { outcome });
   } catch (e) {
     if (isConditionFailure(e)) {
@@ -189,6 +193,38 @@ async function handBackWarmLock(state: CutoverState, deps: ReleaseLockDeps): Pro
     if (isConditionFailure(e)) return false;
     logger.warn('Could not hand the lock back: releasing it', { error: errorText(e) });
     return false;
+  }
+}
+
+/**
+ * Deletes the lock if this execution holds it. A transient error (a 5xx or a timeout that
+ * outlasted the SDK client's attempts) is tried again ({@link LOCK_DELETE_RETRY}): the task's own
+ * transient retrier never sees it, since the handler describes a lock it cannot delete instead
+ * of failing. A retry after a delete that went through but was answered with an error finds the
+ * condition failing, which the caller takes as released.
+ */
+async function deleteLock(executionId: string, deps: ReleaseLockDeps, startedAt: Date): Promise<void> {
+  const { config } = deps;
+  for (let retry = 0; ; retry++) {
+    try {
+      await deps.dynamoDb.send(new DeleteItemCommand({
+        TableName: config.lockTableName,
+        Key: { [LOCK_PARTITION_KEY]: { S: config.fleetId } },
+        ConditionExpression: '#owner = :me',
+        ExpressionAttributeNames: { '#owner': 'owner' },
+        ExpressionAttributeValues: { ':me': { S: executionId } },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }));
+      return;
+    } catch (e) {
+      const r = LOCK_DELETE_RETRY;
+      const waitMs = Math.min(r.maxDelaySeconds, r.intervalSeconds * r.backoffRate ** retry) * 1000;
+      const transient = TRANSIENT_ERRORS.includes((e as Error | undefined)?.name ?? '');
+      const inBudget = deps.now().getTime() - startedAt.getTime() + waitMs <= LOCK_DELETE_BUDGET_MS;
+      if (!transient || retry >= r.maxAttempts || !inBudget) throw e;
+      logger.warn('Deleting the lock failed with a transient error: trying again', { error: errorText(e), retry: retry + 1, waitMs });
+      await deps.sleep(waitMs);
+    }
   }
 }
 

@@ -1,15 +1,19 @@
 import { ConditionalCheckFailedException, DeleteItemCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
-import { Colour, CutoverState } from '../../lib/contract';
+import { Colour, CutoverState, LOCK_DELETE_RETRY } from '../../lib/contract';
 import { logger } from '../../lambda/common/logger';
-import { releaseLock } from '../../lambda/release-lock/release-lock';
+import { LOCK_DELETE_BUDGET_MS, releaseLock } from '../../lambda/release-lock/release-lock';
 import { BLUE_RELEASE, clock, deployState, EXECUTION_ID, FakeAws, FLEET, OTHER_EXECUTION_ID, throttling } from './fake-aws';
 
 const aws = new FakeAws();
 const time = clock('2025-03-01T12:30:00.000Z');
-const deps = () => ({ dynamoDb: aws.dynamoDb, config: FLEET, now: time.now });
+/** The waits of the lock-delete retry, in ms; each moves the clock. */
+let waits: number[] = [];
+const sleep = async (ms: number) => { waits.push(ms); time.advance(ms / 1000); };
+const deps = () => ({ dynamoDb: aws.dynamoDb, config: FLEET, now: time.now, sleep });
 const NEW = { imageId: 'ami-0aaaabbbbccccdddd', version: '1.5.0' };
 
 beforeEach(() => {
+  waits = [];
   aws.reset();
   aws.dynamoMock.on(DeleteItemCommand).resolves({});
 });
@@ -233,6 +237,68 @@ describe('release-lock', () => {
       cause: `The cutover succeeded: green serves all traffic. Then releasing the lock failed (InternalServerError: Internal). ${HELD}`,
     });
     expect(out.stages?.map((s) => s.stage)).toEqual(['Release the lock']);
+  });
+
+  const serverError = (name = 'InternalFailure') => Object.assign(new Error(`${name} (from DynamoDB)`), { name, $fault: 'server', $metadata: { httpStatusCode: 500 } });
+
+  it('tries the lock delete again after a transient error that outlasted the client, and succeeds quietly', async () => {
+    aws.dynamoMock.on(DeleteItemCommand)
+      .rejectsOnce(serverError('InternalFailure'))
+      .rejectsOnce(serverError('ServiceUnavailable'))
+      .resolves({});
+
+    const out = await releaseLock({ state: deployState({ targetRelease: NEW }), outcome: 'succeeded' }, deps());
+
+    expect(out.failure).toBeUndefined();
+    expect(aws.dynamoMock).toHaveReceivedCommandTimes(DeleteItemCommand, 3);
+    // The result record is written once: only the delete is retried.
+    expect(aws.dynamoMock).toHaveReceivedCommandTimes(TransactWriteItemsCommand, 1);
+    expect(waits).toEqual([1000, 2000]);
+  });
+
+  it('takes a failed condition on a retried delete as released (the first delete went through, its answer was lost)', async () => {
+    aws.dynamoMock.on(DeleteItemCommand)
+      .rejectsOnce(serverError())
+      .rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
+
+    const out = await releaseLock({ state: deployState(), outcome: 'succeeded' }, deps());
+
+    expect(out.failure).toBeUndefined();
+    expect(aws.dynamoMock).toHaveReceivedCommandTimes(DeleteItemCommand, 2);
+  });
+
+  it('gives up on a transient error after its retries and describes the held lock', async () => {
+    aws.dynamoMock.on(DeleteItemCommand).rejects(serverError());
+
+    const out = await releaseLock({ state: deployState({ targetRelease: NEW }), outcome: 'succeeded' }, deps());
+
+    expect(aws.dynamoMock).toHaveReceivedCommandTimes(DeleteItemCommand, 1 + LOCK_DELETE_RETRY.maxAttempts);
+    expect(waits).toEqual([1000, 2000, 4000]);
+    expect(out.failure?.error).toBe('LockReleaseFailed');
+    expect(out.failure?.cause).toContain('Then releasing the lock failed (InternalFailure: InternalFailure (from DynamoDB)).');
+  });
+
+  it('starts no retry past its budget: slow failures end described, not in the function\'s timeout', async () => {
+    aws.dynamoMock.on(DeleteItemCommand).callsFake(() => {
+      time.advance(LOCK_DELETE_BUDGET_MS / 1000 - 0.5);
+      throw serverError('TimeoutError');
+    });
+
+    const out = await releaseLock({ state: deployState(), outcome: 'succeeded' }, deps());
+
+    expect(aws.dynamoMock).toHaveReceivedCommandTimes(DeleteItemCommand, 1);
+    expect(waits).toEqual([]);
+    expect(out.failure?.error).toBe('LockReleaseFailed');
+  });
+
+  it('does not retry an error that is not transient', async () => {
+    aws.dynamoMock.on(DeleteItemCommand).rejects(Object.assign(new Error('not allowed'), { name: 'AccessDeniedException' }));
+
+    const out = await releaseLock({ state: deployState(), outcome: 'succeeded' }, deps());
+
+    expect(aws.dynamoMock).toHaveReceivedCommandTimes(DeleteItemCommand, 1);
+    expect(waits).toEqual([]);
+    expect(out.failure?.cause).toContain('AccessDeniedException: not allowed');
   });
 
   it('keeps the RolledBack error and adds the lock to its cause when the lock cannot be deleted', async () => {
