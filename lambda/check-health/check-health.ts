@@ -8,6 +8,7 @@ import { IdleNotHealthy } from '../common/errors';
 import { appendStage, assessColour, colours, isoPlusSeconds, readCapacity, setCapacity, targetCapacity } from '../common/fleet';
 import { requireLock } from '../common/lock';
 import { logger, setLogContext } from '../common/logger';
+import { staleInstances } from '../common/release-instances';
 
 export const STAGE = 'Check the idle colour health';
 
@@ -47,7 +48,7 @@ export async function checkHealth(state: CheckHealthRequest, deps: CheckHealthDe
   // Only instances launched for the release count (see "Prepare"). While the target has others it
   // is held at zero; once they are gone it is sized like the live colour, and launches the release.
   const launch = state.targetLaunch;
-  const seen = await assessColour(deps.autoScaling, deps.elbv2, config.colours[target], launch ? { ec2: deps.ec2, launch } : undefined);
+  const seen = await assessColour(deps.autoScaling, deps.elbv2, config.colours[target], launch ? (instances) => staleInstances(deps.ec2, instances, launch) : undefined);
   const hold = seen.stale.length > 0;
   const release = !hold && state.targetHeldAtZero === true && seen.capacity.desired === 0;
   const wanted = hold ? { min: 0, max: seen.capacity.max, desired: 0 } : liveResized || release ? targetCapacity(config, liveCapacity) : seen.capacity;

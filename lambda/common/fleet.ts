@@ -10,7 +10,6 @@ import {
   Instance,
   UpdateAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
-import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import {
   Action,
   DescribeRulesCommand,
@@ -29,7 +28,6 @@ import {
   FleetConfig,
   GroupCapacity,
   IMAGE_ID_PATTERN,
-  ReleaseLaunch,
   StageTiming,
   VERSION_PATTERN,
 } from '../../lib/contract';
@@ -310,60 +308,6 @@ export async function healthyTargets(
   return [...states.values()].filter((s) => s.state === 'healthy').length;
 }
 
-// ---------------------------------------------------------------------------
-// Which instances serve the release.
-// ---------------------------------------------------------------------------
-
-/** EC2 reports LaunchTime in whole seconds: an instance launched in the second the release was written may have launched before it. */
-export function launchedAfterFor(releasedAt: Date): string {
-  return new Date(Math.ceil(releasedAt.getTime() / 1000) * 1000).toISOString();
-}
-
-/**
- * Launch times of instances, keyed by id (DescribeInstances; Auto Scaling's DescribeAutoScalingGroups
- * reports none). An instance EC2 no longer reports has no entry.
- */
-export async function launchTimes(ec2: EC2Client, instanceIds: readonly string[]): Promise<Map<string, Date>> {
-  const times = new Map<string, Date>();
-  // DescribeInstances takes up to 1000 ids; a group holds far fewer, but page anyway.
-  for (let i = 0; i < instanceIds.length; i += 200) {
-    let token: string | undefined;
-    do {
-      const out = await ec2.send(new DescribeInstancesCommand({ InstanceIds: instanceIds.slice(i, i + 200), NextToken: token }));
-      for (const r of out.Reservations ?? []) for (const inst of r.Instances ?? []) if (inst.InstanceId && inst.LaunchTime) times.set(inst.InstanceId, inst.LaunchTime);
-      token = out.NextToken;
-    } while (token);
-  }
-  return times;
-}
-
-/**
- * The instances of a group that cannot serve the release "Prepare" wrote, with why: launched
- * from another launch template version than the one "Prepare" set, or launched before the
- * release's parameters took their values (such an instance resolved the old image at launch and
- * read the old version at boot). An instance whose launch time EC2 does not report is not counted either.
- */
-export async function staleInstances(ec2: EC2Client, instances: readonly Instance[], launch: ReleaseLaunch): Promise<Map<string, string>> {
-  const stale = new Map<string, string>();
-  const ids = instances.map((i) => i.InstanceId).filter((id): id is string => !!id);
-  if (ids.length === 0) return stale;
-  const times = await launchTimes(ec2, ids);
-  const after = Date.parse(launch.launchedAfter);
-  for (const i of instances) {
-    if (!i.InstanceId) continue;
-    const version = i.LaunchTemplate?.Version;
-    const launched = times.get(i.InstanceId);
-    if (version !== launch.launchTemplateVersion) {
-      stale.set(i.InstanceId, `launch template version ${version ?? 'unknown'}, not ${launch.launchTemplateVersion}`);
-    } else if (!launched) {
-      stale.set(i.InstanceId, 'no launch time reported by EC2');
-    } else if (launched.getTime() < after) {
-      stale.set(i.InstanceId, `launched ${launched.toISOString()}, before the release was written (${launch.releasedAt})`);
-    }
-  }
-  return stale;
-}
-
 /** Health of one colour: its group and its target group seen together. */
 export interface ColourHealth {
   readonly capacity: GroupCapacity;
@@ -414,20 +358,27 @@ export function describeColourHealth(seen: ColourHealth, colour: Colour, max = 5
 }
 
 /**
- * Looks at one colour's group and target group together. With `release`, only instances that
- * serve that release count (see {@link staleInstances}); the others are listed in `stale`, and
- * the colour is not healthy while it has any.
+ * Which of a group's instances do not serve a release, with why, keyed by instance id
+ * (`staleInstances` in release-instances.ts, bound to an EC2 client and a release).
+ */
+export type StaleInstances = (instances: readonly Instance[]) => Promise<Map<string, string>>;
+
+/**
+ * Looks at one colour's group and target group together. With `staleOf`, only instances that
+ * serve the release count (see `staleInstances` in release-instances.ts); the others are listed
+ * in `stale`, and the colour is not healthy while it has any. The EC2 side lives in its own
+ * module so that the handlers that never ask about a release do not bundle the EC2 client.
  */
 export async function assessColour(
   asg: AutoScalingClient,
   elbv2: ElasticLoadBalancingV2Client,
   colour: ColourConfig,
-  release?: { readonly ec2: EC2Client; readonly launch: ReleaseLaunch },
+  staleOf?: StaleInstances,
 ): Promise<ColourHealth> {
   const group = await describeGroup(asg, colour.autoScalingGroupName);
   const capacity = capacityOf(group);
   const all = (group.Instances ?? []).filter((i): i is Instance & { InstanceId: string } => !!i.InstanceId);
-  const staleById = release ? await staleInstances(release.ec2, all, release.launch) : new Map<string, string>();
+  const staleById = staleOf ? await staleOf(all) : new Map<string, string>();
   const stale = [...staleById].map(([id, why]) => `${id}: ${why}`);
   const instances = all.filter((i) => !staleById.has(i.InstanceId));
   const states = instances.length > 0

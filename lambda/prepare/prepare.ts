@@ -7,10 +7,11 @@ import { ColourConfig, ColourRelease, CutoverState, ReleaseLaunch } from '../../
 import { BaseDeps, Sleep } from '../common/deps';
 import { FleetStateConflict, ImageNotAccepted } from '../common/errors';
 import {
-  appendStage, colours, groupInstances, launchedAfterFor, readRelease, releaseWrittenAt, setCapacity, setRuleWeights, staleInstances, targetCapacity, weightsFor, writeRelease,
+  appendStage, colours, groupInstances, readRelease, releaseWrittenAt, setCapacity, setRuleWeights, targetCapacity, weightsFor, writeRelease,
 } from '../common/fleet';
 import { requireLock } from '../common/lock';
 import { logger, setLogContext } from '../common/logger';
+import { launchedAfterFor, staleInstances } from '../common/release-instances';
 
 export const STAGE = 'Prepare the idle colour';
 

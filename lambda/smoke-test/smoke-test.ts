@@ -1,6 +1,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { isIP } from 'node:net';
+import { DescribeNetworkInterfacesCommand } from '@aws-sdk/client-ec2';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { Colour, CutoverState, SMOKE_TEST_ENDPOINT_ENV, SmokeCheckConfig, smokeTestEndpointEnv } from '../../lib/contract';
 import { BaseDeps } from '../common/deps';
@@ -102,8 +103,6 @@ export async function resolveEndpoint(deps: SmokeTestDeps, target?: Colour): Pro
   if (!fullName || !dnsName) {
     throw new SmokeTestFailed(`The fleet config names no load balancer for the ${target ?? 'idle'} colour's smoke tests: redeploy the stack.`);
   }
-  // Loaded on first use: the EC2 client is most of this handler's code and cold-start time.
-  const { DescribeNetworkInterfacesCommand } = await import('@aws-sdk/client-ec2');
   const out = await deps.ec2.send(new DescribeNetworkInterfacesCommand({
     Filters: [{ Name: 'description', Values: [`ELB ${fullName}`] }],
   }));
