@@ -316,6 +316,7 @@ export class Lab {
     const record: { name: string; status: string; startDate: Date; stopDate?: Date; input: string } = { name: executionId.split(':').pop()!, status: 'RUNNING', startDate: new Date(), input: JSON.stringify(input ?? {}) };
     this.executionRecords.set(executionId, record);
     let stoppedAs: 'ABORTED' | 'TIMED_OUT' | undefined;
+    let stoppedAt = '';
     let execution: ReturnType<StateMachine['run']> | undefined;
     const seen = new Map<string, number>();
     const states: string[] = [];
@@ -338,6 +339,7 @@ export class Lab {
         if (stopAs) {
           // Stopped from outside while this state was being entered: its task never runs.
           stoppedAs = stopAs;
+          stoppedAt = name;
           execution!.abort();
           return new Promise(() => undefined);
         }
@@ -396,7 +398,10 @@ export class Lab {
       result = { executionId, status: 'SUCCEEDED', output, states, timeline, transitions: 0, invocations, calls: [], durationMs: 0 };
     } catch (e: any) {
       const inner = e.cause ?? e;
-      result = { executionId, status: stoppedAs ?? 'FAILED', error: inner.name, cause: inner.message, states, timeline, transitions: 0, invocations, calls: [], durationMs: 0 };
+      // A stopped execution has no error of its own (Step Functions reports none for Stop without one).
+      result = stoppedAs
+        ? { executionId, status: stoppedAs, cause: `stopped from outside (${stoppedAs}) before '${stoppedAt}' ran`, states, timeline, transitions: 0, invocations, calls: [], durationMs: 0 }
+        : { executionId, status: 'FAILED', error: inner.name, cause: inner.message, states, timeline, transitions: 0, invocations, calls: [], durationMs: 0 };
     }
     await events.catch(() => undefined);
     record.status = result.status;

@@ -103,16 +103,16 @@ async function requireRecordedPrevious(deps: FindLiveDeps, live: Colour, target:
     );
   }
   const what = `the previous colour (${record.colour}, version ${record.release.version}, image ${record.release.imageId})`;
-  if (record.retired) {
-    throw refuse(`${what} is scaled down to zero: it was retired at ${record.retiredAt ?? 'the end of its cutover'}`, record.release, record.colour);
-  }
   if (record.colour === live) {
     throw refuse(
-      `${what} already serves all traffic: a rollback already moved traffic back to it, or the ${config.route53 ? 'records were' : 'production rule was'} changed by hand, ` +
+      `${what} already serves all traffic: a rollback, or the recovery of a stopped cutover, already moved traffic back to it, or the ${config.route53 ? 'records were' : 'production rule was'} changed by hand, ` +
       `and ${target} never passed a cutover's checks to become the colour to go back to`,
       record.release,
       record.colour,
     );
+  }
+  if (record.retired) {
+    throw refuse(`${what} is scaled down to zero: it was retired at ${record.retiredAt ?? 'the end of its cutover'}`, record.release, record.colour);
   }
   if (record.colour !== target) {
     // Cannot happen with two colours; guards the record against being read for the wrong colour.

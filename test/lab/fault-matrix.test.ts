@@ -1,6 +1,9 @@
+import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
+import { Duration } from 'aws-cdk-lib';
+import { ExampleStackProps } from '../../bin/example-stack';
 import { CLIENT_CONFIG } from '../../lambda/common/clients';
-import { Colour, CutoverErrorName, otherColour, ROLLBACK_TRANSIENT_RETRY, STATE_NAMES, TRANSIENT_ERRORS, TRANSIENT_RETRY } from '../../lib';
+import { Colour, CutoverErrorName, LOCK_PARTITION_KEY, otherColour, RESULT_RECORD_KEY_SUFFIX, ROLLBACK_TRANSIENT_RETRY, STATE_NAMES, TrafficShift, TRANSIENT_ERRORS, TRANSIENT_RETRY } from '../../lib';
 import { ExecutionResult, Lab } from '../../lab/lab';
 import { alarmName, fleetState, LAB_PROPS, mutations } from './lab-fixture';
 
@@ -61,12 +64,12 @@ interface Row {
   readonly name: string;
   /** Runs the faulty execution (the lab is fresh, or as the previous row of the group left it: see the group). */
   readonly run: (lab: Lab) => Promise<ExecutionResult>;
-  readonly status: 'SUCCEEDED' | 'FAILED';
+  readonly status: ExecutionResult['status'];
   readonly error?: CutoverErrorName;
   /** Texts the cause must contain. */
   readonly cause?: Array<string | RegExp | ((lab: Lab) => string)>;
   /** What else the row checks about its execution (retries, calls). */
-  readonly check?: (result: ExecutionResult, lab: Lab) => void;
+  readonly check?: (result: ExecutionResult, lab: Lab) => void | Promise<void>;
   readonly end: End;
   readonly followUp: FollowUp;
 }
@@ -79,7 +82,7 @@ const NEXT_RELEASE: FollowUp = { deploy: '3.0.0' };
 const ROLLBACK_REFUSED: FollowUp = { refused: { action: 'rollback' }, error: CutoverErrorName.NOTHING_TO_ROLL_BACK, cause: 'no cutover of this fleet has recorded a previous colour' };
 
 /** Mutating calls other than the lock table's own items (the lock, the last result). */
-const fleetMutations = (result: ExecutionResult) => mutations(result).filter((m) => !/: (PutItem|DeleteItem)$/.test(m));
+const fleetMutations = (result: ExecutionResult) => mutations(result).filter((m) => !/: (PutItem|UpdateItem|DeleteItem|TransactWriteItems)$/.test(m));
 /** Successful mutating calls of one action in one state. */
 const mutationsAt = (result: ExecutionResult, state: string, action: string) => mutations(result).filter((m) => m === `${state}: ${action}`);
 
@@ -127,6 +130,31 @@ function expectRetried(lab: Lab, state: string, error: string, budget: { maxAtte
   const first = retriers.find((r) => r.ErrorEquals.includes(error) || r.ErrorEquals.includes('States.ALL'));
   expect(first).toMatchObject({ ErrorEquals: expect.arrayContaining([error]), MaxAttempts: budget.maxAttempts });
 }
+
+/**
+ * What the recovery handler did with the execution's status change event: it ran once, recovered
+ * the fleet as `report` says, and its first mutating call was the one that restored traffic (or,
+ * when traffic was already in place, it changed no weight at all).
+ */
+function expectRecovered(result: ExecutionResult, report: { live: Colour; trafficMoved: boolean; scaledToZero: Colour[] }): void {
+  const invocations = result.statusEvent?.invocations ?? [];
+  expect(invocations.map((i) => i.error ?? i.output?.outcome)).toEqual(['recovered']);
+  expect(invocations[0].output.report).toMatchObject(report);
+  const mutating = invocations[0].calls.filter((c) => c.mutating && !c.injected && !c.denied).map((c) => c.action);
+  if (report.trafficMoved) expect(mutating[0]).toBe('ModifyRule');
+  else expect(mutating).not.toContain('ModifyRule');
+  expect(mutating.filter((a) => a === 'ModifyRule')).toHaveLength(report.trafficMoved ? 1 : 0);
+}
+
+/** Deploys 2.0.0 and stops the execution from outside before `state` runs its task for the (n+1)th time. */
+function stoppedAt(state: string, n: number, as: 'ABORTED' | 'TIMED_OUT', statusEvents = true): Row['run'] {
+  return (lab) => lab.runCutover({ version: '2.0.0' }, { stop: (s, k) => (s === state && k === n ? as : undefined), statusEvents });
+}
+
+/** Settings with a 10 % canary held for two polls, so an execution can be stopped with traffic split. */
+const CANARY_PROPS: ExampleStackProps = {
+  cutover: { ...LAB_PROPS.cutover, trafficShift: TrafficShift.canary({ percent: 10, bake: Duration.seconds(2) }) },
+};
 
 // ---------------------------------------------------------------------------------------------
 // The rows.
@@ -231,30 +259,27 @@ const ROLLBACK_TIMEOUTS: Row[] = [
     followUp: { deploy: '3.0.0', first: { what: 'green\'s 5XX alarm back to OK (green serves nothing any more)', run: (lab) => lab.setAlarm(alarmName(lab, 'green-5xx'), 'OK') } },
   },
   {
-    // Documented: the revert never ran, so green (which passed health and smoke checks, then
-    // alarmed) keeps all traffic; blue is left warm for the operator to move traffic back to.
-    name: 'moving traffic back times out every time: RollbackFailed, traffic still on green, blue kept warm',
+    // The revert never ran, so the execution ends RollbackFailed and keeps the lock; when it ends,
+    // the recovery handler (EventBridge rule on the execution's FAILED status) moves all traffic
+    // back to blue with one call, scales green to zero and releases the lock.
+    name: 'moving traffic back times out every time: RollbackFailed, then the recovery handler moves traffic back',
     run: (lab) => lab.runCutover({ version: '2.0.0' }, { beforeTask: alarmInBake(lab), crash: revertTimingOut(Infinity) }),
     status: 'FAILED',
     error: CutoverErrorName.ROLLBACK_FAILED,
     cause: [
       (lab) => alarmName(lab, 'green-5xx'),
       'moving traffic back to blue failed (Sandbox.Timedout',
-      'the production rule may still send traffic to green',
-      'Set its weights by hand (blue 100, green 0), then scale green to zero.',
+      'The recovery handler tries once more when this execution ends: it moves all traffic back to blue',
     ],
     check: (result) => {
       // The transient retrier's budget, then the catch: the any-error retrier after it adds nothing.
       expect(revertInvocations).toBe(1 + ROLLBACK_TRANSIENT_RETRY.maxAttempts);
       expect(result.states).not.toContain(STATE_NAMES.scaleFailedDown);
       expect(fleetMutations(result).filter((m) => m.startsWith(STATE_NAMES.rollBack))).toEqual([]);
+      expectRecovered(result, { live: Colour.BLUE, trafficMoved: true, scaledToZero: [Colour.GREEN] });
     },
-    end: {
-      live: Colour.GREEN,
-      versions: { blue: 'initial', green: '2.0.0' },
-      idle: { min: 2, desired: 2, instances: 2, why: 'blue, the colour to move traffic back to, is left warm: the cause tells the operator to set the weights by hand' },
-    },
-    followUp: ROLLBACK_REFUSED,
+    end: BLUE_BACK,
+    followUp: { deploy: '3.0.0', first: { what: 'green\'s 5XX alarm back to OK (green serves nothing any more)', run: (lab) => lab.setAlarm(alarmName(lab, 'green-5xx'), 'OK') } },
   },
 ];
 
@@ -347,14 +372,144 @@ const TAMPERED: Row[] = [
   },
 ];
 
-// ---- Rows still to come -------------------------------------------------------------------
-// Added with the recovery of executions stopped from outside (issue 10, "A stop is a safe stop"),
-// which is being built elsewhere; not written here. One row each, with the same end checks and a
-// follow-up execution, in groups of their own (listed, commented out, in `groups` below):
-//   const STOPPED_FROM_OUTSIDE: Row[] = [ stopped after "Prepare", during the health wait,
-//     mid-canary, during the bake, during the warm wait ];
-//   const LOCK_TAKEN_OVER: Row[] = [ an expired lock taken over while the first execution still runs ];
-// ---------------------------------------------------------------------------------------------
+/**
+ * Stopped from outside (the console's Stop button: ABORTED; the state machine's timeout:
+ * TIMED_OUT). The recovery handler, invoked by the EventBridge rule on the status change, gives
+ * all traffic to the colour the lock names (blue: live when the cutover began), scales green to
+ * zero and releases the lock. "Stop execution" is a stop and roll back.
+ */
+const STOPPED_FROM_OUTSIDE: Row[] = [
+  {
+    name: 'stopped right after "Prepare": green scaled back to zero, blue untouched',
+    run: stoppedAt(STATE_NAMES.checkHealth, 0, 'ABORTED'),
+    status: 'ABORTED',
+    check: (result) => expectRecovered(result, { live: Colour.BLUE, trafficMoved: false, scaledToZero: [Colour.GREEN] }),
+    end: BLUE_BACK,
+    followUp: NEXT_RELEASE,
+  },
+  {
+    name: 'timed out during the health wait: green scaled back to zero, blue untouched',
+    // Green's instances stopped after "Prepare": the first health check waits, the second never runs.
+    run: (lab) => lab.runCutover({ version: '2.0.0' }, {
+      afterTask: async (s) => { if (s === STATE_NAMES.prepare) await lab.stopInstances(Colour.GREEN); },
+      stop: (s, k) => (s === STATE_NAMES.checkHealth && k === 1 ? 'TIMED_OUT' : undefined),
+    }),
+    status: 'TIMED_OUT',
+    check: (result) => {
+      expect(result.states).toContain(STATE_NAMES.waitHealth);
+      expectRecovered(result, { live: Colour.BLUE, trafficMoved: false, scaledToZero: [Colour.GREEN] });
+    },
+    end: BLUE_BACK,
+    followUp: NEXT_RELEASE,
+  },
+  {
+    name: 'stopped during the bake: all traffic back on blue with one call, green to zero',
+    run: stoppedAt(STATE_NAMES.bake, 0, 'ABORTED'),
+    status: 'ABORTED',
+    check: (result) => expectRecovered(result, { live: Colour.BLUE, trafficMoved: true, scaledToZero: [Colour.GREEN] }),
+    end: BLUE_BACK,
+    followUp: NEXT_RELEASE,
+  },
+  {
+    name: 'stopped during the warm wait: all traffic back on the warm blue, green to zero, nothing left to roll back to',
+    run: stoppedAt(STATE_NAMES.retire, 0, 'ABORTED'),
+    status: 'ABORTED',
+    check: (result) => {
+      expect(result.states).toContain(STATE_NAMES.waitWarm);
+      expectRecovered(result, { live: Colour.BLUE, trafficMoved: true, scaledToZero: [Colour.GREEN] });
+    },
+    end: BLUE_BACK,
+    // The record of the colour traffic left is retired: blue serves, green is at zero.
+    followUp: { refused: { action: 'rollback' }, error: CutoverErrorName.NOTHING_TO_ROLL_BACK, cause: 'already serves all traffic' },
+  },
+];
+
+/** Stopped with traffic split by a 10 % canary (its own lab settings). */
+const STOPPED_MID_CANARY: Row[] = [
+  {
+    name: 'stopped mid-canary (blue 90, green 10): all traffic back on blue with one call, green to zero',
+    run: stoppedAt(STATE_NAMES.watch(10), 1, 'ABORTED'),
+    status: 'ABORTED',
+    check: (result) => {
+      expect(result.states).toContain(STATE_NAMES.shift(10));
+      expect(result.states).not.toContain(STATE_NAMES.shift(100));
+      expect(result.statusEvent?.invocations[0].output.report.weightsBefore).toEqual({ blue: 90, green: 10 });
+      expectRecovered(result, { live: Colour.BLUE, trafficMoved: true, scaledToZero: [Colour.GREEN] });
+    },
+    end: BLUE_BACK,
+    followUp: NEXT_RELEASE,
+  },
+  {
+    // Step Functions delivers status change events best effort: with the event lost, the split and
+    // the lock stay until the next execution starts. It asks Step Functions whether the lock's
+    // owner still runs (DescribeExecution: ABORTED), takes the lock over at once and recovers the
+    // fleet before it goes on. No waiting for the lease.
+    name: 'stopped mid-canary and the status event lost: the next start takes the lock over, recovers, and deploys',
+    run: async (lab) => {
+      const stopped = await stoppedAt(STATE_NAMES.watch(10), 1, 'ABORTED', false)(lab);
+      expect(stopped.status).toBe('ABORTED');
+      expect(await lab.weights()).toEqual({ blue: 90, green: 10 });
+      expect((await lab.lock())?.owner?.S).toBe(stopped.executionId);
+      return lab.runCutover({ version: '2.0.0' });
+    },
+    status: 'SUCCEEDED',
+    check: (result) => {
+      expect(result.states.slice(0, 4)).toEqual([STATE_NAMES.start, STATE_NAMES.tookOver, STATE_NAMES.recover, STATE_NAMES.findLive]);
+      // Traffic back on blue with one call, then the release deployed afresh.
+      expect(mutations(result).filter((m) => m.startsWith(STATE_NAMES.recover)).filter((m) => m.endsWith('ModifyRule'))).toEqual([`${STATE_NAMES.recover}: ModifyRule`]);
+      expect(result.calls.some((c) => c.stage === STATE_NAMES.start && c.action === 'DescribeExecution')).toBe(true);
+    },
+    end: GREEN_2,
+    followUp: NEXT_RELEASE,
+  },
+];
+
+/** A second execution takes over a lock whose lease expired while the first still runs. */
+let second: ExecutionResult | undefined;
+const LOCK_TAKEN_OVER: Row[] = [
+  {
+    name: 'an expired lock taken over during the first execution\'s bake: the second recovers and deploys, the first ends Superseded',
+    run: (lab) => {
+      second = undefined;
+      return lab.runCutover({ version: '2.0.0' }, {
+        beforeTask: async (s, n) => {
+          if (s !== STATE_NAMES.bake || n !== 0) return;
+          // The lease ran out (as after a lease shorter than the execution): the lock expired an hour ago.
+          await lab.clients.dynamoDb.send(new UpdateItemCommand({
+            TableName: lab.config.lockTableName,
+            Key: { [LOCK_PARTITION_KEY]: { S: lab.config.fleetId } },
+            UpdateExpression: 'SET expiresAt = :past',
+            ExpressionAttributeValues: { ':past': { N: String(Math.floor(Date.now() / 1000) - 3600) } },
+          }));
+          second = await lab.runCutover({ version: '3.0.0' });
+        },
+      });
+    },
+    status: 'FAILED',
+    error: CutoverErrorName.SUPERSEDED,
+    cause: ['is no longer held by this execution', 'did not keep the previous colour warm'],
+    check: (first, lab) => {
+      expect(second?.status).toBe('SUCCEEDED');
+      // The second found the first's shift to green, put all traffic back on blue, then released into green.
+      expect(second!.states).toContain(STATE_NAMES.recover);
+      expect(second!.output).toMatchObject({ live: 'green', previous: 'blue', liveRelease: { version: '3.0.0' } });
+      // The first changed nothing after the take-over and wrote no result: the last result is the second's.
+      expect(first.states).not.toContain(STATE_NAMES.retire);
+      return lastResultIs(lab, second!.executionId);
+    },
+    end: { live: Colour.GREEN, versions: { blue: 'initial', green: '3.0.0' } },
+    followUp: { deploy: '4.0.0' },
+  },
+];
+
+/** Checks the fleet's last-result record names `executionId`. */
+async function lastResultIs(lab: Lab, executionId: string): Promise<void> {
+  const item = (await lab.clients.dynamoDb.send(new GetItemCommand({
+    TableName: lab.config.lockTableName, Key: { [LOCK_PARTITION_KEY]: { S: `${lab.config.fleetId}${RESULT_RECORD_KEY_SUFFIX}` } },
+  }))).Item;
+  expect(item?.executionId?.S).toBe(executionId);
+  expect(item?.outcome?.S).toBe('succeeded');
+}
 
 // ---------------------------------------------------------------------------------------------
 // Running a row.
@@ -400,7 +555,7 @@ async function runRow(row: Row): Promise<void> {
     else expect(result.cause).toMatch(text);
   }
   if (row.status === 'SUCCEEDED') expect(result.output.live).toBe(row.end.live);
-  row.check?.(result, lab);
+  await row.check?.(result, lab);
   const before = await expectEnd(row.end, image);
   lab.assertNoDenials();
 
@@ -422,19 +577,20 @@ async function runRow(row: Row): Promise<void> {
 }
 
 describe('fault matrix: every row ends with all traffic on a checked colour, the other at zero (or as documented) and no lock', () => {
-  const groups: Array<[string, Row[]]> = [
+  const groups: Array<[string, Row[], ExampleStackProps?]> = [
     ['5xx bursts past the SDK client, within the task retries: SUCCEEDED', BURSTS],
     ['a timed-out shift: retried, SUCCEEDED', TIMED_OUT_SHIFT],
     ['moving traffic back timing out', ROLLBACK_TIMEOUTS],
     ['the new colour failing where no alarm looks', NEW_COLOUR_STOPPED],
     ['a smoke failure, a failed scale-down, then {"action":"rollback"}', SMOKE_THEN_ROLLBACK],
     ['a tampered release parameter', TAMPERED],
-    // Here, with the recovery of stopped executions: ['an execution stopped from outside', STOPPED_FROM_OUTSIDE],
-    // and ['an expired lock taken over while the first execution still runs', LOCK_TAKEN_OVER] (see above).
+    ['an execution stopped from outside: the recovery handler restores the fleet', STOPPED_FROM_OUTSIDE],
+    ['an execution stopped mid-canary', STOPPED_MID_CANARY, CANARY_PROPS],
+    ['an expired lock taken over while the first execution still runs', LOCK_TAKEN_OVER],
   ];
-  for (const [group, rows] of groups) {
+  for (const [group, rows, props] of groups) {
     describe(group, () => {
-      beforeEach(async () => { await lab.reset(LAB_PROPS); }, 60_000);
+      beforeEach(async () => { await lab.reset(props ?? LAB_PROPS); }, 60_000);
       for (const row of rows) test(row.name, () => runRow(row));
     });
   }
