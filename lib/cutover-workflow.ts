@@ -452,8 +452,9 @@ export class CutoverWorkflow extends Construct {
     allow(f.start, ['dynamodb:PutItem'], [this.lockTable.tableArn]);
     // Every task that changes the fleet first checks that its execution still holds the lock.
     for (const fn of [f.prepare, f['check-health'], f.shift, f['roll-back'], f['scale-to-zero'], f['retire-previous']]) allow(fn, ['dynamodb:GetItem'], [this.lockTable.tableArn]);
-    // find-live records the colour a stop gives traffic back to; a rollback execution's shift and move back update it.
-    for (const fn of [f['find-live'], f.shift, f['roll-back']]) allow(fn, ['dynamodb:UpdateItem'], [this.lockTable.tableArn]);
+    // find-live records the colour a stop gives traffic back to; a rollback execution's shift and move back update it;
+    // Prepare retires a previous-colour record naming the colour it is about to change.
+    for (const fn of [f['find-live'], f.shift, f['roll-back'], f.prepare]) allow(fn, ['dynamodb:UpdateItem'], [this.lockTable.tableArn]);
 
     describe(f['find-live'], [...readsTraffic, 'elasticloadbalancing:DescribeTargetHealth', 'autoscaling:DescribeAutoScalingGroups']);
     allowReadTraffic(f['find-live']);

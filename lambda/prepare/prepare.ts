@@ -1,15 +1,15 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeLaunchTemplatesCommand, EC2Client, ModifyLaunchTemplateCommand } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { ColourConfig, ColourRelease, CutoverState, ReleaseLaunch } from '../../lib/contract';
+import { Colour, ColourConfig, ColourRelease, CutoverState, ReleaseLaunch } from '../../lib/contract';
 import { BaseDeps, Sleep } from '../common/deps';
 import { FleetStateConflict, ImageNotAccepted } from '../common/errors';
 import {
   appendStage, colours, groupInstances, readRelease, releaseWrittenAt, setCapacity, setRuleWeights, targetCapacity, weightsFor, writeRelease,
 } from '../common/fleet';
-import { requireLock } from '../common/lock';
+import { isConditionFailure, previousRecordKey, requireLock } from '../common/lock';
 import { logger, setLogContext } from '../common/logger';
 import { launchedAfterFor, staleInstances } from '../common/release-instances';
 
@@ -53,6 +53,8 @@ export async function prepare(state: PrepareRequest, deps: PrepareDeps): Promise
   const targetConfig = config.colours[target];
   if (!state.liveCapacity) throw new TypeError('The state has no liveCapacity: this task must run after "Find the live colour".');
   await requireLock(deps, state.executionId, `prepare ${target}`);
+  // From here on the target no longer runs what any earlier cutover left on it.
+  await retireRecordOf(deps, target);
 
   let targetRelease: ColourRelease;
   if (state.action === 'rollback') {
@@ -138,4 +140,25 @@ async function releaseLaunchTemplate(ec2: EC2Client, colour: ColourConfig): Prom
     logger.info('Launch template default version moved', { launchTemplate: colour.launchTemplateId, from: template.DefaultVersionNumber, to: latest });
   }
   return String(latest);
+}
+
+/**
+ * Marks the record of the colour an earlier cutover left retired when it names `colour`: this
+ * cutover is about to change that colour, so no rollback may go to it as it was recorded (a
+ * record left unretired by a cutover that failed while retiring, for instance). One conditional
+ * write; a record of the other colour, or none, is left as it is.
+ */
+async function retireRecordOf(deps: PrepareDeps, colour: Colour): Promise<void> {
+  try {
+    await deps.dynamoDb.send(new UpdateItemCommand({
+      TableName: deps.config.lockTableName,
+      Key: previousRecordKey(deps.config.fleetId),
+      UpdateExpression: 'SET retired = :true, retiredAt = :at',
+      ConditionExpression: 'colour = :colour AND retired = :false',
+      ExpressionAttributeValues: { ':colour': { S: colour }, ':true': { BOOL: true }, ':false': { BOOL: false }, ':at': { S: deps.now().toISOString() } },
+    }));
+    logger.info('Retired the record of an earlier cutover naming the colour being prepared', { colour });
+  } catch (e) {
+    if (!isConditionFailure(e)) throw e;
+  }
 }

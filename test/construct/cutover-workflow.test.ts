@@ -186,7 +186,8 @@ describe('the cutover workflow', () => {
       // A rollback reads the record of the colour the last cutover left; the colour a stop goes back to is recorded on the lock.
       'find-live': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       // Each task that changes the fleet reads the lock first: only its holder changes anything.
-      'prepare': ['dynamodb:GetItem'],
+      // ... and Prepare retires a previous-colour record naming the colour it is about to change.
+      'prepare': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       'check-health': ['dynamodb:GetItem'],
       'smoke-test': [],
       // A rollback execution's move (and move back) updates the colour a stop goes back to.

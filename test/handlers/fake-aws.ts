@@ -456,20 +456,27 @@ export class FakeAws {
       const item = this.items.get(input.Key.pk?.S ?? '');
       return item ? { Item: clone(item) } : {};
     });
-    // The lock's conditional writes, as the handlers make them: `#owner = :me`, then SET #aN = :vN.
+    // The lock table's conditional updates, as the handlers make them: conditions of `name = :value`
+    // clauses joined by AND (names plain or `#alias`), then SET `name = :value` pairs.
     this.dynamoMock.on(UpdateItemCommand).callsFake((input: {
       Key: Record<string, AttributeValue>; UpdateExpression: string; ConditionExpression?: string;
       ExpressionAttributeNames?: Record<string, string>; ExpressionAttributeValues?: Record<string, AttributeValue>;
     }) => {
       const key = input.Key.pk?.S ?? '';
       const item = this.items.get(key);
-      if (input.ConditionExpression !== '#owner = :me') throw new Error(`FakeAws: UpdateItem condition '${input.ConditionExpression}' is not modelled: mock it in the test`);
-      if (!item || item.owner?.S !== input.ExpressionAttributeValues?.[':me']?.S) {
+      const name = (n: string) => (n.startsWith('#') ? input.ExpressionAttributeNames![n] : n);
+      const value = (v: string) => input.ExpressionAttributeValues![v];
+      const clauses = (input.ConditionExpression ?? '').split(' AND ').filter(Boolean).map((c) => {
+        const m = /^(#?\w+) = (:\w+)$/.exec(c.trim());
+        if (!m) throw new Error(`FakeAws: UpdateItem condition '${input.ConditionExpression}' is not modelled: mock it in the test`);
+        return [name(m[1]), value(m[2])] as const;
+      });
+      if (clauses.length > 0 && (!item || clauses.some(([n, v]) => JSON.stringify(item[n]) !== JSON.stringify(v)))) {
         throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {}, Item: item ? clone(item) : undefined });
       }
-      for (const [, name, value] of input.UpdateExpression.matchAll(/(#\w+) = (:\w+)/g)) {
-        item[input.ExpressionAttributeNames![name]] = input.ExpressionAttributeValues![value];
-      }
+      const updated = item ?? { pk: { S: key } };
+      for (const [, n, v] of input.UpdateExpression.matchAll(/(#?\w+) = (:\w+)/g)) updated[name(n)] = value(v);
+      this.items.set(key, updated);
       return {};
     });
     this.dynamoMock.on(TransactWriteItemsCommand).callsFake((input: { TransactItems: Array<Record<string, any>> }) => {

@@ -1,6 +1,7 @@
 import { UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
 import { ModifyLaunchTemplateCommand } from '@aws-sdk/client-ec2';
 import { DescribeRulesCommand, ModifyRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetParametersCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { Colour } from '../../lib/contract';
 import { prepare } from '../../lambda/prepare/prepare';
@@ -20,6 +21,36 @@ beforeEach(() => {
 });
 
 describe('prepare', () => {
+  it('retires an earlier cutover\'s record naming the colour it is about to change, before it writes anything', async () => {
+    // Left unretired (a cutover that failed while retiring): green as it was recorded is gone once Prepare starts.
+    aws.setPreviousRecord({ colour: Colour.GREEN, release: GREEN_RELEASE });
+
+    await prepare(deployState({ release: { version: '1.5.0' } }), deps());
+
+    expect(aws.items.get('web#previous')).toMatchObject({ colour: { S: 'green' }, retired: { BOOL: true } });
+    const first = aws.ssmMock.commandCalls(PutParameterCommand)[0];
+    const retire = aws.dynamoMock.commandCalls(UpdateItemCommand)[0];
+    expect(retire.args[0].input.Key).toEqual({ pk: { S: 'web#previous' } });
+    expect(retire.calledBefore(first)).toBe(true);
+  });
+
+  it('leaves a record naming the live colour as it is', async () => {
+    aws.setPreviousRecord({ colour: Colour.BLUE });
+
+    await prepare(deployState({ release: { version: '1.5.0' } }), deps());
+
+    expect(aws.items.get('web#previous')).toMatchObject({ colour: { S: 'blue' }, retired: { BOOL: false } });
+  });
+
+  it('changes nothing when another execution holds the lock', async () => {
+    aws.items.set('web', { pk: { S: 'web' }, owner: { S: 'arn:aws:states:eu-west-1:111122223333:execution:web-cutover:run-9' }, phase: { S: 'Cutover' } });
+    aws.setPreviousRecord({ colour: Colour.GREEN, release: GREEN_RELEASE });
+
+    await expect(prepare(deployState({ release: { version: '1.5.0' } }), deps())).rejects.toMatchObject({ name: 'Superseded' });
+    aws.expectNoMutations();
+    expect(aws.items.get('web#previous')).toMatchObject({ retired: { BOOL: false } });
+  });
+
   it('writes the new image, points the test rule at green and sizes green like blue', async () => {
     const out = await prepare(deployState({ release: { imageId: 'ami-0aaaabbbbccccdddd' } }), deps());
 
