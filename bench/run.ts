@@ -5,7 +5,9 @@
  *
  * Phases, one after the other so that they never compete for the CPU:
  *   1. the local lab (moto_server + the real state machine and handler bundles): call, state
- *      transition and invocation counts, reaction, orchestration overhead;
+ *      transition and invocation counts, reaction to an alarm and to an unhealthy new colour,
+ *      the recovery of an execution stopped from outside, orchestration overhead; the worst-case
+ *      revert time, computed from the deployed definition;
  *   2. handler bundles: size on disk, cold load in fresh `node` processes;
  *   3. synth: the example app against a plain aws-cdk-lib stack, alternately, in fresh processes.
  * See bench/README.md for what each figure means and what it is compared with.
@@ -16,7 +18,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { Duration } from 'aws-cdk-lib';
 import { buildSync } from 'esbuild';
-import { Colour, COLOURS, STATE_NAMES } from '../lib';
+import { Colour, COLOURS, ROLLBACK_ANY_ERROR_RETRY, ROLLBACK_TRANSIENT_RETRY, STATE_NAMES, TrafficShift } from '../lib';
+import { rollbackWorstCaseSeconds, TASK_TIMEOUT_MARGIN_SECONDS, transientRevertWorstCaseSeconds } from '../lib/validation';
 import { ExampleStackProps } from '../bin/example-stack';
 import { ExecutionResult, Lab } from '../lab/lab';
 
@@ -46,6 +49,19 @@ const BAKE_POLL_SPACING_MS = 250;
 const DNS = { zoneName: 'example.com', recordName: 'www' };
 /** The bake poll (0-based) just before which the alarm enters ALARM in the rollback run. */
 const ALARM_BEFORE_POLL = 2;
+/** The bake poll (0-based) just before which the new colour's instances are stopped. */
+const UNHEALTHY_BEFORE_POLL = 2;
+/** The canary the stop-from-outside run is stopped in, and the state (its first watch) it is stopped at. */
+const CANARY_PERCENT = 10;
+const CANARY_PROPS: ExampleStackProps = {
+  cutover: { ...HAPPY_PROPS.cutover, trafficShift: TrafficShift.canary({ percent: CANARY_PERCENT, bake: Duration.seconds(1) }) },
+};
+const STOP_AT = STATE_NAMES.watch(CANARY_PERCENT);
+/**
+ * The worst-case revert time the README states ("Retries, timeouts and the worst-case revert"),
+ * on transient errors and timeouts: listener rule, Route 53.
+ */
+const DOCUMENTED_WORST_CASE_ROLLBACK_SECONDS = { listenerRule: 525, route53: 2205 };
 
 // ---------------------------------------------------------------------------------------------
 
@@ -79,6 +95,10 @@ const TARGETS: Record<string, Target> = {
   dnsSwitchMutatingCalls: { op: '=', value: 1 },
   dnsRollbackMutatingCallsToRestoreTraffic: { op: '=', value: 1 },
   rollbackReactionPolls: { op: '=', value: 1 },
+  unhealthyReactionPolls: { op: '=', value: 1 },
+  stopToTrafficRestoredMutatingCalls: { op: '=', value: 1 },
+  worstCaseRollbackSeconds: { op: '<=', value: DOCUMENTED_WORST_CASE_ROLLBACK_SECONDS.listenerRule },
+  dnsWorstCaseRollbackSeconds: { op: '<=', value: DOCUMENTED_WORST_CASE_ROLLBACK_SECONDS.route53 },
   stateTransitionsHappyPath: { op: '<=', value: 40 },
   lambdaInvocationsHappyPath: { op: '<=', value: 15 },
   stateTransitionsPerBakePoll: { op: '<=', value: 3 },
@@ -94,6 +114,10 @@ interface LabFigures {
   dnsSwitchMutatingCalls: number;
   dnsRollbackMutatingCallsToRestoreTraffic: number;
   rollbackReactionPolls: number;
+  unhealthyReactionPolls: number;
+  stopToTrafficRestoredMutatingCalls: number;
+  worstCaseRollbackSeconds: number;
+  dnsWorstCaseRollbackSeconds: number;
   stateTransitionsHappyPath: number;
   lambdaInvocationsHappyPath: number;
   stateTransitionsPerBakePoll: number;
@@ -102,12 +126,44 @@ interface LabFigures {
   details: Record<string, unknown>;
 }
 
+/**
+ * The worst case from the rollback decision to traffic back, for the definition the lab deployed:
+ * the function timeout of "Move traffic back" (its TimeoutSeconds less the margin, checked against
+ * the function's Timeout in the template) put through the library's own bounds in
+ * lib/validation.ts, once the definition's retriers of that state are checked to be the budgets
+ * those bounds count.
+ */
+function worstCaseRollback(lab: Lab) {
+  const state = lab.definition.States[STATE_NAMES.rollBack];
+  expect(state?.Type === 'Task' && Number.isFinite(state.TimeoutSeconds), `'${STATE_NAMES.rollBack}' is a task with TimeoutSeconds`);
+  const functionTimeoutSeconds = state.TimeoutSeconds - TASK_TIMEOUT_MARGIN_SECONDS;
+  const fn = Object.values<any>(lab.template.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Description === 'Blue/green cutover: roll-back');
+  expect(fn?.Properties.Timeout === functionTimeoutSeconds, `the roll-back function's Timeout (${fn?.Properties.Timeout}) is '${STATE_NAMES.rollBack}' TimeoutSeconds (${state.TimeoutSeconds}) less ${TASK_TIMEOUT_MARGIN_SECONDS} s`);
+  const retriers: any[] = state.Retry ?? [];
+  const transient = retriers.find((r) => r.ErrorEquals.includes('States.Timeout'));
+  const anyError = retriers.find((r) => r.ErrorEquals.includes('States.ALL'));
+  const budget = (r: any) => r && { maxAttempts: r.MaxAttempts, intervalSeconds: r.IntervalSeconds, backoffRate: r.BackoffRate, maxDelaySeconds: r.MaxDelaySeconds };
+  const sameBudget = (r: any, b: typeof ROLLBACK_TRANSIENT_RETRY) => !!r && r.MaxAttempts === b.maxAttempts && r.IntervalSeconds === b.intervalSeconds
+    && r.BackoffRate === b.backoffRate && r.MaxDelaySeconds === b.maxDelaySeconds;
+  expect(sameBudget(transient, ROLLBACK_TRANSIENT_RETRY),
+    `the transient retrier of '${STATE_NAMES.rollBack}' is ROLLBACK_TRANSIENT_RETRY (${JSON.stringify(budget(transient))})`);
+  expect(anyError?.MaxAttempts === ROLLBACK_ANY_ERROR_RETRY.maxAttempts, `the last retrier of '${STATE_NAMES.rollBack}' is ROLLBACK_ANY_ERROR_RETRY`);
+  return {
+    taskTimeoutSeconds: state.TimeoutSeconds as number,
+    functionTimeoutSeconds,
+    onTransientErrorsSeconds: transientRevertWorstCaseSeconds(functionTimeoutSeconds),
+    everyRetrierSpentSeconds: rollbackWorstCaseSeconds(functionTimeoutSeconds),
+    retriers: retriers.map((r) => ({ errors: r.ErrorEquals.length > 4 ? `${r.ErrorEquals.slice(0, 3).join(', ')} … (${r.ErrorEquals.length})` : r.ErrorEquals.join(', '), ...budget(r) })),
+  };
+}
+
 async function measureInLab(): Promise<LabFigures> {
   log('lab: starting moto_server and deploying the example app (bakeTime 0, keepPreviousWarm 0) ...');
   const lab = await Lab.start(HAPPY_PROPS);
   try {
     const taskStates = () => new Set(Object.entries<any>(lab.definition.States).filter(([, s]) => s.Type === 'Task').map(([n]) => n));
     const other = (c: Colour) => COLOURS.find((x) => x !== c)!;
+    const worstCase = worstCaseRollback(lab);
 
     // Happy path, all at once, one bake poll, no warm period.
     log('lab: happy-path cutover ...');
@@ -179,9 +235,63 @@ async function measureInLab(): Promise<LabFigures> {
     const timeline = rb.timeline ?? [];
     const reactionMs = timeline[revertAt] && timeline[alarmPollAt] ? timeline[revertAt].at - timeline[alarmPollAt].at : undefined;
 
+    // The new colour's instances stopped during the bake (no alarm sees it: the health gate must).
+    await lab.setAlarm(alarm, 'OK');
+    log(`lab: unhealthy cutover (${live} → ${target}), ${target}'s instances stopped just before bake poll ${UNHEALTHY_BEFORE_POLL} ...`);
+    let stoppedAtPoll = -1;
+    const sick = await lab.runCutover({ version: '4.1.0' }, {
+      beforeTask: async (state, n) => {
+        if (state === STATE_NAMES.bake && n === UNHEALTHY_BEFORE_POLL) {
+          await lab.stopInstances(target);
+          stoppedAtPoll = n;
+        }
+      },
+    });
+    expect(stoppedAtPoll === UNHEALTHY_BEFORE_POLL, `the bake reached poll ${UNHEALTHY_BEFORE_POLL} and ${target}'s instances were stopped`, sick);
+    expect(sick.status === 'FAILED' && sick.error === 'RolledBack' && /NewColourUnhealthy/.test(sick.cause ?? ''), 'the cutover rolls back with NewColourUnhealthy', sick);
+    expect((await lab.liveColour()) === live, `traffic is back on ${live}`, sick);
+    const sickRevertAt = sick.states.indexOf(STATE_NAMES.rollBack);
+    const sickBakeIdx = sick.states.flatMap((s, i) => (s === STATE_NAMES.bake ? [i] : []));
+    const sickPollAt = sickBakeIdx[UNHEALTHY_BEFORE_POLL];
+    const unhealthyPolls = sickBakeIdx.filter((i) => i >= sickPollAt && i < sickRevertAt).length;
+    const sickTimeline = sick.timeline ?? [];
+    const unhealthyMs = sickTimeline[sickRevertAt] && sickTimeline[sickPollAt] ? sickTimeline[sickRevertAt].at - sickTimeline[sickPollAt].at : undefined;
+
+    // An execution stopped from outside mid-canary: the recovery handler puts traffic back.
+    log(`lab: redeploying with a ${CANARY_PERCENT}% canary; stopping the cutover (ABORTED) at '${STOP_AT}' ...`);
+    await lab.reset(CANARY_PROPS);
+    const previous = (await lab.liveColour())!;
+    expect(previous, 'one colour has all the traffic after the canary deploy');
+    let weightsAtStop: Record<Colour, number> | undefined;
+    const stopped = await lab.runCutover({ version: '5.0.0' }, {
+      beforeTask: async (state, n) => { if (state === STOP_AT && n === 0) weightsAtStop = await lab.weights(); },
+      stop: (state, n) => (state === STOP_AT && n === 0 ? 'ABORTED' : undefined),
+    });
+    expect(stopped.status === 'ABORTED', `the execution is stopped (ABORTED) at '${STOP_AT}'`, stopped);
+    expect(weightsAtStop && weightsAtStop[previous] === 100 - CANARY_PERCENT && weightsAtStop[other(previous)] === CANARY_PERCENT,
+      `traffic is split ${100 - CANARY_PERCENT}/${CANARY_PERCENT} when the execution is stopped (${JSON.stringify(weightsAtStop)})`, stopped);
+    const recoveries = stopped.statusEvent?.invocations ?? [];
+    const recovered = recoveries.at(-1)?.output;
+    expect(recovered?.outcome === 'recovered' && recovered.report?.live === previous && recovered.report?.trafficMoved === true,
+      `the recovery handler ran and moved all traffic back to ${previous} (${JSON.stringify(recoveries.map((i) => i.output ?? i.error))})`, stopped);
+    const recoveryCalls = recoveries.flatMap((i) => i.calls);
+    const changes = (c: { mutating: boolean; injected?: string; denied?: string }) => c.mutating && !c.injected && !c.denied;
+    const modifyRules = recoveryCalls.filter((c) => changes(c) && c.action === 'ModifyRule');
+    // The recorder does not keep request parameters: the production rule's call is the recovery's
+    // only ModifyRule, and the production weights went from the split to 100/0 during the recovery.
+    expect(modifyRules.length === 1, `the recovery handler makes one ModifyRule (it made ${modifyRules.length})`, stopped);
+    const restoredAt = recoveryCalls.indexOf(modifyRules[0]);
+    const stopToRestored = recoveryCalls.slice(0, restoredAt + 1).filter(changes).length;
+    const weightsAfterRecovery = await lab.weights();
+    expect(weightsAfterRecovery[previous] === 100 && weightsAfterRecovery[other(previous)] === 0,
+      `the production weights end at 100/0 on ${previous} (${JSON.stringify(weightsAfterRecovery)})`, stopped);
+    const lockAfterRecovery = await lab.lock();
+    const groupsAfterRecovery = { [previous]: await lab.group(previous), [other(previous)]: await lab.group(other(previous)) };
+
     // Route 53 switching: the same switch and rollback counted on the weighted records.
     log('lab: redeploying with Route 53 switching (a load balancer per colour, weighted records) ...');
     await lab.reset({ ...HAPPY_PROPS, dns: DNS });
+    const dnsWorstCase = worstCaseRollback(lab);
     const dnsHappy = await lab.runCutover({ version: '2.0.0' });
     expect(dnsHappy.status === 'SUCCEEDED' && (await lab.liveColour()) === Colour.GREEN, 'the Route 53 cutover succeeds and green has all the weight', dnsHappy);
     const dnsSwitchCalls = dnsHappy.calls.filter((c) => c.stage === shiftStage && c.mutating && !c.injected);
@@ -198,6 +308,10 @@ async function measureInLab(): Promise<LabFigures> {
       dnsSwitchMutatingCalls: dnsSwitchCalls.length,
       dnsRollbackMutatingCallsToRestoreTraffic: dnsRevertCalls.length,
       rollbackReactionPolls: reactionPolls,
+      unhealthyReactionPolls: unhealthyPolls,
+      stopToTrafficRestoredMutatingCalls: stopToRestored,
+      worstCaseRollbackSeconds: worstCase.onTransientErrorsSeconds,
+      dnsWorstCaseRollbackSeconds: dnsWorstCase.onTransientErrorsSeconds,
       stateTransitionsHappyPath: happy.transitions,
       lambdaInvocationsHappyPath: happy.invocations,
       stateTransitionsPerBakePoll: round(perPoll, 2),
@@ -226,6 +340,36 @@ async function measureInLab(): Promise<LabFigures> {
           alarmPollToRevertStartMs: reactionMs,
           states: rb.states,
           cause: rb.cause,
+        },
+        unhealthy: {
+          fault: `${target}'s instances stopped (lab.stopInstances) just before bake poll ${UNHEALTHY_BEFORE_POLL}; bakeTime ${BAKE_PROPS.cutover!.bakeTime!.toSeconds()} s, waits at 0`,
+          stoppedBeforeBakePoll: UNHEALTHY_BEFORE_POLL,
+          revertCalls: sick.calls.filter((c) => c.stage === STATE_NAMES.rollBack && changes(c)).map((c) => `${c.service}:${c.action}`),
+          stopPollToRevertStartMs: unhealthyMs,
+          states: sick.states,
+          cause: sick.cause,
+        },
+        stopToTrafficRestored: {
+          props: `example app, TrafficShift.canary({ percent: ${CANARY_PERCENT}, bake: 1 s }), bakeTime 0, keepPreviousWarm 0`,
+          stoppedAs: stopped.status,
+          stoppedAt: STOP_AT,
+          weightsAtStop,
+          stoppedExecutionCallsAtStopState: stopped.calls.filter((c) => c.stage === STOP_AT).length,
+          statesBeforeStop: stopped.states,
+          rulesMatched: stopped.statusEvent?.matched,
+          recoveryInvocations: recoveries.length,
+          recoveryCalls: recoveryCalls.map((c) => `${c.service}:${c.action} ${c.injected ? `(injected ${c.injected})` : c.denied ? '(denied)' : c.mutating ? '(mutating)' : '(read)'}`),
+          trafficRestoredByCall: restoredAt + 1,
+          recoveryReport: recovered.report,
+          weightsAfterRecovery,
+          lockAfterRecovery: lockAfterRecovery ? 'held' : 'released',
+          groupsAfterRecovery: Object.fromEntries(Object.entries(groupsAfterRecovery).map(([c, g]) => [c, { min: g.min, max: g.max, desired: g.desired, inService: g.instances.length }])),
+        },
+        worstCaseRollback: {
+          measured: 'from the decision to roll back (the state machine enters "Move traffic back") to traffic back; lib/validation.ts transientRevertWorstCaseSeconds and rollbackWorstCaseSeconds applied to the function timeout of the deployed definition',
+          documentedSeconds: DOCUMENTED_WORST_CASE_ROLLBACK_SECONDS,
+          listenerRule: worstCase,
+          route53: dnsWorstCase,
         },
         route53: {
           props: 'Route 53 switching (alias records in a moto zone), bakeTime 0, keepPreviousWarm 0, all at once',
@@ -422,7 +566,14 @@ async function main(): Promise<void> {
     rows.push({ figure, value: shown, target: t && show(t), met });
   };
   for (const figure of ['switchMutatingCalls', 'rollbackMutatingCallsToRestoreTraffic', 'dnsSwitchMutatingCalls', 'dnsRollbackMutatingCallsToRestoreTraffic',
-    'rollbackReactionPolls', 'stateTransitionsHappyPath', 'lambdaInvocationsHappyPath', 'stateTransitionsPerBakePoll'] as const) {
+    'rollbackReactionPolls', 'unhealthyReactionPolls', 'stopToTrafficRestoredMutatingCalls'] as const) {
+    scalar(figure, lab[figure]);
+  }
+  // The bound on transient errors and timeouts is the figure; the bound with every retrier spent is shown beside it.
+  const worst = labDetails.worstCaseRollback as { listenerRule: { everyRetrierSpentSeconds: number }; route53: { everyRetrierSpentSeconds: number } };
+  scalar('worstCaseRollbackSeconds', lab.worstCaseRollbackSeconds, `${lab.worstCaseRollbackSeconds} (every retrier spent: ${worst.listenerRule.everyRetrierSpentSeconds})`);
+  scalar('dnsWorstCaseRollbackSeconds', lab.dnsWorstCaseRollbackSeconds, `${lab.dnsWorstCaseRollbackSeconds} (every retrier spent: ${worst.route53.everyRetrierSpentSeconds})`);
+  for (const figure of ['stateTransitionsHappyPath', 'lambdaInvocationsHappyPath', 'stateTransitionsPerBakePoll'] as const) {
     scalar(figure, lab[figure]);
   }
   rows.push({ figure: 'awsCallsByStage (read / mutate)', value: '' });
