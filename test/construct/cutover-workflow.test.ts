@@ -4,7 +4,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import {
   HANDLERS, retryWaitSeconds, ROLLBACK_ANY_ERROR_RETRY, ROLLBACK_TRANSIENT_RETRY, SmokeCheck, STATE_NAMES, THROTTLING_RETRY,
-  TRANSIENT_ERRORS, TRANSIENT_RETRY,
+  TrafficShift, TRANSIENT_ERRORS, TRANSIENT_RETRY,
 } from '../../lib';
 import { DEPLOY_TIME_VALUE_BYTES, FLEET_CONFIG_BUDGET_BYTES } from '../../lib/fleet-config-size';
 import {
@@ -266,6 +266,142 @@ describe('the cutover workflow', () => {
 
   test('the lock table is keyed by fleet and billed per request', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', { KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }], BillingMode: 'PAY_PER_REQUEST' });
+  });
+
+  describe('a stop is a safe stop', () => {
+    const logicalId = (type: string, match: (r: any) => boolean) => {
+      const ids = Object.entries(template.findResources(type)).filter(([, r]) => match(r)).map(([id]) => id);
+      expect(ids).toHaveLength(1);
+      return ids[0];
+    };
+    const stateMachineId = logicalId('AWS::StepFunctions::StateMachine', () => true);
+    const tableId = logicalId('AWS::DynamoDB::Table', () => true);
+    const fnId = (handler: string) => logicalId('AWS::Lambda::Function', (f) => f.Properties.Description === `Blue/green cutover: ${handler}`);
+    const recoveryRules = () => Object.values(template.findResources('AWS::Events::Rule')).filter((r) => r.Properties.EventPattern?.source?.includes('aws.states'));
+
+    test('an EventBridge rule sends this state machine\'s ABORTED, TIMED_OUT and FAILED executions to the recovery handler', () => {
+      const rules = recoveryRules();
+      expect(rules).toHaveLength(1);
+      const [rule] = rules;
+      expect(rule.Properties.State).toBe('ENABLED');
+      expect(rule.Properties.EventPattern).toEqual({
+        'source': ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        'detail': { stateMachineArn: [{ Ref: stateMachineId }], status: ['ABORTED', 'TIMED_OUT', 'FAILED'] },
+      });
+      expect(rule.Properties.Targets).toHaveLength(1);
+      expect(rule.Properties.Targets[0].Arn).toEqual({ 'Fn::GetAtt': [fnId('recover'), 'Arn'] });
+      // EventBridge may invoke the function, from this rule only.
+      template.hasResourceProperties('AWS::Lambda::Permission', {
+        Action: 'lambda:InvokeFunction', Principal: 'events.amazonaws.com',
+        FunctionName: { 'Fn::GetAtt': [fnId('recover'), 'Arn'] },
+        SourceArn: { 'Fn::GetAtt': [logicalId('AWS::Events::Rule', (r) => r.Properties.EventPattern?.source?.includes('aws.states')), 'Arn'] },
+      });
+    });
+
+    test('the rule\'s input transformer builds the execution-status event: kind, fleetId, lockTableName, executionArn, status', () => {
+      const { InputTransformer: transformer } = recoveryRules()[0].Properties.Targets[0];
+      expect(transformer.InputPathsMap).toEqual({ 'detail-executionArn': '$.detail.executionArn', 'detail-status': '$.detail.status' });
+      const [sep, parts] = transformer.InputTemplate['Fn::Join'];
+      expect(parts.filter((p: unknown) => typeof p !== 'string')).toEqual([{ Ref: tableId }]);
+      const text: string = parts.map((p: unknown) => (typeof p === 'string' ? p : 'LOCK_TABLE')).join(sep);
+      // EventBridge puts string values of a JSON template in quotes (EventBridge user guide, "Input transformation").
+      const arn = 'arn:aws:states:us-east-1:123456789012:execution:Cutover:run-1';
+      const event = JSON.parse(text.replace('<detail-executionArn>', JSON.stringify(arn)).replace('<detail-status>', JSON.stringify('ABORTED')));
+      expect(event).toEqual({
+        kind: 'execution-status',
+        // The fleet whose lock the state machine's tasks take.
+        fleetId: definition.States[STATE_NAMES.start].Parameters.config.fleetId,
+        lockTableName: 'LOCK_TABLE',
+        executionArn: arn,
+        status: 'ABORTED',
+      });
+      expect(event.fleetId).toEqual(expect.any(String));
+      expect(event.fleetId.length).toBeGreaterThan(0);
+    });
+
+    test('the rule retries a failed invocation twice, for at most an hour', () => {
+      expect(recoveryRules()[0].Properties.Targets[0].RetryPolicy).toEqual({ MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 });
+    });
+
+    test('the start function may describe this state machine\'s executions, and no others', () => {
+      const startRole = template.findResources('AWS::Lambda::Function')[fnId('start')].Properties.Role['Fn::GetAtt'][0];
+      const statements = Object.values(template.findResources('AWS::IAM::Policy'))
+        .filter((p) => p.Properties.Roles.some((r: any) => r.Ref === startRole))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement)
+        .filter((st: any) => [].concat(st.Action).some((a: string) => a.startsWith('states:')));
+      expect(statements).toHaveLength(1);
+      const [st] = statements;
+      expect(st.Effect).toBe('Allow');
+      expect([].concat(st.Action)).toEqual(['states:DescribeExecution']);
+      // arn:<partition>:states:<region>:<account>:execution:<state machine name>:*
+      const [sep, parts] = st.Resource['Fn::Join'];
+      expect(sep).toBe('');
+      expect(parts.slice(-3)).toEqual([expect.stringMatching(/:execution:$/), { 'Fn::GetAtt': [stateMachineId, 'Name'] }, ':*']);
+      expect(parts[0]).toBe('arn:');
+      expect(parts.filter((p: unknown) => typeof p === 'string').join('|')).not.toMatch(/execution:\*|^\*$|\|\*\|/);
+      // A policy of its own, on the start function's role only.
+      const policy = Object.values(template.findResources('AWS::IAM::Policy')).find((p) => p.Properties.PolicyDocument.Statement.includes(st))!;
+      expect(policy.Properties.Roles).toEqual([{ Ref: startRole }]);
+    });
+
+    test('every task but the start catches Superseded first, into the Superseded Fail state that reports what the task threw', () => {
+      expect(definition.States[STATE_NAMES.superseded]).toEqual({ Type: 'Fail', ErrorPath: '$.Error', CausePath: '$.Cause' });
+      const tasks = Object.entries<any>(definition.States).filter(([name, s]) => s.Type === 'Task' && name !== STATE_NAMES.start);
+      expect(tasks.map(([name]) => name)).toEqual(expect.arrayContaining([
+        STATE_NAMES.recover, STATE_NAMES.findLive, STATE_NAMES.prepare, STATE_NAMES.checkHealth, STATE_NAMES.smoke, STATE_NAMES.shift(100),
+        STATE_NAMES.bake, STATE_NAMES.keepWarm, STATE_NAMES.retire, STATE_NAMES.release, STATE_NAMES.rollBack, STATE_NAMES.scaleFailedDown,
+        STATE_NAMES.releaseAfterRollback, STATE_NAMES.scaleIdleDown, STATE_NAMES.releaseAfterFailure, STATE_NAMES.rollbackShift, STATE_NAMES.rollbackRetire,
+      ]));
+      // With a canary, the shift steps and their alarm watches too.
+      const canary = definitionOf(Template.fromStack(fleetStack({ cutover: { trafficShift: TrafficShift.canary({ percent: 10, bake: Duration.minutes(5) }) } }).stack));
+      const canaryTasks = Object.entries<any>(canary.States).filter(([name, s]) => s.Type === 'Task' && name !== STATE_NAMES.start);
+      expect(canaryTasks.map(([name]) => name)).toEqual(expect.arrayContaining([STATE_NAMES.shift(10), STATE_NAMES.watch(10), STATE_NAMES.shift(100)]));
+      for (const [name, t] of [...tasks, ...canaryTasks]) {
+        expect([name, t.Catch?.[0]]).toEqual([name, { ErrorEquals: ['Superseded'], Next: STATE_NAMES.superseded }]);
+        // Nothing else catches Superseded.
+        expect([name, t.Catch.slice(1).filter((c: any) => c.ErrorEquals.includes('Superseded'))]).toEqual([name, []]);
+      }
+    });
+
+    test('"Move traffic back" never retries Superseded: a retrier with MaxAttempts 0 comes before its States.ALL retrier', () => {
+      const retry: any[] = definition.States[STATE_NAMES.rollBack].Retry;
+      const superseded = retry.findIndex((r) => r.ErrorEquals.includes('Superseded'));
+      const any = retry.findIndex((r) => r.ErrorEquals.includes('States.ALL'));
+      expect(retry[superseded]).toEqual({ ErrorEquals: ['Superseded'], MaxAttempts: 0 });
+      expect(any).toBeGreaterThan(superseded);
+      // Every task that retries any error stops first at Superseded.
+      for (const [name, t] of Object.entries<any>(definition.States).filter(([, s]) => s.Type === 'Task')) {
+        const all = (t.Retry ?? []).findIndex((r: any) => r.ErrorEquals.includes('States.ALL'));
+        if (all < 0) continue;
+        const stop = t.Retry.findIndex((r: any) => r.ErrorEquals.includes('Superseded') && r.MaxAttempts === 0);
+        expect([name, stop >= 0 && stop < all]).toEqual([name, true]);
+      }
+    });
+
+    test('after the start, a taken-over lock leads to "Recover the stopped execution", which goes on to "Find the live colour"', () => {
+      const N = STATE_NAMES;
+      expect(definition.States[N.start].Next).toBe(N.tookOver);
+      expect(definition.States[N.tookOver]).toEqual({
+        Type: 'Choice',
+        Choices: [{ Variable: '$.takenOver', IsPresent: true, Next: N.recover }],
+        Default: N.findLive,
+      });
+      const recover = definition.States[N.recover];
+      expect(recover.Type).toBe('Task');
+      expect(recover.Next).toBe(N.findLive);
+      // A recovery that cannot put the fleet back fails the cutover and releases the lock.
+      expect(recover.Catch).toEqual([
+        { ErrorEquals: ['Superseded'], Next: N.superseded },
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: N.releaseAfterFailure },
+      ]);
+      // The task invokes the recovery handler with the state as it is.
+      const sm = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0];
+      const join = sm.Properties.DefinitionString['Fn::Join'];
+      const withRefs = JSON.parse(join[1].map((p: any) => (typeof p === 'string' ? p : `REF:${p['Fn::GetAtt']?.[0] ?? p.Ref}`)).join(join[0]));
+      expect(withRefs.States[N.recover].Resource).toBe(`REF:${fnId('recover')}`);
+      expect(withRefs.States[N.recover].Parameters).toBeUndefined();
+    });
   });
 });
 
