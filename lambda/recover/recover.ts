@@ -241,7 +241,7 @@ export async function recoverStoppedExecution(event: ExecutionStoppedEvent, clie
 
 /** The result record's cause for a recovered stop. */
 export function describeRecovery(report: RecoveryReport, config: FleetConfig): string {
-  const head = `Execution ${report.executionId} ended ${report.status} outside the workflow's own paths.`;
+  const head = `Execution ${report.executionId} ended ${report.status} still holding the lock.`;
   if (report.problem) return `${head} The recovery handler changed nothing: ${report.problem}. Repair one colour and set ${switchName(config)} by hand.`;
   const traffic = report.trafficMoved ? `all traffic was moved to ${report.live}` : `all traffic was already on ${report.live}`;
   const scaled = report.scaledToZero.length > 0 ? `, ${report.scaledToZero.join(' and ')} scaled to zero` : ', the other colour left running (Route 53: resolvers may still hold its address)';

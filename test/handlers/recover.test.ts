@@ -131,7 +131,7 @@ describe('recover, from the EventBridge rule', () => {
       endedAt: { S: '2025-03-01T12:40:00.000Z' }, recoveredAt: { S: '2025-03-01T12:40:00.000Z' },
     });
     expect(result.cause.S).toBe(
-      `Execution ${EXECUTION_ID} ended ABORTED outside the workflow's own paths. The recovery handler restored the fleet: ` +
+      `Execution ${EXECUTION_ID} ended ABORTED still holding the lock. The recovery handler restored the fleet: ` +
       'all traffic was moved to blue, green scaled to zero, the lock released.',
     );
     expect(out).toEqual({
@@ -284,7 +284,7 @@ describe('recover, from the EventBridge rule', () => {
     expect(out.report!.live).toBeUndefined();
     const cause = aws.items.get('web#last')!.cause.S!;
     expect(cause).toBe(
-      `Execution ${EXECUTION_ID} ended ABORTED outside the workflow's own paths. The recovery handler changed nothing: no colour to give all traffic to serves: ` +
+      `Execution ${EXECUTION_ID} ended ABORTED still holding the lock. The recovery handler changed nothing: no colour to give all traffic to serves: ` +
       '0 of 2 instances healthy in the blue target group (i-0b1: unhealthy Target.FailedHealthChecks, i-0b2: unhealthy Target.FailedHealthChecks); 2 InService in the Auto Scaling group; ' +
       '1 of 2 instances healthy in the green target group (i-0g1: unused Target.InvalidState); 2 InService in the Auto Scaling group. ' +
       'Traffic was left as it is (blue 90%, green 10%). Repair one colour and set the production rule by hand.',
