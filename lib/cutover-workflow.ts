@@ -606,7 +606,7 @@ export class CutoverWorkflow extends Construct {
     // The release-lock handler describes the failure, including a lock it could not delete. When
     // the task itself fails (a crash, a timeout), nothing has: these states do, so the Fail states
     // always find $.failure (the lock then expires with its lease).
-    const lockHeld = 'New cutovers of this fleet are refused with CutoverInProgress until the lock lease expires, or until its item is deleted from the lock table by hand.';
+    const lockHeld = 'The lock is released when this execution ends: by the recovery handler (the EventBridge rule on its FAILED status), or else by the next cutover, which takes over a lock whose execution no longer runs.';
     const lockNotReleased = (name: string, error: string, cause: string, args: string[]) => {
       const text = `${cause} ${lockHeld}`;
       // States.Format: the text is quoted with ' and {} are its placeholders; nothing else may need escaping.

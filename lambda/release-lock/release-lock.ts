@@ -245,7 +245,7 @@ export function withLockProblem(
   table: string,
   fleetId: string,
 ): { error: string; cause: string } {
-  const held = `New cutovers of this fleet are refused with CutoverInProgress until the lock lease expires, or until the item '${fleetId}' is deleted from the table ${table} by hand.`;
+  const held = `The lock (item '${fleetId}' of the table ${table}) is released when this execution ends: by the recovery handler (the EventBridge rule on its FAILED status), or else by the next cutover, which takes over a lock whose execution no longer runs.`;
   if (outcome === 'succeeded' || !described) {
     const serving = servingColour(state, outcome);
     return {

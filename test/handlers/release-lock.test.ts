@@ -225,7 +225,7 @@ describe('release-lock', () => {
     expect(aws.items.get('web')?.owner?.S).toBe(EXECUTION_ID);
   });
 
-  const HELD = "New cutovers of this fleet are refused with CutoverInProgress until the lock lease expires, or until the item 'web' is deleted from the table web-cutover-lock by hand.";
+  const HELD = "The lock (item 'web' of the table web-cutover-lock) is released when this execution ends: by the recovery handler (the EventBridge rule on its FAILED status), or else by the next cutover, which takes over a lock whose execution no longer runs.";
 
   it('reports LockReleaseFailed, saying what serves, when the lock of a successful cutover cannot be deleted', async () => {
     aws.dynamoMock.on(DeleteItemCommand).rejects(Object.assign(new Error('Internal'), { name: 'InternalServerError' }));

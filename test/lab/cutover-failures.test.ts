@@ -95,7 +95,7 @@ describe('cutovers that fail before traffic moves leave the live colour untouche
     expect(result.error).toBe(CutoverErrorName.NOTHING_TO_ROLL_BACK);
     expect(result.cause).toContain('scaled down to zero');
     expect(result.cause).toMatch(/"version"|"imageId"/);
-    expect(mutations(result).filter((m) => !/: (PutItem|DeleteItem)$/.test(m))).toEqual([]);
+    expect(mutations(result).filter((m) => !/: (PutItem|DeleteItem|TransactWriteItems)$/.test(m))).toEqual([]);
     const state = await fleetState(lab);
     expect(state.production).toEqual({ blue: 0, green: 100 });
     expect(state.green.desired).toBe(2);
@@ -109,7 +109,7 @@ describe('cutovers that fail before traffic moves leave the live colour untouche
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe(CutoverErrorName.FLEET_STATE_CONFLICT);
     expect(result.cause).toContain('blue 50%, green 50%');
-    expect(mutations(result).filter((m) => !/: (PutItem|DeleteItem)$/.test(m))).toEqual([]);
+    expect(mutations(result).filter((m) => !/: (PutItem|DeleteItem|TransactWriteItems)$/.test(m))).toEqual([]);
     expect(await lab.weights()).toEqual({ blue: 50, green: 50 });
     expect(await lab.lock()).toBeUndefined();
   });
@@ -126,7 +126,7 @@ describe('cutovers that fail before traffic moves leave the live colour untouche
     expect(result.cause).toContain(`${versionParameter} holds "1.0;curl x|sh", which is not a version`);
     expect(result.cause).toContain('put-parameter');
     // Only the lock's own writes: taking it and letting it go.
-    expect(mutations(result).filter((m) => !/: (PutItem|DeleteItem)$/.test(m))).toEqual([]);
+    expect(mutations(result).filter((m) => !/: (PutItem|DeleteItem|TransactWriteItems)$/.test(m))).toEqual([]);
     const after = await fleetState(lab);
     expect(after).toEqual(before);
     expect(after.greenRelease.version).toBe('initial');
@@ -215,7 +215,8 @@ describe('before the previous colour is retired, the new colour\'s health is che
     expect(result.cause).toMatch(/traffic back on blue/);
     const afterRetire = result.states.slice(result.states.indexOf(STATE_NAMES.retire));
     expect(afterRetire.slice(0, 2)).toEqual([STATE_NAMES.retire, STATE_NAMES.rollBack]);
-    expect(mutations(result).filter((m) => m.startsWith(STATE_NAMES.retire))).toEqual([`${STATE_NAMES.retire}: UpdateItem`]);
+    // The retire task looked at green and changed nothing: not even the lock.
+    expect(mutations(result).filter((m) => m.startsWith(STATE_NAMES.retire))).toEqual([]);
     const state = await fleetState(lab);
     expect(state.production).toEqual({ blue: 100, green: 0 });
     expect(state.blue).toMatchObject({ min: 2, desired: 2 });
@@ -225,12 +226,17 @@ describe('before the previous colour is retired, the new colour\'s health is che
   });
 });
 
-describe('when the lock cannot be released, the execution still ends with a described error', () => {
+describe('when the lock cannot be released, the execution still ends with a described error, and the recovery handler releases the lock', () => {
+  /** The recovery handler (EventBridge rule on the FAILED status) found the lock held and released it, with traffic where `live` is. */
+  const recovered = (result: Awaited<ReturnType<Lab['runCutover']>>, live: Colour, trafficMoved = false) => {
+    expect(result.statusEvent?.invocations.map((i) => i.output?.outcome)).toEqual(['recovered']);
+    expect(result.statusEvent?.invocations[0].output.report).toMatchObject({ live, trafficMoved });
+  };
   beforeEach(async () => { await lab.reset(LAB_PROPS); }, 60_000);
   const crashAt = (...names: string[]) => (state: string) => (names.includes(state) ? crash() : undefined);
   /** DynamoDB refuses every attempt the handler's client makes to delete the lock (5, with backoff). */
   const throttleLockDelete = (name: string) => async (state: string) => { if (state === name) lab.recorder.throttle('dynamodb', 'DeleteItem', 5); };
-  const HELD = 'refused with CutoverInProgress until the lock lease expires';
+  const HELD = 'is released when this execution ends: by the recovery handler';
 
   test('DynamoDB throttled after a success: LockReleaseFailed says green serves, the lock is still held', async () => {
     const result = await lab.runCutover({ version: '2.0.0' }, { beforeTask: throttleLockDelete(STATE_NAMES.release) });
@@ -238,12 +244,13 @@ describe('when the lock cannot be released, the execution still ends with a desc
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe(CutoverErrorName.LOCK_RELEASE_FAILED);
     expect(result.cause).toMatch(/^The cutover succeeded: green serves all traffic\. Then releasing the lock failed \(ThrottlingException: Rate exceeded \(injected by the lab\)\)\./);
-    expect(result.cause).toContain(`deleted from the table ${lab.config.lockTableName} by hand`);
+    expect(result.cause).toContain(`of the table ${lab.config.lockTableName}) is released when this execution ends`);
     expect(result.calls.filter((c) => c.action === 'DeleteItem' && c.injected)).toHaveLength(5);
     const state = await fleetState(lab);
     expect(state.production).toEqual({ blue: 0, green: 100 });
     expect(state.blue.desired).toBe(0);
-    expect(state.lock).toBeDefined();
+    recovered(result, Colour.GREEN);
+    expect(state.lock).toBeUndefined();
   });
 
   test('DynamoDB throttled after a rollback: still RolledBack, the cause names the alarm and the held lock', async () => {
@@ -262,7 +269,7 @@ describe('when the lock cannot be released, the execution still ends with a desc
     expect(result.cause).toContain(HELD);
     const state = await fleetState(lab);
     expect(state.production).toEqual({ blue: 100, green: 0 });
-    expect(state.lock).toBeDefined();
+    expect(state.lock).toBeUndefined();
   });
 
   test('the release-lock task crashing after a success: LockReleaseFailed says what serves', async () => {
@@ -274,7 +281,7 @@ describe('when the lock cannot be released, the execution still ends with a desc
     expect(result.cause).toContain(HELD);
     const state = await fleetState(lab);
     expect(state.production).toEqual({ blue: 0, green: 100 });
-    expect(state.lock).toBeDefined();
+    expect(state.lock).toBeUndefined();
   });
 
   test('the release-lock task crashing after a failure before traffic moved: LockReleaseFailed, the live colour untouched', async () => {
@@ -287,7 +294,7 @@ describe('when the lock cannot be released, the execution still ends with a desc
     const state = await fleetState(lab);
     expect(state.production).toEqual({ blue: 100, green: 0 });
     expect(state.green.desired).toBe(0);
-    expect(state.lock).toBeDefined();
+    expect(state.lock).toBeUndefined();
   });
 
   test('the release-lock task crashing after a rollback: still RolledBack, the cause says the lock is held', async () => {
@@ -303,7 +310,7 @@ describe('when the lock cannot be released, the execution still ends with a desc
     const state = await fleetState(lab);
     expect(state.production).toEqual({ blue: 100, green: 0 });
     expect(state.green.desired).toBe(0);
-    expect(state.lock).toBeDefined();
+    expect(state.lock).toBeUndefined();
   });
 
   test('moving traffic back and the release-lock task both crashing: RollbackFailed says traffic may still reach green', async () => {
@@ -316,8 +323,11 @@ describe('when the lock cannot be released, the execution still ends with a desc
     expect(result.error).toBe(CutoverErrorName.ROLLBACK_FAILED);
     expect(result.cause).toMatch(/^Moving traffic back failed \(Runtime\.ExitError: RequestId: lab Error: Runtime exited with error: signal: killed\), so traffic may still reach the new colour/);
     expect(result.states.filter((s) => s === STATE_NAMES.rollBack)).toHaveLength(1);
+    // The recovery handler moved traffic back to blue with one call and scaled green to zero.
+    recovered(result, Colour.BLUE, true);
     const state = await fleetState(lab);
-    expect(state.production).toEqual({ blue: 0, green: 100 });
-    expect(state.lock).toBeDefined();
+    expect(state.production).toEqual({ blue: 100, green: 0 });
+    expect(state.green.desired).toBe(0);
+    expect(state.lock).toBeUndefined();
   });
 });

@@ -80,7 +80,9 @@ describe('all at once', () => {
       beforeTask: async (state) => { if (state === STATE_NAMES.retire) rollback = await lab.runCutover({ action: 'rollback' }); },
     });
 
-    expect(first.status).toBe('SUCCEEDED');
+    // The cutover keeping blue warm finds the lock taken over: it retires nothing and ends Superseded.
+    expect(first.status).toBe('FAILED');
+    expect(first.error).toBe(CutoverErrorName.SUPERSEDED);
     expect(rollback?.status).toBe('SUCCEEDED');
     expect(rollback?.output).toMatchObject({ action: 'rollback', live: 'blue', previous: 'green' });
     expect(mutations(rollback!).filter((m) => m.endsWith(CHANGE))).toEqual([`${STATE_NAMES.rollbackShift}: ${CHANGE}`]);
@@ -90,6 +92,24 @@ describe('all at once', () => {
     expect(state.blue.desired).toBe(2);
     expect(state.green.desired).toBe(0);
     expect(state.lock).toBeUndefined();
+  });
+
+  test('an execution stopped during the bake: the recovery handler moves both records back with one change and leaves green up for the resolvers', async () => {
+    const result = await lab.runCutover({ version: '2.0.0' }, { stop: (state) => (state === STATE_NAMES.bake ? 'ABORTED' : undefined) });
+
+    expect(result.status).toBe('ABORTED');
+    const recovery = result.statusEvent?.invocations ?? [];
+    expect(recovery.map((i) => i.error ?? i.output?.outcome)).toEqual(['recovered']);
+    expect(recovery[0].calls.filter((c) => c.mutating && !c.injected && !c.denied).map((c) => c.action).filter((a) => a === CHANGE)).toEqual([CHANGE]);
+    // With Route 53, resolvers may still hold green's address: it is not scaled down (the next Prepare restarts it).
+    expect(recovery[0].output.report).toMatchObject({ live: 'blue', trafficMoved: true, scaledToZero: [] });
+    const state = await fleetState(lab);
+    expect(state.production).toEqual({ blue: 100, green: 0 });
+    expect(state.lock).toBeUndefined();
+
+    const next = await lab.runCutover({ version: '3.0.0' });
+    expect(next.status).toBe('SUCCEEDED');
+    expect(await lab.recordWeights()).toEqual({ blue: 0, green: 100 });
   });
 
   test('a deploy that changes the records keeps the weights the workflow set', async () => {
