@@ -1,5 +1,5 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { CLIENT_CONFIG } from '../common/clients';
+import { CLIENT_CONFIG, nameSocketErrors } from '../common/clients';
 import { loadFleetConfig } from '../common/config';
 import { systemClock } from '../common/deps';
 import { smokeTest, SmokeTestRequest, SmokeTestResponse } from './smoke-test';
@@ -14,7 +14,7 @@ export type { SmokeTestRequest, SmokeTestResponse } from './smoke-test';
 let ec2Client: EC2Client | undefined;
 const ec2: Pick<EC2Client, 'send'> = {
   send: (async (command: Parameters<EC2Client['send']>[0]) => {
-    ec2Client ??= new EC2Client(CLIENT_CONFIG);
+    ec2Client ??= nameSocketErrors(new EC2Client(CLIENT_CONFIG));
     return ec2Client.send(command);
   }) as EC2Client['send'],
 };
