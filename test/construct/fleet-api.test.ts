@@ -7,7 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { IConstruct } from 'constructs';
-import { BlueGreenFleet, BlueGreenFleetProps, TrafficSwitch } from '../../lib';
+import { BlueGreenFleet, BlueGreenFleetProps, HANDLERS, TrafficSwitch } from '../../lib';
 import { FleetResourcesProvider } from '../../lib/fleet-resources';
 import { baseProps, fleetStack } from './fleet-fixture';
 
@@ -76,8 +76,8 @@ describe('log retention and removal policy', () => {
     const { stack, fleet } = fleetStack();
     const template = Template.fromStack(stack);
     const groups = logGroupsOf(stack, template, fleet);
-    // 12 handlers and the state machine.
-    expect(groups).toHaveLength(13);
+    // One per handler (the recovery handler included) and the state machine's.
+    expect(groups).toHaveLength(HANDLERS.length + 1);
     for (const g of groups) expect(g).toMatchObject({ Properties: { RetentionInDays: 30 }, DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete' });
     expect(lockTableOf(stack, template, fleet)).toMatchObject({ DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete' });
   });
@@ -86,7 +86,7 @@ describe('log retention and removal policy', () => {
     const { stack, fleet } = fleetStack({ logRetention: logs.RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.RETAIN });
     const template = Template.fromStack(stack);
     const groups = logGroupsOf(stack, template, fleet);
-    expect(groups).toHaveLength(13);
+    expect(groups).toHaveLength(HANDLERS.length + 1);
     for (const g of groups) expect(g).toMatchObject({ Properties: { RetentionInDays: 90 }, DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
     expect(lockTableOf(stack, template, fleet)).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
     // The provider shared by the stack's fleets keeps its own settings.
@@ -99,7 +99,8 @@ describe('log retention and removal policy', () => {
     const template = Template.fromStack(stack);
     const [records] = logGroupsOf(stack, template, fleet.dnsRecords!);
     expect(records).toMatchObject({ Properties: { RetentionInDays: 7 }, DeletionPolicy: 'RetainExceptOnCreate', UpdateReplacePolicy: 'Retain' });
-    expect(logGroupsOf(stack, template, fleet)).toHaveLength(14);
+    // ... and the records provider's.
+    expect(logGroupsOf(stack, template, fleet)).toHaveLength(HANDLERS.length + 2);
     for (const g of logGroupsOf(stack, template, fleet)) expect(g.Properties.RetentionInDays).toBe(7);
   });
 
@@ -107,7 +108,7 @@ describe('log retention and removal policy', () => {
     const { stack, fleet } = fleetStack({ logRetention: logs.RetentionDays.INFINITE });
     const template = Template.fromStack(stack);
     const groups = logGroupsOf(stack, template, fleet);
-    expect(groups).toHaveLength(13);
+    expect(groups).toHaveLength(HANDLERS.length + 1);
     for (const g of groups) expect(g.Properties?.RetentionInDays).toBeUndefined();
   });
 });
