@@ -317,6 +317,7 @@ export class Lab {
     this.executionRecords.set(executionId, record);
     let stoppedAs: 'ABORTED' | 'TIMED_OUT' | undefined;
     let stoppedAt = '';
+    const hung: Array<(e: Error) => void> = [];
     let execution: ReturnType<StateMachine['run']> | undefined;
     const seen = new Map<string, number>();
     const states: string[] = [];
@@ -341,7 +342,9 @@ export class Lab {
           stoppedAs = stopAs;
           stoppedAt = name;
           execution!.abort();
-          return new Promise(() => undefined);
+          // The task never answers while the execution is stopped; it is settled once the execution
+          // has ended, so the interpreter's task timer (TimeoutSeconds) does not outlive the run.
+          return new Promise((_, reject) => { hung.push(reject); });
         }
         invocations++;
         const crash = hooks.crash?.(name, n);
@@ -403,6 +406,7 @@ export class Lab {
         ? { executionId, status: stoppedAs, cause: `stopped from outside (${stoppedAs}) before '${stoppedAt}' ran`, states, timeline, transitions: 0, invocations, calls: [], durationMs: 0 }
         : { executionId, status: 'FAILED', error: inner.name, cause: inner.message, states, timeline, transitions: 0, invocations, calls: [], durationMs: 0 };
     }
+    for (const reject of hung) reject(new Error(`the lab stopped the execution before '${stoppedAt}'`));
     await events.catch(() => undefined);
     record.status = result.status;
     record.stopDate = new Date();
