@@ -172,7 +172,10 @@ export class CutoverWorkflow extends Construct {
   public readonly stateMachine: sfn.StateMachine;
   /** The lock table (per fleet: the lock, the last result, and the colour the last cutover left). */
   public readonly lockTable: dynamodb.Table;
-  /** The handler functions, by name. */
+  /**
+   * The handler functions, by name: the stack's, shared by its fleets (see `CutoverHandlers`), this
+   * fleet's resources granted to their roles.
+   */
   public readonly functions: Record<HandlerName, lambda.Function>;
   /** The options in force, defaults applied. */
   public readonly pollInterval: Duration;
