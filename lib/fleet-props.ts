@@ -344,10 +344,12 @@ export interface BlueGreenFleetProps {
   readonly notificationTopic?: sns.ITopic;
 
   /**
-   * How long the fleet's log groups keep their events: those of the cutover handlers, of the state
-   * machine and, with Route 53 switching, of the records provider. The resource provider shared by
-   * the stack's fleets (`BlueGreenFleetResources`) keeps its logs for one month whatever this is.
-   * A `logs.RetentionDays` value; `RetentionDays.INFINITE` keeps them forever.
+   * How long the fleet's log groups keep their events: the state machine's and, with Route 53
+   * switching, the records provider's. The cutover handlers' log groups are shared by the stack's
+   * fleets (`BlueGreenCutoverHandlers`) and keep the longest retention any of them sets. The
+   * resource provider shared by the stack's fleets (`BlueGreenFleetResources`) keeps its logs for
+   * one month whatever this is. A `logs.RetentionDays` value; `RetentionDays.INFINITE` keeps them
+   * forever.
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
@@ -356,7 +358,9 @@ export interface BlueGreenFleetProps {
    * What CloudFormation does with the cutover lock table and the fleet's log groups (those
    * `logRetention` applies to) when they leave the stack or the stack is deleted:
    * `RemovalPolicy.DESTROY` deletes them, `RemovalPolicy.RETAIN` (or `RETAIN_ON_UPDATE_OR_DELETE`)
-   * keeps them, for you to delete. Not `SNAPSHOT`: neither resource supports it.
+   * keeps them, for you to delete. Not `SNAPSHOT`: neither resource supports it. The shared cutover
+   * handlers' log groups take the most retaining policy of the stack's fleets (`RETAIN` over
+   * `RETAIN_ON_UPDATE_OR_DELETE` over `DESTROY`).
    * @default RemovalPolicy.DESTROY
    */
   readonly removalPolicy?: RemovalPolicy;

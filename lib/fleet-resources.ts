@@ -49,13 +49,21 @@ export class FleetResourcesProvider extends Construct {
     });
   }
 
-  /** Lets the provider write (and tag) these parameters and read them back. */
+  /**
+   * Lets the provider write (and tag) these parameters and read them back: one statement listing
+   * the parameters of every fleet of the stack.
+   */
   public grantParameters(parameterArns: string[], imageParameters: boolean): void {
-    this.role.addToPrincipalPolicy(new iam.PolicyStatement({
-      actions: ['ssm:GetParameter', 'ssm:PutParameter', 'ssm:DeleteParameter', 'ssm:AddTagsToResource'],
-      resources: parameterArns,
-    }));
-    if (imageParameters) {
+    if (!this.parameterStatement) {
+      this.parameterStatement = new iam.PolicyStatement({
+        actions: ['ssm:GetParameter', 'ssm:PutParameter', 'ssm:DeleteParameter', 'ssm:AddTagsToResource'],
+        resources: [],
+      });
+      this.role.addToPrincipalPolicy(this.parameterStatement);
+    }
+    this.parameterStatement.addResources(...parameterArns);
+    if (imageParameters && !this.describesImages) {
+      this.describesImages = true;
       // Writing an `aws:ec2:image` parameter needs ec2:DescribeImages (SSM PutParameter reference:
       // the value is checked to be an AMI available to the account).
       this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeImages'], resources: ['*'] }));
@@ -66,10 +74,14 @@ export class FleetResourcesProvider extends Construct {
     }
   }
 
+  private parameterStatement?: iam.PolicyStatement;
+  private describesImages = false;
+
   /**
    * The first live colour's sizes, applied once to a new fleet. Its permissions are a policy of
-   * their own: the groups depend on the parameters, which depend on the role's default policy,
-   * so naming the groups there would be a dependency cycle.
+   * their own, shared by the stack's fleets (one statement listing every fleet's groups): the
+   * groups depend on the parameters, which depend on the role's default policy, so naming the
+   * groups there would be a dependency cycle.
    */
   public initialCapacity(scope: Construct, id: string, properties: InitialCapacityProperties, groupNames: string[]): CustomResource {
     const stack = Stack.of(this);
@@ -79,27 +91,35 @@ export class FleetResourcesProvider extends Construct {
       resourceName: `*:autoScalingGroupName/${name}`,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     }, stack));
-    const policy = new iam.Policy(scope, `${id}Policy`, {
-      roles: [this.role],
-      statements: [
-        new iam.PolicyStatement({ actions: ['autoscaling:DescribeAutoScalingGroups'], resources: ['*'] }),
-        new iam.PolicyStatement({ actions: ['autoscaling:UpdateAutoScalingGroup'], resources: arns }),
-      ],
-    });
+    if (!this.capacityPolicy) {
+      this.capacityUpdate = new iam.PolicyStatement({ actions: ['autoscaling:UpdateAutoScalingGroup'], resources: [] });
+      this.capacityPolicy = new iam.Policy(this, 'InitialCapacityPolicy', {
+        roles: [this.role],
+        statements: [
+          new iam.PolicyStatement({ actions: ['autoscaling:DescribeAutoScalingGroups'], resources: ['*'] }),
+          this.capacityUpdate,
+        ],
+      });
+      Validations.of(this.capacityPolicy).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'autoscaling:DescribeAutoScalingGroups supports no resource-level permissions; the only mutating action is scoped to the fleets\' groups.',
+      });
+    }
+    const policy = this.capacityPolicy;
+    this.capacityUpdate!.addResources(...arns);
     for (const arn of arns) {
       Validations.of(policy).acknowledge({
         id: `AwsSolutions-IAM5[Resource::${nagResource(stack, arn)}]`,
-        reason: "Auto Scaling group ARNs start with a generated id; the wildcard stands for that id only, the group name is the fleet's.",
+        reason: "Auto Scaling group ARNs start with a generated id; the wildcard stands for that id only, the group name is a fleet's.",
       });
     }
-    Validations.of(policy).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'autoscaling:DescribeAutoScalingGroups supports no resource-level permissions; the only mutating action is scoped to the fleet\'s groups.',
-    });
     const resource = this.resource(scope, id, 'Custom::BlueGreenInitialCapacity', { ...properties });
     resource.node.addDependency(policy);
     return resource;
   }
+
+  private capacityPolicy?: iam.Policy;
+  private capacityUpdate?: iam.PolicyStatement;
 
   /** A parameter written once (see {@link ParameterProperties}). */
   public parameter(scope: Construct, id: string, properties: ParameterProperties): CustomResource {

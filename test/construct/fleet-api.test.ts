@@ -7,7 +7,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { IConstruct } from 'constructs';
-import { BlueGreenFleet, BlueGreenFleetProps, HANDLERS, TrafficSwitch } from '../../lib';
+import { BlueGreenFleet, BlueGreenFleetProps, TrafficSwitch } from '../../lib';
+import { CutoverHandlers } from '../../lib/cutover-handlers';
 import { FleetResourcesProvider } from '../../lib/fleet-resources';
 import { baseProps, fleetStack } from './fleet-fixture';
 
@@ -69,15 +70,19 @@ describe('log retention and removal policy', () => {
     const all = template.findResources('AWS::Logs::LogGroup');
     return scope.node.findAll().filter((c) => c instanceof logs.LogGroup).map((g) => all[stack.getLogicalId(g.node.defaultChild as logs.CfnLogGroup)]);
   };
+  /** The fleet's own log groups (its state machine's) and those of the handlers its stack's fleets share. */
+  const fleetLogGroups = (stack: Stack, template: Template, fleet: BlueGreenFleet) =>
+    [...logGroupsOf(stack, template, fleet), ...logGroupsOf(stack, template, CutoverHandlers.of(stack))];
   const lockTableOf = (stack: Stack, template: Template, fleet: BlueGreenFleet) =>
     template.findResources('AWS::DynamoDB::Table')[stack.getLogicalId(fleet.cutover.lockTable.node.defaultChild as dynamodb.CfnTable)];
 
   test('by default the fleet\'s log groups keep one month and, like the lock table, are deleted with the stack', () => {
     const { stack, fleet } = fleetStack();
     const template = Template.fromStack(stack);
-    const groups = logGroupsOf(stack, template, fleet);
-    // One per handler (the recovery handler included) and the state machine's.
-    expect(groups).toHaveLength(HANDLERS.length + 1);
+    // The state machine's, and the 13 shared handlers' (the fleet is the stack's only one).
+    expect(logGroupsOf(stack, template, fleet)).toHaveLength(1);
+    const groups = fleetLogGroups(stack, template, fleet);
+    expect(groups).toHaveLength(14);
     for (const g of groups) expect(g).toMatchObject({ Properties: { RetentionInDays: 30 }, DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete' });
     expect(lockTableOf(stack, template, fleet)).toMatchObject({ DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete' });
   });
@@ -85,8 +90,8 @@ describe('log retention and removal policy', () => {
   test('logRetention and removalPolicy apply to every log group of the fleet and to the lock table', () => {
     const { stack, fleet } = fleetStack({ logRetention: logs.RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.RETAIN });
     const template = Template.fromStack(stack);
-    const groups = logGroupsOf(stack, template, fleet);
-    expect(groups).toHaveLength(HANDLERS.length + 1);
+    const groups = fleetLogGroups(stack, template, fleet);
+    expect(groups).toHaveLength(14);
     for (const g of groups) expect(g).toMatchObject({ Properties: { RetentionInDays: 90 }, DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
     expect(lockTableOf(stack, template, fleet)).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
     // The provider shared by the stack's fleets keeps its own settings.
@@ -99,17 +104,33 @@ describe('log retention and removal policy', () => {
     const template = Template.fromStack(stack);
     const [records] = logGroupsOf(stack, template, fleet.dnsRecords!);
     expect(records).toMatchObject({ Properties: { RetentionInDays: 7 }, DeletionPolicy: 'RetainExceptOnCreate', UpdateReplacePolicy: 'Retain' });
-    // ... and the records provider's.
-    expect(logGroupsOf(stack, template, fleet)).toHaveLength(HANDLERS.length + 2);
-    for (const g of logGroupsOf(stack, template, fleet)) expect(g.Properties.RetentionInDays).toBe(7);
+    // The shared handlers' include the Route 53 variants of shift, roll-back and recover only.
+    expect(fleetLogGroups(stack, template, fleet)).toHaveLength(15);
+    for (const g of fleetLogGroups(stack, template, fleet)) expect(g.Properties.RetentionInDays).toBe(7);
   });
 
   test('RetentionDays.INFINITE keeps the events forever (no RetentionInDays)', () => {
     const { stack, fleet } = fleetStack({ logRetention: logs.RetentionDays.INFINITE });
     const template = Template.fromStack(stack);
-    const groups = logGroupsOf(stack, template, fleet);
-    expect(groups).toHaveLength(HANDLERS.length + 1);
+    const groups = fleetLogGroups(stack, template, fleet);
+    expect(groups).toHaveLength(14);
     for (const g of groups) expect(g.Properties?.RetentionInDays).toBeUndefined();
+  });
+
+  test('the handlers shared by a stack\'s fleets keep their logs as long as any fleet asks, and retain them if any fleet does', () => {
+    const app = new App();
+    const stack = new Stack(app, 'TestStack', { env: { account: '123456789012', region: 'us-east-1' } });
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
+    const a = new BlueGreenFleet(stack, 'A', { ...baseProps(vpc), logRetention: logs.RetentionDays.ONE_WEEK, removalPolicy: RemovalPolicy.RETAIN });
+    const b = new BlueGreenFleet(stack, 'B', { ...baseProps(vpc), logRetention: logs.RetentionDays.ONE_YEAR });
+    const template = Template.fromStack(stack);
+    const shared = logGroupsOf(stack, template, CutoverHandlers.of(stack));
+    expect(shared).toHaveLength(13);
+    for (const g of shared) expect(g).toMatchObject({ Properties: { RetentionInDays: 365 }, DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    // Each fleet's own state machine log group and lock table follow its own settings.
+    expect(logGroupsOf(stack, template, a)).toEqual([expect.objectContaining({ Properties: { RetentionInDays: 7 }, DeletionPolicy: 'Retain' })]);
+    expect(logGroupsOf(stack, template, b)).toEqual([expect.objectContaining({ Properties: { RetentionInDays: 365 }, DeletionPolicy: 'Delete' })]);
+    expect(lockTableOf(stack, template, b)).toMatchObject({ DeletionPolicy: 'Delete' });
   });
 });
 

@@ -6,8 +6,10 @@ import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { ExampleStack } from '../../bin/example-stack';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import { ExampleStack, exampleUserData, exampleVpc } from '../../bin/example-stack';
 import { Route53ExampleStack } from '../../bin/route53-example-stack';
+import { BlueGreenFleet, SmokeCheck, TrafficSwitch } from '../../lib';
 
 /**
  * Static checks on the example app's synthesized template: cfn-lint and cdk-nag. Each check is
@@ -126,6 +128,39 @@ describe('the Route 53 example', () => {
     expect(count('AWS::ElasticLoadBalancingV2::Listener')).toBe(2);
     expect(count('Custom::BlueGreenDnsRecords')).toBe(1);
     expect(count('AWS::Route53::RecordSet')).toBe(0);
+  });
+});
+
+describe('several fleets in one stack, sharing the cutover handlers', () => {
+  // Two listener-rule fleets (different smoke budgets: two smoke-test functions) and a Route 53
+  // fleet (the Route 53 variants of shift, roll-back and recover) in one VPC.
+  const synth = synthWithNag((app) => {
+    const stack = new Stack(app, 'BlueGreenFleets', { env: { account: '123456789012', region: 'us-east-1' } });
+    const vpc = exampleVpc(stack);
+    const base = { vpc, instanceType: new ec2.InstanceType('t3.small'), machineImage: ec2.MachineImage.latestAmazonLinux2023(), userData: exampleUserData() };
+    new BlueGreenFleet(stack, 'Web', base);
+    new BlueGreenFleet(stack, 'Api', { ...base, cutover: { smokeChecks: [SmokeCheck.http({ path: '/ready' })] } });
+    const zone = route53.HostedZone.fromHostedZoneAttributes(stack, 'Zone', { hostedZoneId: 'Z0123456789ABCDEFGHIJ', zoneName: 'example.com' });
+    new BlueGreenFleet(stack, 'Shop', { ...base, trafficSwitch: TrafficSwitch.route53({ zone, recordName: 'shop' }) });
+  });
+  const templateFile = path.join(synth.outdir, 'BlueGreenFleets.template.json');
+
+  test('synthesizes with cdk-nag AwsSolutions checks and no unacknowledged finding', () => {
+    expect(synth.error).toBeUndefined();
+    expect(nagFindings(synth.outdir)).toEqual([]);
+  });
+
+  test('cfn-lint reports no errors', () => {
+    const errors = cfnLint(templateFile).filter((m) => m.Level === 'Error');
+    expect(errors.map((e) => `${e.Rule.Id}: ${e.Message}`)).toEqual([]);
+  });
+
+  test('has one function per handler, plus a smoke-test function per smoke budget and the Route 53 variants', () => {
+    const t = JSON.parse(fs.readFileSync(templateFile, 'utf8'));
+    const fns = Object.values<any>(t.Resources).filter((r) => r.Type === 'AWS::Lambda::Function' && String(r.Properties.Description).startsWith('Blue/green cutover: '));
+    const count = (handler: string) => fns.filter((f) => f.Properties.Description === `Blue/green cutover: ${handler}`).length;
+    expect(fns).toHaveLength(13 + 1 + 3);
+    expect([count('smoke-test'), count('shift'), count('roll-back'), count('recover'), count('prepare')]).toEqual([2, 2, 2, 2, 1]);
   });
 });
 
