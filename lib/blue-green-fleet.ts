@@ -12,7 +12,8 @@ import { FleetColour } from './fleet-colour';
 import { FleetResourcesProvider } from './fleet-resources';
 import { BlueGreenFleetProps } from './fleet-props';
 import { TrafficSwitch } from './traffic-switch';
-import { ALARM_DEFAULTS, DEFAULTS, resolveDnsSwitch, validateFleetProps } from './validation';
+import { listenerClashes, listenerPortAndProtocol, OwnListener, smokeTestHost } from './private/listener-rules';
+import { ALARM_DEFAULTS, DEFAULTS, fleetProtocol, resolveDnsSwitch, validateFleetProps } from './validation';
 
 /**
  * Priority of the catch-all rules that own forwarding on both listeners. The highest
@@ -78,8 +79,8 @@ export class BlueGreenFleet extends Construct implements ec2.IConnectable {
   public readonly loadBalancerErrorsAlarm?: cloudwatch.Alarm;
   private readonly shared?: {
     readonly loadBalancer: elbv2.IApplicationLoadBalancer;
-    readonly productionListener: elbv2.ApplicationListener;
-    readonly testListener: elbv2.ApplicationListener;
+    readonly productionListener: elbv2.IApplicationListener;
+    readonly testListener: elbv2.IApplicationListener;
     readonly productionRule: elbv2.ApplicationListenerRule;
     readonly testRule: elbv2.ApplicationListenerRule;
   };
@@ -92,11 +93,15 @@ export class BlueGreenFleet extends Construct implements ec2.IConnectable {
     for (const w of warnings) Annotations.of(this).addWarningV2(w.id, w.message);
 
     const certificates = props.certificates ?? [];
-    this.protocol = props.protocol ?? (certificates.length > 0 ? elbv2.ApplicationProtocol.HTTPS : elbv2.ApplicationProtocol.HTTP);
+    this.protocol = fleetProtocol(props);
     const https = this.protocol === elbv2.ApplicationProtocol.HTTPS;
-    this.productionPort = props.productionPort ?? (https ? DEFAULTS.httpsPort : DEFAULTS.httpPort);
+    // Listeners passed in listen where they listen; an imported one's port is given (validated).
+    const knownPort = (listener?: elbv2.IApplicationListener) => (listener ? listenerPortAndProtocol(listener).port : undefined);
+    this.productionPort = knownPort(props.productionListener) ?? props.productionPort ?? (https ? DEFAULTS.httpsPort : DEFAULTS.httpPort);
     // With Route 53 switching the smoke tests call the idle colour's own production listener.
-    this.testPort = props.trafficSwitch?.isRoute53 ? this.productionPort : props.testPort ?? (https ? DEFAULTS.httpsTestPort : DEFAULTS.httpTestPort);
+    this.testPort = props.trafficSwitch?.isRoute53
+      ? this.productionPort
+      : knownPort(props.testListener) ?? props.testPort ?? (https ? DEFAULTS.httpsTestPort : DEFAULTS.httpTestPort);
     const internetFacing = props.internetFacing ?? true;
     const minCapacity = props.capacity?.minCapacity ?? DEFAULTS.minCapacity;
     const maxCapacity = props.capacity?.maxCapacity ?? Math.max(minCapacity, DEFAULTS.maxCapacityFloor);
@@ -132,34 +137,50 @@ export class BlueGreenFleet extends Construct implements ec2.IConnectable {
       vpcSubnets: { subnetType: internetFacing ? ec2.SubnetType.PUBLIC : ec2.SubnetType.PRIVATE_WITH_EGRESS },
       dropInvalidHeaderFields: true,
     });
-    const addListener = (lb: elbv2.IApplicationLoadBalancer, id: string, port: number) => lb.addListener(id, {
+    // Listeners the fleet creates on a load balancer passed in are children of the fleet, so
+    // several fleets can add theirs to one load balancer; on its own load balancer they stay
+    // children of the load balancer (their logical ids since the first release).
+    const created: OwnListener[] = [];
+    const createListener = (lb: elbv2.IApplicationLoadBalancer, id: string, listenerProps: elbv2.BaseApplicationListenerProps, name: string, fix: string) => {
+      const listener = lb === props.loadBalancer
+        ? new elbv2.ApplicationListener(this, id, { ...listenerProps, loadBalancer: lb })
+        : lb.addListener(id, listenerProps);
+      created.push({ listener, name, fix });
+      return listener;
+    };
+    const addListener = (lb: elbv2.IApplicationLoadBalancer, id: string, port: number, name: 'productionPort' | 'testPort') => createListener(lb, id, {
       port,
       protocol: this.protocol,
       certificates: https ? certificates : undefined,
       sslPolicy: https ? (props.sslPolicy ?? elbv2.SslPolicy.RECOMMENDED_TLS) : undefined,
       open: false,
       defaultAction: noColour,
-    });
+    }, name, `choose another ${name}, or pass that listener as ${name === 'testPort' ? 'testListener' : 'productionListener'} with listenerRule conditions and a priority of this fleet's own`);
     const addRedirect = (lb: elbv2.IApplicationLoadBalancer) => {
       if (!props.httpRedirect) return;
-      const redirect = lb.addListener('HttpRedirectListener', {
+      const redirect = createListener(lb, 'HttpRedirectListener', {
         port: DEFAULTS.httpPort,
         protocol: elbv2.ApplicationProtocol.HTTP,
         open: false,
         defaultAction: elbv2.ListenerAction.redirect({ protocol: 'HTTPS', port: String(this.productionPort), permanent: true }),
-      });
+      }, 'httpRedirect port', 'set httpRedirect to false, or redirect with the listener that is there');
       for (const peer of productionPeers) redirect.connections.allowDefaultPortFrom(peer, 'HTTP to HTTPS redirect');
     };
 
     let sharedLoadBalancer: elbv2.IApplicationLoadBalancer | undefined;
-    let productionListener: elbv2.ApplicationListener | undefined;
-    let testListener: elbv2.ApplicationListener | undefined;
+    let productionListener: elbv2.IApplicationListener | undefined;
+    let testListener: elbv2.IApplicationListener | undefined;
     if (!dns) {
       sharedLoadBalancer = props.loadBalancer ?? newLoadBalancer(this);
-      productionListener = addListener(sharedLoadBalancer, 'ProductionListener', this.productionPort);
-      testListener = addListener(sharedLoadBalancer, 'TestListener', this.testPort);
-      for (const peer of productionPeers) productionListener.connections.allowDefaultPortFrom(peer, 'Production traffic');
-      for (const peer of props.testPeers ?? [vpcPeer]) testListener.connections.allowDefaultPortFrom(peer, 'Smoke tests against the idle colour');
+      // Listeners passed in are shared: their security group rules are their owner's.
+      productionListener = props.productionListener ?? addListener(sharedLoadBalancer, 'ProductionListener', this.productionPort, 'productionPort');
+      testListener = props.testListener ?? addListener(sharedLoadBalancer, 'TestListener', this.testPort, 'testPort');
+      if (!props.productionListener) {
+        for (const peer of productionPeers) productionListener.connections.allowDefaultPortFrom(peer, 'Production traffic');
+      }
+      if (!props.testListener) {
+        for (const peer of props.testPeers ?? [vpcPeer]) testListener.connections.allowDefaultPortFrom(peer, 'Smoke tests against the idle colour');
+      }
       addRedirect(sharedLoadBalancer);
     }
 
@@ -205,6 +226,8 @@ export class BlueGreenFleet extends Construct implements ec2.IConnectable {
 
     const everything = [elbv2.ListenerCondition.pathPatterns(['/*'])];
     if (!dns) {
+      const conditions = props.listenerRule?.conditions ?? everything;
+      const priority = props.listenerRule?.priority ?? CATCH_ALL_RULE_PRIORITY;
       // Each rule forwards to both target groups with fixed weights; the workflow moves the
       // weights at run time with ModifyRule. Keeping both groups in the rule keeps them both
       // attached to the load balancer, so the idle colour is health-checked before it serves.
@@ -218,23 +241,32 @@ export class BlueGreenFleet extends Construct implements ec2.IConnectable {
         testListener: testListener!,
         productionRule: new elbv2.ApplicationListenerRule(this, 'ProductionRule', {
           listener: productionListener!,
-          priority: CATCH_ALL_RULE_PRIORITY,
-          conditions: everything,
+          priority,
+          conditions,
           action: forward(100),
         }),
         testRule: new elbv2.ApplicationListenerRule(this, 'TestRule', {
           listener: testListener!,
-          priority: CATCH_ALL_RULE_PRIORITY,
-          conditions: everything,
+          priority,
+          conditions,
           action: forward(0),
         }),
       };
+      // Another listener on one of the fleet's ports, or another rule with the fleet's priority
+      // on its listeners, fails the deploy: found at synth, when every construct exists.
+      const shared = this.shared;
+      this.node.addValidation({
+        validate: () => listenerClashes(this, shared.loadBalancer, created, [
+          { rule: shared.productionRule, listener: shared.productionListener, name: 'production rule' },
+          { rule: shared.testRule, listener: shared.testListener, name: 'test rule' },
+        ]),
+      });
     } else {
       // A load balancer per colour, whose catch-all rule forwards to that colour only and never
       // changes: the weighted records choose between the load balancers.
       for (const c of this.colours) {
         const lb = newLoadBalancer(c);
-        const listener = addListener(lb, 'ProductionListener', this.productionPort);
+        const listener = addListener(lb, 'ProductionListener', this.productionPort, 'productionPort');
         for (const peer of productionPeers) listener.connections.allowDefaultPortFrom(peer, 'Production traffic');
         addRedirect(lb);
         const rule = new elbv2.ApplicationListenerRule(c, 'ProductionRule', {
@@ -307,6 +339,7 @@ export class BlueGreenFleet extends Construct implements ec2.IConnectable {
       testRule: this.shared?.testRule,
       testPort: this.testPort,
       testProtocol: this.protocol,
+      testHost: this.shared ? smokeTestHost(props.listenerRule?.conditions) : undefined,
       colours: this.colours,
       minCapacity,
       maxCapacity,
@@ -342,7 +375,7 @@ export class BlueGreenFleet extends Construct implements ec2.IConnectable {
    * The production listener. Its default action is a 503 that only answers if the catch-all rule
    * is removed. `undefined` with Route 53 switching: see each colour's `productionListener`.
    */
-  public get productionListener(): elbv2.ApplicationListener | undefined {
+  public get productionListener(): elbv2.IApplicationListener | undefined {
     return this.shared?.productionListener;
   }
 
@@ -350,7 +383,7 @@ export class BlueGreenFleet extends Construct implements ec2.IConnectable {
    * The test listener, forwarding to the idle colour for smoke tests. `undefined` with Route 53
    * switching, which has no test listener: the idle colour's own load balancer is its test endpoint.
    */
-  public get testListener(): elbv2.ApplicationListener | undefined {
+  public get testListener(): elbv2.IApplicationListener | undefined {
     return this.shared?.testListener;
   }
 

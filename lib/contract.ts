@@ -273,6 +273,11 @@ export interface FleetConfig {
    */
   readonly testPort: number;
   readonly testProtocol: 'HTTP' | 'HTTPS';
+  /**
+   * The Host header (and TLS server name) the smoke tests send, when the fleet's rules have a
+   * host-header condition (a listener shared with other fleets). Absent: the load balancer's DNS name.
+   */
+  readonly testHost?: string;
   /** DNS name of the shared load balancer. Empty with `route53` (see `colours.<colour>.loadBalancer`). */
   readonly loadBalancerDnsName: string;
   /** `app/<name>/<id>` of the shared load balancer, used to find its private addresses. Empty with `route53`. */

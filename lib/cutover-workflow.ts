@@ -117,6 +117,12 @@ export interface CutoverWorkflowProps extends CutoverOptions {
   /** Port the smoke tests call: the test listener's, or with `dns` each colour's production port. */
   readonly testPort: number;
   readonly testProtocol: elbv2.ApplicationProtocol;
+  /**
+   * The Host header (and TLS server name) the smoke tests send: the literal value of the fleet's
+   * host-header rule condition on a shared listener.
+   * @default - the load balancer's DNS name
+   */
+  readonly testHost?: string;
   /** The load balancer(s) the smoke tests call, whose security groups must admit them. */
   readonly loadBalancerSecurityGroups: ec2.IConnectable;
   /**
@@ -259,6 +265,7 @@ export class CutoverWorkflow extends Construct {
       testRuleArn: dns ? '' : props.testRule!.listenerRuleArn,
       testPort: props.testPort,
       testProtocol: props.testProtocol === elbv2.ApplicationProtocol.HTTPS ? 'HTTPS' : 'HTTP',
+      ...(props.testHost ? { testHost: props.testHost } : {}),
       loadBalancerDnsName: dns ? '' : props.loadBalancer!.loadBalancerDnsName,
       loadBalancerFullName: dns ? '' : loadBalancerFullName(props.loadBalancer!),
       colours: { [Colour.BLUE]: colourConfig(blue), [Colour.GREEN]: colourConfig(green) },

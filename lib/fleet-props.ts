@@ -22,6 +22,33 @@ export interface FleetCapacity {
   readonly maxCapacity?: number;
 }
 
+/**
+ * Which requests on the listeners are the fleet's, and where its two rules sit among the
+ * listeners' rules. With listeners shared by several services (one load balancer, many fleets),
+ * each fleet's rules have conditions (a host name, a path) and priorities of their own.
+ */
+export interface FleetListenerRule {
+  /**
+   * Conditions a request must meet to reach the fleet, such as
+   * `[elbv2.ListenerCondition.hostHeaders(['shop.example.com'])]` or
+   * `[elbv2.ListenerCondition.pathPatterns(['/api/*'])]`. The production rule and the test rule both
+   * get them. At most one of each of host-header, path-pattern, http-request-method and source-ip,
+   * at most 3 values per condition and 5 in all (ALB's limits). The smoke tests send the
+   * host-header value as their Host header (and TLS server name); with a wildcard in it, give
+   * each smoke check a `host` request header; each smoke check's path must match a path pattern.
+   * @default - every request (path pattern '/*')
+   */
+  readonly conditions?: elbv2.ListenerCondition[];
+
+  /**
+   * Priority of the fleet's production rule and test rule on their listeners, from 1 (evaluated
+   * first) to 50000. Every rule of a listener needs a priority of its own: a clash with another
+   * rule of the same listener in the app is a synth error.
+   * @default 50000 (evaluated after every other rule)
+   */
+  readonly priority?: number;
+}
+
 /** The target groups' health check, the gate every instance must pass before it takes traffic. */
 export interface FleetHealthCheck {
   /**
@@ -267,6 +294,34 @@ export interface BlueGreenFleetProps {
    * @default - a new load balancer in the VPC's public subnets (internal: private subnets)
    */
   readonly loadBalancer?: elbv2.IApplicationLoadBalancer;
+
+  /**
+   * An existing listener of `loadBalancer` for production traffic, shared with other services
+   * (an HTTPS listener with a rule per host name, say). The fleet adds its production rule to it
+   * (`listenerRule` gives its conditions and priority) and leaves the listener itself alone: its
+   * port, protocol, certificates, default action and who may reach it are yours, so
+   * `productionPort` (unless the listener is imported), `certificates` for it, `httpRedirect` and
+   * `productionPeers` do not apply. Requires `loadBalancer`. Listener-rule switching only.
+   * @default - the fleet creates a production listener on `productionPort`
+   */
+  readonly productionListener?: elbv2.IApplicationListener;
+
+  /**
+   * An existing listener of `loadBalancer` for the smoke tests, shared with other fleets. The
+   * fleet adds its test rule to it (same conditions and priority as the production rule). The
+   * smoke tests call its port with its protocol: for an imported listener (not created in this
+   * app) give them as `testPort` and `protocol`. `testPeers` does not apply. Requires
+   * `loadBalancer`. Listener-rule switching only.
+   * @default - the fleet creates a test listener on `testPort`
+   */
+  readonly testListener?: elbv2.IApplicationListener;
+
+  /**
+   * Conditions and priority of the fleet's production and test rules, for listeners shared with
+   * other fleets or services. Listener-rule switching only.
+   * @default - every request, priority 50000
+   */
+  readonly listenerRule?: FleetListenerRule;
 
   /**
    * Whether the load balancer is internet-facing. For one passed in, this describes it and

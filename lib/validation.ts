@@ -4,6 +4,7 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { LAMBDA_NOT_READY_RETRY, retryWaitSeconds, RetryBudget, ROLLBACK_ANY_ERROR_RETRY, ROLLBACK_TRANSIENT_RETRY, THROTTLING_RETRY, TRANSIENT_RETRY, VERSION_PATTERN } from './contract';
 import { CutoverOptions, HttpSmokeCheckOptions, SmokeCheck, TrafficShift } from './cutover-options';
+import { checkListenerProps, listenerPortAndProtocol } from './private/listener-rules';
 import { BlueGreenFleetProps, CountAlarmOptions, LatencyAlarmOptions } from './fleet-props';
 import { TrafficSwitch } from './traffic-switch';
 
@@ -103,7 +104,19 @@ export const WARNING_IDS = {
   warmShorterThanDnsCaching: 'cdk-ec2-blue-green:keepPreviousWarmShorterThanDnsCaching',
   stickinessNeverUsed: 'cdk-ec2-blue-green:stickinessNeverUsed',
   stickinessOutlastsStep: 'cdk-ec2-blue-green:stickinessOutlastsStep',
+  listenerRuleConditions: 'cdk-ec2-blue-green:listenerRuleConditions',
 } as const;
+
+/**
+ * The protocol of the listeners the fleet creates and of the one the smoke tests call: `protocol`,
+ * else a test listener's passed in, else HTTPS when certificates are given, else HTTP.
+ */
+export function fleetProtocol(props: BlueGreenFleetProps): elbv2.ApplicationProtocol {
+  if (props.protocol !== undefined) return props.protocol;
+  const known = props.testListener ? listenerPortAndProtocol(props.testListener).protocol : undefined;
+  if (known !== undefined && !props.trafficSwitch?.isRoute53) return known;
+  return (props.certificates ?? []).length > 0 ? elbv2.ApplicationProtocol.HTTPS : elbv2.ApplicationProtocol.HTTP;
+}
 
 const PARAMETER_PREFIX_PATTERN = /^(\/[A-Za-z0-9_.-]+)+$/;
 const HTTP_CODES_PATTERN = /^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$/;
@@ -151,8 +164,10 @@ export function validateFleetProps(props: BlueGreenFleetProps): FleetValidation 
 
   // Protocol and certificates.
   const certificates = props.certificates ?? [];
-  const protocol = props.protocol ?? (certificates.length > 0 ? elbv2.ApplicationProtocol.HTTPS : elbv2.ApplicationProtocol.HTTP);
-  if (protocol === elbv2.ApplicationProtocol.HTTPS && certificates.length === 0) {
+  const protocol = fleetProtocol(props);
+  // Listeners passed in have certificates of their own; those the fleet creates need them.
+  const createsListeners = props.trafficSwitch?.isRoute53 === true || props.productionListener === undefined || props.testListener === undefined;
+  if (protocol === elbv2.ApplicationProtocol.HTTPS && certificates.length === 0 && createsListeners) {
     errors.push('protocol is HTTPS but no certificates are given: pass certificates (for example elbv2.ListenerCertificate.fromArn(...)), or use ApplicationProtocol.HTTP.');
   }
   if (protocol === elbv2.ApplicationProtocol.HTTP && certificates.length > 0) {
@@ -167,7 +182,7 @@ export function validateFleetProps(props: BlueGreenFleetProps): FleetValidation 
   const https = protocol === elbv2.ApplicationProtocol.HTTPS;
   const productionPort = props.productionPort ?? (https ? DEFAULTS.httpsPort : DEFAULTS.httpPort);
   const testPort = props.testPort ?? (https ? DEFAULTS.httpsTestPort : DEFAULTS.httpTestPort);
-  if (resolved(productionPort) && resolved(testPort) && productionPort === testPort) {
+  if (resolved(productionPort) && resolved(testPort) && productionPort === testPort && !props.productionListener && !props.testListener) {
     errors.push(`testPort (${testPort}) is the same as productionPort (${productionPort}): give the test listener a port of its own, such as ${productionPort === DEFAULTS.httpTestPort ? 9080 : DEFAULTS.httpTestPort}.`);
   }
   if (props.httpRedirect && https) {
@@ -177,6 +192,16 @@ export function validateFleetProps(props: BlueGreenFleetProps): FleetValidation 
       }
     }
   }
+
+  // Listeners shared with other fleets or services, and the fleet's rules on them.
+  const smokeRequests = (Array.isArray(props.cutover?.smokeChecks) ? props.cutover!.smokeChecks : []).map((check, i) => ({
+    name: `cutover.smokeChecks[${i}]`,
+    path: (check as Partial<SmokeCheck> | undefined)?.options?.path,
+    requestHeaders: (check as Partial<SmokeCheck> | undefined)?.options?.requestHeaders,
+  }));
+  const listeners = checkListenerProps(props, smokeRequests, props.trafficSwitch?.isRoute53 === true);
+  errors.push(...listeners.errors);
+  warnings.push(...listeners.warnings.map((message) => ({ id: WARNING_IDS.listenerRuleConditions, message })));
 
   // Health check.
   const hc = props.healthCheck ?? {};

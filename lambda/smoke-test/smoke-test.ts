@@ -92,7 +92,7 @@ export async function resolveEndpoint(deps: SmokeTestDeps, target?: Colour): Pro
   if (variable) {
     const override = env[variable]!;
     try {
-      return { base: new URL(override) };
+      return { base: new URL(override), ...(config.testHost ? { host: config.testHost } : {}) };
     } catch {
       throw new SmokeTestFailed(`${variable} '${truncate(override)}' is not a URL: use a base URL such as http://127.0.0.1:4567.`);
     }
@@ -117,7 +117,8 @@ export async function resolveEndpoint(deps: SmokeTestDeps, target?: Colour): Pro
     );
   }
   const protocol = config.testProtocol === 'HTTPS' ? 'https' : 'http';
-  return { base: new URL(`${protocol}://${addresses[0]}:${config.testPort}`), host: dnsName };
+  // On a listener shared by host name, the fleet's test rule matches its host name only.
+  return { base: new URL(`${protocol}://${addresses[0]}:${config.testPort}`), host: (!own && config.testHost) || dnsName };
 }
 
 /** One GET, timed from the request to the end of the body. */
@@ -126,7 +127,10 @@ export function get(endpoint: SmokeEndpoint, check: Pick<SmokeCheckConfig, 'path
   const secure = base.protocol === 'https:';
   const prefix = base.pathname.replace(/\/$/, '');
   const path = `${prefix}${check.path.startsWith('/') ? '' : '/'}${check.path}`;
-  const headers: Record<string, string> = { ...(host ? { host } : {}), ...(check.requestHeaders ?? {}) };
+  // A check's own Host header (any case) wins over the endpoint's, for the header and the TLS server name.
+  const ownHost = Object.entries(check.requestHeaders ?? {}).find(([name]) => name.toLowerCase() === 'host')?.[1];
+  const effectiveHost = ownHost ?? host;
+  const headers: Record<string, string> = { ...(host && ownHost === undefined ? { host } : {}), ...(check.requestHeaders ?? {}) };
   const options: https.RequestOptions = {
     method: 'GET',
     hostname: base.hostname.replace(/^\[(.*)\]$/, '$1'),
@@ -136,7 +140,7 @@ export function get(endpoint: SmokeEndpoint, check: Pick<SmokeCheckConfig, 'path
     agent: false,
     // The certificate names the service's domain, not the load balancer's address:
     // these checks test the application behind the test listener, not the certificate.
-    ...(secure ? { rejectUnauthorized: false, servername: host && !isIP(host) ? host : undefined } : {}),
+    ...(secure ? { rejectUnauthorized: false, servername: effectiveHost && !isIP(effectiveHost) ? effectiveHost : undefined } : {}),
   };
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();

@@ -223,6 +223,35 @@ describe('smoke-test through the load balancer\'s private address', () => {
     expect(seen[0].host).toBe('web-1234567890.eu-west-1.elb.amazonaws.com');
   });
 
+  it('on a listener shared by host name, sends the fleet\'s host name (testHost) as the Host header', async () => {
+    const port = Number(new URL(base).port);
+    aws.ec2Mock.on(DescribeNetworkInterfacesCommand).resolves({
+      NetworkInterfaces: [{ PrivateIpAddress: '127.0.0.1', Description: 'ELB app/web/50dc6c495c0c9188' }],
+    });
+
+    await smokeTest(state, deps([HEALTH], { testPort: port, testProtocol: 'HTTP', testHost: 'shop.example.com' }, {}));
+
+    expect(seen.map((r) => r.host)).toEqual(['shop.example.com', 'shop.example.com']);
+  });
+
+  it('a check\'s own Host request header (any case) wins, sent once', async () => {
+    const port = Number(new URL(base).port);
+    aws.ec2Mock.on(DescribeNetworkInterfacesCommand).resolves({
+      NetworkInterfaces: [{ PrivateIpAddress: '127.0.0.1', Description: 'ELB app/web/50dc6c495c0c9188' }],
+    });
+
+    await smokeTest(state, deps([{ ...HEALTH, requestHeaders: { Host: 'a.example.com' } }], { testPort: port, testProtocol: 'HTTP', testHost: 'shop.example.com' }, {}));
+
+    expect(seen.map((r) => r.host)).toEqual(['a.example.com', 'a.example.com']);
+    expect(seen[0].headers.host).toBe('a.example.com');
+  });
+
+  it('with the endpoint replaced (the lab), still sends testHost, as the shared listener routes by it', async () => {
+    await smokeTest(state, deps([HEALTH], { testHost: 'shop.example.com' }, { [SMOKE_TEST_ENDPOINT_ENV]: base }));
+
+    expect(seen.map((r) => r.host)).toEqual(['shop.example.com', 'shop.example.com']);
+  });
+
   it('fails with SmokeTestFailed when the load balancer has no network interface', async () => {
     aws.ec2Mock.on(DescribeNetworkInterfacesCommand).resolves({ NetworkInterfaces: [] });
 
