@@ -184,7 +184,7 @@ describe('BlueGreenFleet with default props', () => {
   test('catch-all rules forward production to blue and test to green through weights', () => {
     const blueTg = stack.getLogicalId(fleet.blue.targetGroup.node.defaultChild as elbv2.CfnTargetGroup);
     const greenTg = stack.getLogicalId(fleet.green.targetGroup.node.defaultChild as elbv2.CfnTargetGroup);
-    const rule = (listener: elbv2.ApplicationListener, blueWeight: number) => template.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
+    const rule = (listener: elbv2.IApplicationListener, blueWeight: number) => template.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
       ListenerArn: { Ref: stack.getLogicalId(listener.node.defaultChild as elbv2.CfnListener) },
       Priority: CATCH_ALL_RULE_PRIORITY,
       Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/*'] } }],
