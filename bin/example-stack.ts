@@ -1,6 +1,7 @@
-import { Duration, Stack, StackProps } from 'aws-cdk-lib';
+import { Duration, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { Construct } from 'constructs';
 import { BlueGreenFleet, BlueGreenFleetProps, CutoverOptions, SmokeCheck, TrafficSwitch } from '../lib';
@@ -38,6 +39,14 @@ export interface ExampleStackProps extends StackProps {
    * @default - the listener rule switch
    */
   readonly route53?: ExampleRoute53Props;
+  /**
+   * One load balancer for two fleets, as a platform team runs it: the stack creates the load
+   * balancer with an HTTP listener on 80 and a test listener on 8080, and two fleets, `Web`
+   * (`web.example.com`, priority 10) and `Api` (`api.example.com`, priority 20), add their rules
+   * to them. Not with `route53`.
+   * @default false
+   */
+  readonly sharedListener?: boolean;
 }
 
 /** Where the example's weighted records go. */
@@ -53,6 +62,8 @@ export interface ExampleRoute53Props {
 /** The example: one VPC and one blue/green fleet serving HTTP on port 80. */
 export class ExampleStack extends Stack {
   public readonly fleet: BlueGreenFleet;
+  /** Every fleet of the stack: `fleet`, and with `sharedListener` the `Api` fleet after it. */
+  public readonly fleets: BlueGreenFleet[];
   /** An application-level alarm that also rolls cutovers back. */
   public readonly checkoutErrors: cloudwatch.Alarm;
 
@@ -62,7 +73,15 @@ export class ExampleStack extends Stack {
     const vpc = exampleVpc(this);
     const userData = exampleUserData();
 
+    const shared = props.sharedListener ? sharedListeners(this, vpc) : undefined;
+    const fleetProps = (host: string, priority: number): Partial<BlueGreenFleetProps> => (shared ? {
+      loadBalancer: shared.loadBalancer,
+      productionListener: shared.production,
+      testListener: shared.test,
+      listenerRule: { conditions: [elbv2.ListenerCondition.hostHeaders([host])], priority },
+    } : {});
     this.fleet = new BlueGreenFleet(this, 'Web', {
+      ...fleetProps('web.example.com', 10),
       vpc,
       instanceType: new ec2.InstanceType('t3.small'),
       machineImage: ec2.MachineImage.latestAmazonLinux2023(),
@@ -91,5 +110,35 @@ export class ExampleStack extends Stack {
       alarmDescription: 'Checkout errors: rolls a cutover back while in ALARM.',
     });
     this.fleet.addRollbackAlarm(this.checkoutErrors);
+    this.fleets = [this.fleet];
+    if (shared) {
+      this.fleets.push(new BlueGreenFleet(this, 'Api', {
+        ...fleetProps('api.example.com', 20),
+        vpc,
+        instanceType: new ec2.InstanceType('t3.small'),
+        machineImage: ec2.MachineImage.latestAmazonLinux2023(),
+        userData,
+        capacity: { minCapacity: 2, maxCapacity: 6 },
+        healthCheck: { path: '/health' },
+        cutover: {
+          smokeChecks: [SmokeCheck.http({ path: '/health', jsonField: 'version', jsonValue: '${version}', latencyBudget: Duration.seconds(1) })],
+          ...props.cutover,
+        },
+      }));
+    }
   }
+}
+
+/** A platform team's load balancer: HTTP on 80 for production, 8080 (VPC only) for smoke tests, 404 where no rule matches. */
+function sharedListeners(scope: Construct, vpc: ec2.IVpc) {
+  const loadBalancer = new elbv2.ApplicationLoadBalancer(scope, 'SharedLoadBalancer', { vpc, internetFacing: true, dropInvalidHeaderFields: true });
+  const notFound = elbv2.ListenerAction.fixedResponse(404, { contentType: 'text/plain', messageBody: 'No service has this host name.' });
+  const production = loadBalancer.addListener('Http', { port: 80, defaultAction: notFound });
+  const test = loadBalancer.addListener('HttpTest', { port: 8080, open: false, defaultAction: notFound });
+  test.connections.allowDefaultPortFrom(ec2.Peer.ipv4(vpc.vpcCidrBlock), 'Smoke tests from the VPC');
+  Validations.of(loadBalancer).acknowledge(
+    { id: 'AwsSolutions-ELB2', reason: 'Example: access logs need a bucket the platform team owns.' },
+    { id: 'AwsSolutions-EC23', reason: 'Example: an internet-facing load balancer accepts the production port from anywhere by design; the test port is limited to the VPC.' },
+  );
+  return { loadBalancer, production, test };
 }

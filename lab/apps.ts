@@ -88,6 +88,14 @@ export class ListenerEmulator {
   }
 
   private async forward(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    // On a listener shared by host name, only requests for the fleet's host reach its rule; the
+    // others get the listener's default action.
+    const host = this.config().testHost;
+    if (host && req.headers.host !== host) {
+      res.writeHead(404);
+      res.end(`No rule matches host ${req.headers.host}`);
+      return;
+    }
     const colour = await this.pick();
     if (!colour) {
       res.writeHead(503);

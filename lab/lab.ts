@@ -156,6 +156,8 @@ export class Lab {
   public readonly executionRecords = new Map<string, { name: string; status: string; startDate: Date; stopDate?: Date; input: string }>();
   private eventBridge?: EventBridgeClient;
   private sqs?: SQSClient;
+  /** The fleet in use, by construct id (see {@link useFleet}). */
+  private fleet?: string;
   private constructor(private props: LabProps) {}
 
   private async boot(): Promise<void> {
@@ -238,7 +240,7 @@ export class Lab {
       this.functions.set(arn, { logicalId: id, handlerName: name, environment: this.deployed.resolver.resolve(r.Properties.Environment?.Variables ?? {}) });
     }
     this.recorder.gate.bindTemplate(this.template, (v) => this.deployed.resolver.resolve(v), (roleId) => this.deployed.physical[roleId] ?? roleId);
-    const [sm] = Object.values<any>(resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
+    const sm = resources[this.stateMachineId()];
     this.definition = JSON.parse(this.deployed.resolver.resolve(sm.Properties.DefinitionString));
     const config = this.definition.States[STATE_NAMES.start]?.Parameters?.config;
     if (!config) throw new Error(`the lab found no fleet configuration in the payload of '${STATE_NAMES.start}'`);
@@ -419,9 +421,24 @@ export class Lab {
 
   /** The state machine's ARN, as the template resolves it in the lab. */
   public stateMachineArn(): string {
-    const [id] = Object.entries<any>(this.template.Resources).find(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine') ?? [];
-    if (!id) throw new Error('the lab found no state machine in the template');
-    return this.deployed.resolver.resolve({ Ref: id });
+    return this.deployed.resolver.resolve({ Ref: this.stateMachineId() });
+  }
+
+  /**
+   * With several fleets in the stack (`sharedListener`): run and inspect the fleet whose construct
+   * id is `fleet` (`Web` or `Api`) from now on: its state machine, configuration, rules, groups and lock.
+   */
+  public useFleet(fleet: string): void {
+    this.fleet = fleet;
+    this.bind();
+  }
+
+  /** Logical id of the state machine of the fleet in use (the first in the template unless {@link useFleet} chose one). */
+  private stateMachineId(): string {
+    const ids = Object.entries<any>(this.template.Resources).filter(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine').map(([id]) => id);
+    const id = this.fleet === undefined ? ids[0] : ids.find((i) => i.startsWith(this.fleet!));
+    if (!id) throw new Error(`the lab found no state machine${this.fleet ? ` of the fleet ${this.fleet}` : ''} in the template`);
+    return id;
   }
 
   /** Marks a lab execution as ended (as a stop from the console would, without running anything). */

@@ -164,6 +164,30 @@ describe('several fleets in one stack, sharing the cutover handlers', () => {
   });
 });
 
+describe('two fleets on one load balancer\'s shared listeners (the example with sharedListener)', () => {
+  const synth = synthWithNag((app) => new ExampleStack(app, 'BlueGreenShared', { sharedListener: true }));
+  const templateFile = path.join(synth.outdir, 'BlueGreenShared.template.json');
+
+  test('synthesizes with cdk-nag AwsSolutions checks and no unacknowledged finding', () => {
+    expect(synth.error).toBeUndefined();
+    expect(nagFindings(synth.outdir)).toEqual([]);
+  });
+
+  test('cfn-lint reports no errors', () => {
+    const errors = cfnLint(templateFile).filter((m) => m.Level === 'Error');
+    expect(errors.map((e) => `${e.Rule.Id}: ${e.Message}`)).toEqual([]);
+  });
+
+  test('has one load balancer, its two listeners and four host-header rules', () => {
+    const t = JSON.parse(fs.readFileSync(templateFile, 'utf8'));
+    const of = (type: string) => Object.values<any>(t.Resources).filter((r) => r.Type === type);
+    expect(of('AWS::ElasticLoadBalancingV2::LoadBalancer')).toHaveLength(1);
+    expect(of('AWS::ElasticLoadBalancingV2::Listener').map((l) => l.Properties.Port).sort()).toEqual([80, 8080]);
+    expect(of('AWS::ElasticLoadBalancingV2::ListenerRule').map((r) => `${r.Properties.Conditions[0].HostHeaderConfig.Values[0]} ${r.Properties.Priority}`).sort())
+      .toEqual(['api.example.com 20', 'api.example.com 20', 'web.example.com 10', 'web.example.com 10']);
+  });
+});
+
 describe('the static checks can fail', () => {
   test('cdk-nag rejects a security group open to the world', () => {
     const synth = synthWithNag((app) => {
