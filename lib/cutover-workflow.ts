@@ -22,6 +22,7 @@ import { CutoverHandlers } from './cutover-handlers';
 import { CutoverOptions, TrafficShift } from './cutover-options';
 import { FleetColour } from './fleet-colour';
 import { fleetConfigProblems } from './fleet-config-size';
+import { STATE_NAMES } from './private/stage-names';
 import {
   CUTOVER_DEFAULTS,
   cutoverTimeoutSeconds,
@@ -35,54 +36,7 @@ import {
   validateCutoverOptions,
 } from './validation';
 
-/** Names of the states operators see in the console. Part of the public contract. */
-export const STATE_NAMES = {
-  start: 'Validate input and take the lock',
-  rejected: 'Rejected',
-  startFailed: 'Start failed',
-  tookOver: 'Took over a stopped execution?',
-  recover: 'Recover the stopped execution',
-  superseded: 'Superseded',
-  findLive: 'Find the live colour',
-  whichAction: 'Deploy or roll back?',
-  prepare: 'Prepare the idle colour',
-  checkHealth: 'Check the idle colour health',
-  healthy: 'Idle colour healthy?',
-  waitHealth: 'Wait for the idle colour',
-  smoke: 'Run smoke tests',
-  hook: 'Run the pre-traffic hook',
-  hookFailed: 'Pre-traffic hook failed',
-  shift: (weight: number) => (weight === 100 ? 'Shift all traffic' : `Shift ${weight}% of traffic`),
-  watch: (weight: number) => `Watch alarms at ${weight}%`,
-  watchVerdict: (weight: number) => `Alarm or step done at ${weight}%?`,
-  waitWatch: (weight: number) => `Wait at ${weight}%`,
-  bake: 'Watch alarms during bake',
-  bakeVerdict: 'Alarm or bake done?',
-  waitBake: 'Wait before the next alarm check',
-  keepWarm: 'Keep the previous colour warm',
-  waitWarm: 'Wait while the previous colour stays warm',
-  retire: 'Scale the previous colour to zero',
-  release: 'Release the lock',
-  summarize: 'Summarize',
-  succeeded: 'Cutover succeeded',
-  rollbackShift: 'Move traffic to the previous colour',
-  dnsDrainRollback: 'Let DNS caches expire before scaling down',
-  rollbackRetire: 'Scale the colour we left to zero',
-  scaleIdleDown: 'Scale the idle colour back to zero',
-  releaseAfterFailure: 'Release the lock after failure',
-  failed: 'Cutover failed',
-  rollBack: 'Move traffic back',
-  dnsDrain: 'Let DNS caches expire',
-  scaleFailedDown: 'Scale the failed colour to zero',
-  releaseAfterRollback: 'Release the lock after rollback',
-  lockHeldAfterSuccess: 'Lock not released after success',
-  lockHeldAfterFailure: 'Lock not released after failure',
-  lockHeldAfterRollback: 'Lock not released after rollback',
-  lockHeldRollbackFailed: 'Lock not released, rollback failed',
-  rollbackFailedToo: 'Did moving traffic back fail?',
-  lockReleased: 'Lock released?',
-  rolledBack: 'Rolled back',
-} as const;
+export { STATE_NAMES } from './private/stage-names';
 
 
 /** The Route 53 records a workflow switches traffic with. */

@@ -6,11 +6,12 @@ import { BaseDeps } from '../common/deps';
 import { AlarmFired, NewColourUnhealthy } from '../common/errors';
 import { appendStage, assessColour, colours, describeColourHealth, isoPlusSeconds, stillServing } from '../common/fleet';
 import { logger, setLogContext } from '../common/logger';
+import { STATE_NAMES } from '../../lib/private/stage-names';
 
 /** The console name of the stage: the bake, or the watch after a shift step at the target's weight. */
 export function stageName(state: CutoverState, phase: AlarmWatchPhase): string | undefined {
-  if (phase === 'bake') return 'Watch alarms during bake';
-  if (phase === 'shift') return `Watch alarms at ${state.targetWeight ?? 0}%`;
+  if (phase === 'bake') return STATE_NAMES.bake;
+  if (phase === 'shift') return STATE_NAMES.watch(state.targetWeight ?? 0);
   return undefined;
 }
 

@@ -9,8 +9,9 @@ import { appendStage, assessColour, colours, isoPlusSeconds, readCapacity, setCa
 import { requireLock } from '../common/lock';
 import { logger, setLogContext } from '../common/logger';
 import { staleInstances } from '../common/release-instances';
+import { STATE_NAMES } from '../../lib/private/stage-names';
 
-export const STAGE = 'Check the idle colour health';
+export const STAGE = STATE_NAMES.checkHealth;
 
 /** The state after "Prepare the idle colour" (or a previous health check). */
 export type CheckHealthRequest = CutoverState;

@@ -32,6 +32,7 @@ import {
   VERSION_PATTERN,
 } from '../../lib/contract';
 import { FleetStateConflict, truncate } from './errors';
+import { STATE_NAMES } from '../../lib/private/stage-names';
 
 // ---------------------------------------------------------------------------
 // Listener rule weights.
@@ -529,7 +530,7 @@ export function appendStage(stages: readonly StageTiming[] | undefined, stage: s
 /** The state's live and target colours, which every handler after find-live needs. */
 export function colours(state: CutoverState): { live: Colour; target: Colour } {
   if (!state.live || !state.target) {
-    throw new TypeError(`The state has no live or target colour (live=${state.live}, target=${state.target}): this task must run after "Find the live colour".`);
+    throw new TypeError(`The state has no live or target colour (live=${state.live}, target=${state.target}): this task must run after "${STATE_NAMES.findLive}".`);
   }
   return { live: state.live, target: state.target };
 }

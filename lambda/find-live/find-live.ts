@@ -8,8 +8,9 @@ import { appendStage, assessColour, checkStoredRelease, colourAtFull, readCapaci
 import { PreviousRecord, previousRecord, previousRecordKey, updateLock } from '../common/lock';
 import { logger, setLogContext } from '../common/logger';
 import { readProductionWeights, switchName, TrafficClients } from '../common/traffic';
+import { STATE_NAMES } from '../../lib/private/stage-names';
 
-export const STAGE = 'Find the live colour';
+export const STAGE = STATE_NAMES.findLive;
 
 /** The state after "Validate input and take the lock". */
 export type FindLiveRequest = CutoverState;

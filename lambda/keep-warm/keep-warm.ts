@@ -4,8 +4,9 @@ import { BaseDeps } from '../common/deps';
 import { appendStage, colours, isoPlusSeconds } from '../common/fleet';
 import { isConditionFailure, lockItem, previousRecordItem, supersededBy } from '../common/lock';
 import { logger, setLogContext } from '../common/logger';
+import { STATE_NAMES } from '../../lib/private/stage-names';
 
-export const STAGE = 'Keep the previous colour warm';
+export const STAGE = STATE_NAMES.keepWarm;
 
 /** The state after a successful bake. */
 export type KeepWarmRequest = CutoverState;

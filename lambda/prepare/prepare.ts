@@ -12,8 +12,9 @@ import {
 import { isConditionFailure, previousRecordKey, requireLock } from '../common/lock';
 import { logger, setLogContext } from '../common/logger';
 import { launchedAfterFor, staleInstances } from '../common/release-instances';
+import { STATE_NAMES } from '../../lib/private/stage-names';
 
-export const STAGE = 'Prepare the idle colour';
+export const STAGE = STATE_NAMES.prepare;
 
 /** The state after "Find the live colour". */
 export type PrepareRequest = CutoverState;
@@ -51,7 +52,7 @@ export async function prepare(state: PrepareRequest, deps: PrepareDeps): Promise
   setLogContext(state, config, STAGE);
   const { target } = colours(state);
   const targetConfig = config.colours[target];
-  if (!state.liveCapacity) throw new TypeError('The state has no liveCapacity: this task must run after "Find the live colour".');
+  if (!state.liveCapacity) throw new TypeError(`The state has no liveCapacity: this task must run after "${STATE_NAMES.findLive}".`);
   await requireLock(deps, state.executionId, `prepare ${target}`);
   // From here on the target no longer runs what any earlier cutover left on it.
   await retireRecordOf(deps, target);
@@ -61,7 +62,7 @@ export async function prepare(state: PrepareRequest, deps: PrepareDeps): Promise
     // A rollback goes back to what the previous colour already runs.
     targetRelease = state.targetRelease ?? await readRelease(deps.ssm, targetConfig);
   } else {
-    if (!state.liveRelease) throw new TypeError('The state has no liveRelease: this task must run after "Find the live colour".');
+    if (!state.liveRelease) throw new TypeError(`The state has no liveRelease: this task must run after "${STATE_NAMES.findLive}".`);
     targetRelease = {
       imageId: state.release?.imageId ?? state.liveRelease.imageId,
       version: state.release?.version ?? state.liveRelease.version,

@@ -21,8 +21,9 @@ import { appendStage, assessColour, colourAtFull, describeColourHealth, RuleWeig
 import { isConditionFailure, lockItem, lockKey, previousRecordKey, requireLock } from '../common/lock';
 import { logger, setLogContext } from '../common/logger';
 import { readProductionWeights, scaleColourToZero, setProductionWeights, switchName, TrafficClients } from '../common/traffic';
+import { STATE_NAMES } from '../../lib/private/stage-names';
 
-export const STAGE = 'Recover the stopped execution';
+export const STAGE = STATE_NAMES.recover;
 
 /** How long the recovery handler holds a lock it took from a stopped execution. */
 export const RECOVERY_LEASE_SECONDS = 600;

@@ -18,12 +18,13 @@ import { appendStage } from '../common/fleet';
 import { isConditionFailure, lockItem, lockKey, LockItem, supersededBy } from '../common/lock';
 import { logger, setLogContext } from '../common/logger';
 import { switchName } from '../common/config';
+import { STATE_NAMES } from '../../lib/private/stage-names';
 
 /** The console name of the stage for each outcome. */
 export const STAGES: Record<CutoverOutcome, string> = {
-  'succeeded': 'Release the lock',
-  'failed': 'Release the lock after failure',
-  'rolled-back': 'Release the lock after rollback',
+  'succeeded': STATE_NAMES.release,
+  'failed': STATE_NAMES.releaseAfterFailure,
+  'rolled-back': STATE_NAMES.releaseAfterRollback,
 };
 
 /** `{ state, outcome }` with outcome 'succeeded', 'rolled-back' or 'failed'. */

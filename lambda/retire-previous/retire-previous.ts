@@ -7,8 +7,9 @@ import { appendStage, assessColour, colours, describeColourHealth, stillServing,
 import { isConditionFailure, lockItem, previousRecordKey, requireLock, supersededBy } from '../common/lock';
 import { logger, setLogContext } from '../common/logger';
 import { scaleColourToZero, TrafficClients } from '../common/traffic';
+import { STATE_NAMES } from '../../lib/private/stage-names';
 
-export const STAGE = 'Scale the previous colour to zero';
+export const STAGE = STATE_NAMES.retire;
 
 /** The state after "Keep the previous colour warm" and its wait. */
 export type RetirePreviousRequest = CutoverState;

@@ -6,8 +6,9 @@ import { appendStage, colours, weightsFor } from '../common/fleet';
 import { requireLock, updateLock } from '../common/lock';
 import { logger, setLogContext } from '../common/logger';
 import { setProductionWeights, TrafficClients } from '../common/traffic';
+import { STATE_NAMES } from '../../lib/private/stage-names';
 
-export const STAGE = 'Move traffic back';
+export const STAGE = STATE_NAMES.rollBack;
 
 /** The state after an alarm (`alarm` set) or a caught error (`error` set) once traffic moved. */
 export type RollBackRequest = CutoverState;

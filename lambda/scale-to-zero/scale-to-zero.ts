@@ -6,6 +6,7 @@ import { appendStage, colours, withColour } from '../common/fleet';
 import { requireLock } from '../common/lock';
 import { logger, setLogContext } from '../common/logger';
 import { scaleColourToZero, TrafficClients } from '../common/traffic';
+import { STATE_NAMES } from '../../lib/private/stage-names';
 
 /** `{ state, colour }`: which colour of the state to scale to zero, 'target' or 'live'. */
 export type ScaleToZeroRequest = ScaleToZeroPayload;
@@ -21,9 +22,9 @@ export interface ScaleToZeroDeps extends BaseDeps, TrafficClients {
 export function stageName(state: CutoverState, role: ColourRole): string {
   if (role === 'target') {
     // After "Move traffic back" the target is the failed colour, even if its shift never completed.
-    return state.trafficMoved || state.rollback ? 'Scale the failed colour to zero' : 'Scale the idle colour back to zero';
+    return state.trafficMoved || state.rollback ? STATE_NAMES.scaleFailedDown : STATE_NAMES.scaleIdleDown;
   }
-  return state.action === 'rollback' ? 'Scale the colour we left to zero' : 'Scale the previous colour to zero';
+  return state.action === 'rollback' ? STATE_NAMES.rollbackRetire : STATE_NAMES.retire;
 }
 
 /**

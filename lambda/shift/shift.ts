@@ -6,11 +6,12 @@ import { appendStage, colours, weightsFor } from '../common/fleet';
 import { requireLock, updateLock } from '../common/lock';
 import { logger, setLogContext } from '../common/logger';
 import { setProductionWeights, switchName, TrafficClients } from '../common/traffic';
+import { STATE_NAMES } from '../../lib/private/stage-names';
 
 /** The console name of the stage: it names the step, or the move back for a rollback execution. */
 export function stageName(state: CutoverState, weight: number): string {
-  if (state.action === 'rollback') return 'Move traffic to the previous colour';
-  return weight === 100 ? 'Shift all traffic' : `Shift ${weight}% of traffic`;
+  if (state.action === 'rollback') return STATE_NAMES.rollbackShift;
+  return STATE_NAMES.shift(weight);
 }
 
 /** `{ state, weight }`: the target's new percentage of production traffic (100 = all at once). */

@@ -8,8 +8,9 @@ import { BaseDeps } from '../common/deps';
 import { SmokeTestFailed, truncate } from '../common/errors';
 import { appendStage, colours } from '../common/fleet';
 import { logger, setLogContext } from '../common/logger';
+import { STATE_NAMES } from '../../lib/private/stage-names';
 
-export const STAGE = 'Run smoke tests';
+export const STAGE = STATE_NAMES.smoke;
 
 /** The state after "Check the idle colour's health". */
 export type SmokeTestRequest = CutoverState;

@@ -17,8 +17,9 @@ import { CutoverInProgress, InvalidInput, truncate } from '../common/errors';
 import { appendStage } from '../common/fleet';
 import { isConditionFailure, LockItem, lockItem } from '../common/lock';
 import { logger, setLogContext } from '../common/logger';
+import { STATE_NAMES } from '../../lib/private/stage-names';
 
-export const STAGE = 'Validate input and take the lock';
+export const STAGE = STATE_NAMES.start;
 
 /**
  * The state as the state machine starts it: the raw execution input, the execution id and the
