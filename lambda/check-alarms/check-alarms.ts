@@ -4,9 +4,10 @@ import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balan
 import { AlarmWatchPhase, CheckAlarmsPayload, CutoverState } from '../../lib/contract';
 import { BaseDeps } from '../common/deps';
 import { AlarmFired, NewColourUnhealthy } from '../common/errors';
-import { appendStage, assessColour, colours, describeColourHealth, isoPlusSeconds, stillServing } from '../common/fleet';
-import { logger, setLogContext } from '../common/logger';
+import { assessColour, colours, describeColourHealth, isoPlusSeconds, stillServing } from '../common/fleet';
+import { logger } from '../common/logger';
 import { STATE_NAMES } from '../../lib/private/stage-names';
+import { beginStage } from '../common/stage';
 
 /** The console name of the stage: the bake, or the watch after a shift step at the target's weight. */
 export function stageName(state: CutoverState, phase: AlarmWatchPhase): string | undefined {
@@ -47,10 +48,10 @@ export interface AlarmSeen {
 export async function checkAlarms(request: CheckAlarmsRequest, deps: CheckAlarmsDeps): Promise<CheckAlarmsResponse> {
   const { state, phase } = request;
   const { config } = deps;
-  const startedAt = deps.now();
   const stage = stageName(state, phase);
   if (!stage) throw new RangeError(`check-alarms: phase must be 'shift' or 'bake', got ${JSON.stringify(phase)}.`);
-  setLogContext(state, config, stage);
+  const run = beginStage(state, deps, stage);
+  const { startedAt } = run;
   const { target } = colours(state);
 
   const names = [...new Set([...config.colours[target].alarmNames, ...config.rollbackAlarmNames])];
@@ -105,13 +106,11 @@ export async function checkAlarms(request: CheckAlarmsRequest, deps: CheckAlarms
     logger.info('Shift step', { ...shiftStep, watched: names.length, firing: firing.length });
   }
 
-  return {
-    ...state,
+  return run.done({
     ...(alarm ? { alarm } : {}),
     ...(bake ? { bake } : {}),
     ...(shiftStep ? { shiftStep } : {}),
-    stages: appendStage(state.stages, stage, startedAt, deps.now()),
-  };
+  });
 }
 
 /**

@@ -5,11 +5,12 @@ import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balan
 import { CutoverState, GroupCapacity } from '../../lib/contract';
 import { BaseDeps } from '../common/deps';
 import { IdleNotHealthy } from '../common/errors';
-import { appendStage, assessColour, colours, isoPlusSeconds, readCapacity, setCapacity, targetCapacity } from '../common/fleet';
+import { assessColour, colours, isoPlusSeconds, readCapacity, setCapacity, targetCapacity } from '../common/fleet';
 import { requireLock } from '../common/lock';
-import { logger, setLogContext } from '../common/logger';
+import { logger } from '../common/logger';
 import { staleInstances } from '../common/release-instances';
 import { STATE_NAMES } from '../../lib/private/stage-names';
+import { beginStage } from '../common/stage';
 
 export const STAGE = STATE_NAMES.checkHealth;
 
@@ -35,8 +36,8 @@ export interface CheckHealthDeps extends BaseDeps {
  */
 export async function checkHealth(state: CheckHealthRequest, deps: CheckHealthDeps): Promise<CheckHealthResponse> {
   const { config } = deps;
-  const startedAt = deps.now();
-  setLogContext(state, config, STAGE);
+  const run = beginStage(state, deps, STAGE);
+  const { startedAt } = run;
   const { live, target } = colours(state);
   const deadline = state.health?.deadline ?? isoPlusSeconds(startedAt, config.healthyTimeoutSeconds);
 
@@ -90,13 +91,11 @@ export async function checkHealth(state: CheckHealthRequest, deps: CheckHealthDe
     );
   }
 
-  return {
-    ...state,
+  return run.done({
     liveCapacity,
     targetHeldAtZero: hold,
     health,
-    stages: appendStage(state.stages, STAGE, startedAt, deps.now()),
-  };
+  });
 }
 
 function sameCapacity(a: GroupCapacity, b: GroupCapacity): boolean {

@@ -4,11 +4,12 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { Colour, ColourRelease, CutoverState, LOCK_ATTRIBUTES, otherColour } from '../../lib/contract';
 import { BaseDeps } from '../common/deps';
 import { FleetStateConflict, NothingToRollBack } from '../common/errors';
-import { appendStage, assessColour, checkStoredRelease, colourAtFull, readCapacity, readReleases } from '../common/fleet';
+import { assessColour, checkStoredRelease, colourAtFull, readCapacity, readReleases } from '../common/fleet';
 import { PreviousRecord, previousRecord, previousRecordKey, updateLock } from '../common/lock';
-import { logger, setLogContext } from '../common/logger';
+import { logger } from '../common/logger';
 import { readProductionWeights, switchName, TrafficClients } from '../common/traffic';
 import { STATE_NAMES } from '../../lib/private/stage-names';
+import { beginStage } from '../common/stage';
 
 export const STAGE = STATE_NAMES.findLive;
 
@@ -32,8 +33,7 @@ export interface FindLiveDeps extends BaseDeps, TrafficClients {
  */
 export async function findLive(state: FindLiveRequest, deps: FindLiveDeps): Promise<FindLiveResponse> {
   const { config } = deps;
-  const startedAt = deps.now();
-  setLogContext(state, config, STAGE);
+  const run = beginStage(state, deps, STAGE);
 
   const weights = await readProductionWeights(deps, config);
   const live = colourAtFull(weights);
@@ -62,15 +62,13 @@ export async function findLive(state: FindLiveRequest, deps: FindLiveDeps): Prom
   await updateLock(deps, state.executionId, { [LOCK_ATTRIBUTES.restoreTo]: { S: live } }, 'record the live colour');
   logger.info('Live colour found', { live, target, liveCapacity, liveRelease, targetRelease, action: state.action });
 
-  return {
-    ...state,
+  return run.done({
     live,
     target,
     liveCapacity,
     liveRelease,
     targetRelease,
-    stages: appendStage(state.stages, STAGE, startedAt, deps.now()),
-  };
+  });
 }
 
 /** The way back when a rollback is refused: a normal cutover with the release to go back to. */

@@ -1,9 +1,10 @@
 import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { CutoverState, LOCK_PARTITION_KEY, LockPhase } from '../../lib/contract';
 import { BaseDeps } from '../common/deps';
-import { appendStage, colours, isoPlusSeconds } from '../common/fleet';
+import { colours, isoPlusSeconds } from '../common/fleet';
 import { isConditionFailure, lockItem, previousRecordItem, supersededBy } from '../common/lock';
-import { logger, setLogContext } from '../common/logger';
+import { logger } from '../common/logger';
+import { beginStage } from '../common/stage';
 import { STATE_NAMES } from '../../lib/private/stage-names';
 
 export const STAGE = STATE_NAMES.keepWarm;
@@ -26,14 +27,9 @@ export interface KeepWarmDeps extends BaseDeps {
  */
 export async function keepWarm(state: KeepWarmRequest, deps: KeepWarmDeps): Promise<KeepWarmResponse> {
   const { config } = deps;
-  const startedAt = deps.now();
-  setLogContext(state, config, STAGE);
-  const warmUntil = isoPlusSeconds(startedAt, config.warmSeconds);
-  const done = (extra: Partial<CutoverState>): KeepWarmResponse => ({
-    ...state,
-    ...extra,
-    stages: appendStage(state.stages, STAGE, startedAt, deps.now()),
-  });
+  const run = beginStage(state, deps, STAGE);
+  const warmUntil = isoPlusSeconds(run.startedAt, config.warmSeconds);
+  const done = (extra: Partial<CutoverState>): KeepWarmResponse => run.done(extra);
 
   try {
     await deps.dynamoDb.send(new UpdateItemCommand({

@@ -7,12 +7,13 @@ import { Colour, ColourConfig, ColourRelease, CutoverState, ReleaseLaunch } from
 import { BaseDeps, Sleep } from '../common/deps';
 import { FleetStateConflict, ImageNotAccepted } from '../common/errors';
 import {
-  appendStage, colours, groupInstances, readRelease, releaseWrittenAt, setCapacity, setRuleWeights, targetCapacity, weightsFor, writeRelease,
+  colours, groupInstances, readRelease, releaseWrittenAt, setCapacity, setRuleWeights, targetCapacity, weightsFor, writeRelease,
 } from '../common/fleet';
 import { isConditionFailure, previousRecordKey, requireLock } from '../common/lock';
-import { logger, setLogContext } from '../common/logger';
+import { logger } from '../common/logger';
 import { launchedAfterFor, staleInstances } from '../common/release-instances';
 import { STATE_NAMES } from '../../lib/private/stage-names';
+import { beginStage } from '../common/stage';
 
 export const STAGE = STATE_NAMES.prepare;
 
@@ -48,8 +49,7 @@ export const IMAGE_CONFIRM_INTERVAL_MS = 1000;
  */
 export async function prepare(state: PrepareRequest, deps: PrepareDeps): Promise<PrepareResponse> {
   const { config } = deps;
-  const startedAt = deps.now();
-  setLogContext(state, config, STAGE);
+  const run = beginStage(state, deps, STAGE);
   const { target } = colours(state);
   const targetConfig = config.colours[target];
   if (!state.liveCapacity) throw new TypeError(`The state has no liveCapacity: this task must run after "${STATE_NAMES.findLive}".`);
@@ -100,13 +100,11 @@ export async function prepare(state: PrepareRequest, deps: PrepareDeps): Promise
   const size = await setCapacity(deps.autoScaling, targetConfig.autoScalingGroupName, capacity, { id: targetConfig.launchTemplateId, version });
   logger.info('Target capacity and launch template version', { target, launchTemplateVersion: version, targetLaunch, changed: size.changed, before: size.before, after: size.after });
 
-  return {
-    ...state,
+  return run.done({
     targetRelease,
     targetLaunch,
     targetHeldAtZero: stale.size > 0,
-    stages: appendStage(state.stages, STAGE, startedAt, deps.now()),
-  };
+  });
 }
 
 /** Waits until the image parameter reads back the new image id, or fails saying why it may not. */

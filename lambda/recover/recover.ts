@@ -17,11 +17,12 @@ import {
 import { parseFleetConfig } from '../common/config';
 import { BaseDeps, Sleep } from '../common/deps';
 import { FleetStateConflict } from '../common/errors';
-import { appendStage, assessColour, colourAtFull, describeColourHealth, RuleWeights, stillServing, weightsFor } from '../common/fleet';
+import { assessColour, colourAtFull, describeColourHealth, RuleWeights, stillServing, weightsFor } from '../common/fleet';
 import { isConditionFailure, lockItem, lockKey, previousRecordKey, requireLock } from '../common/lock';
 import { logger, setLogContext } from '../common/logger';
 import { readProductionWeights, scaleColourToZero, setProductionWeights, switchName, TrafficClients } from '../common/traffic';
 import { STATE_NAMES } from '../../lib/private/stage-names';
+import { beginStage } from '../common/stage';
 
 export const STAGE = STATE_NAMES.recover;
 
@@ -126,9 +127,7 @@ async function settle(deps: RecoverDeps, live: Colour): Promise<Colour[]> {
  * traffic.
  */
 export async function recoverTakenOver(state: CutoverState, deps: RecoverDeps): Promise<CutoverState> {
-  const { config } = deps;
-  const startedAt = deps.now();
-  setLogContext(state, config, STAGE);
+  const run = beginStage(state, deps, STAGE);
   const stopped = state.takenOver;
   if (!stopped) throw new TypeError('recover: the state has no takenOver lock: this task runs only after the start handler took a lock over.');
   await requireLock(deps, state.executionId, 'recover the fleet');
@@ -149,7 +148,7 @@ export async function recoverTakenOver(state: CutoverState, deps: RecoverDeps): 
     scaledToZero,
   };
   logger.warn('Recovered the fleet from the stopped execution', { ...recovered });
-  return { ...state, recovered, stages: appendStage(state.stages, STAGE, startedAt, deps.now()) };
+  return run.done({ recovered });
 }
 
 /**

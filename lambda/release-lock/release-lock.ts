@@ -14,11 +14,11 @@ import {
 } from '../../lib/contract';
 import { BaseDeps, Sleep } from '../common/deps';
 import { causeMessage } from '../common/errors';
-import { appendStage } from '../common/fleet';
 import { isConditionFailure, lockItem, lockKey, LockItem, supersededBy } from '../common/lock';
-import { logger, setLogContext } from '../common/logger';
+import { logger } from '../common/logger';
 import { switchName } from '../common/config';
 import { STATE_NAMES } from '../../lib/private/stage-names';
+import { beginStage } from '../common/stage';
 
 /** The console name of the stage for each outcome. */
 export const STAGES: Record<CutoverOutcome, string> = {
@@ -62,12 +62,12 @@ const OUTCOMES: readonly CutoverOutcome[] = ['succeeded', 'rolled-back', 'failed
 export async function releaseLock(request: ReleaseLockRequest, deps: ReleaseLockDeps): Promise<ReleaseLockResponse> {
   const { state, outcome } = request;
   const { config } = deps;
-  const startedAt = deps.now();
   if (!OUTCOMES.includes(outcome)) {
     throw new RangeError(`release-lock: outcome must be one of ${OUTCOMES.join(', ')}, got ${JSON.stringify(outcome)}.`);
   }
   const stage = STAGES[outcome];
-  setLogContext(state, config, stage);
+  const run = beginStage(state, deps, stage);
+  const { startedAt } = run;
   const described = outcome === 'succeeded' ? undefined : describeFailure(state, outcome, switchName(config));
 
   // The result record is for operators: failing to write it must not keep the lock. Only an
@@ -75,7 +75,7 @@ export async function releaseLock(request: ReleaseLockRequest, deps: ReleaseLock
   const held = await recordResult(state, deps, resultRecord(state, outcome, config.fleetId, startedAt, described));
   if (held === 'released-by-me') {
     logger.info('A retry: this execution already recorded its result and released the lock');
-    return { ...state, ...(described ? { failure: described } : {}), stages: appendStage(state.stages, stage, startedAt, deps.now()) };
+    return run.done({ ...(described ? { failure: described } : {}) });
   }
   if (held !== 'mine') {
     logger.warn('Another execution holds the lock: recording nothing, changing nothing', { holder: held ?? null });
@@ -86,18 +86,16 @@ export async function releaseLock(request: ReleaseLockRequest, deps: ReleaseLock
     // Moving traffic back failed: keep the lock, so no cutover starts on a fleet whose traffic may
     // still reach the failed colour, and so the recovery handler moves it back when this ends.
     logger.error('Moving traffic back failed: keeping the lock for the recovery handler');
-    return {
-      ...state,
+    return run.done({
       ...(described ? { failure: { error: described.error, cause: `${described.cause} The recovery handler tries once more when this execution ends: it moves all traffic back to ${state.live ?? 'the previous colour'} if that colour is healthy, scales the other to zero and releases the lock.` } } : {}),
-      stages: appendStage(state.stages, stage, startedAt, deps.now()),
-    };
+    });
   }
 
   if (state.warmLockHandBack && !state.trafficMoved) {
     // A rollback that moved nothing gives the lock back to the cutover it took it from.
     const handedBack = await handBackWarmLock(state, deps);
     if (handedBack) {
-      return { ...state, ...(described ? { failure: described } : {}), stages: appendStage(state.stages, stage, startedAt, deps.now()) };
+      return run.done({ ...(described ? { failure: described } : {}) });
     }
   }
 
@@ -118,11 +116,9 @@ export async function releaseLock(request: ReleaseLockRequest, deps: ReleaseLock
   }
 
   const failure = lockProblem ? withLockProblem(state, outcome, described, lockProblem, config.lockTableName, config.fleetId) : described;
-  return {
-    ...state,
+  return run.done({
     ...(failure ? { failure } : {}),
-    stages: appendStage(state.stages, stage, startedAt, deps.now()),
-  };
+  });
 }
 
 /**

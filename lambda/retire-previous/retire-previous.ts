@@ -3,11 +3,12 @@ import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { CutoverState, LOCK_ATTRIBUTES, LOCK_PARTITION_KEY, LockPhase } from '../../lib/contract';
 import { BaseDeps } from '../common/deps';
 import { FleetStateConflict, NewColourUnhealthy } from '../common/errors';
-import { appendStage, assessColour, colours, describeColourHealth, stillServing, withColour } from '../common/fleet';
+import { assessColour, colours, describeColourHealth, stillServing, withColour } from '../common/fleet';
 import { isConditionFailure, lockItem, previousRecordKey, requireLock, supersededBy } from '../common/lock';
-import { logger, setLogContext } from '../common/logger';
+import { logger } from '../common/logger';
 import { scaleColourToZero, TrafficClients } from '../common/traffic';
 import { STATE_NAMES } from '../../lib/private/stage-names';
+import { beginStage } from '../common/stage';
 
 export const STAGE = STATE_NAMES.retire;
 
@@ -37,8 +38,7 @@ export interface RetirePreviousDeps extends BaseDeps, TrafficClients {
  */
 export async function retirePrevious(state: RetirePreviousRequest, deps: RetirePreviousDeps): Promise<RetirePreviousResponse> {
   const { config } = deps;
-  const startedAt = deps.now();
-  setLogContext(state, config, STAGE);
+  const run = beginStage(state, deps, STAGE);
   const { live, target: newColour } = colours(state);
 
   // A rollback may have taken the fleet over during the warm period: then nothing here is ours.
@@ -93,11 +93,9 @@ export async function retirePrevious(state: RetirePreviousRequest, deps: RetireP
   await retirePreviousRecord(state, deps);
   const change = await scaleColourToZero(deps, config, live);
   logger.info('Previous colour scaled to zero', { colour: live, changed: change.changed, before: change.before });
-  return {
-    ...state,
+  return run.done({
     scaledToZero: withColour(state.scaledToZero, live),
-    stages: appendStage(state.stages, STAGE, startedAt, deps.now()),
-  };
+  });
 }
 
 /**

@@ -2,11 +2,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CutoverState, LOCK_ATTRIBUTES } from '../../lib/contract';
 import { BaseDeps, Sleep } from '../common/deps';
 import { causeMessage } from '../common/errors';
-import { appendStage, colours, weightsFor } from '../common/fleet';
+import { colours, weightsFor } from '../common/fleet';
 import { requireLock, updateLock } from '../common/lock';
-import { logger, setLogContext } from '../common/logger';
+import { logger } from '../common/logger';
 import { setProductionWeights, TrafficClients } from '../common/traffic';
 import { STATE_NAMES } from '../../lib/private/stage-names';
+import { beginStage } from '../common/stage';
 
 export const STAGE = STATE_NAMES.rollBack;
 
@@ -29,8 +30,8 @@ export interface RollBackDeps extends BaseDeps, TrafficClients {
  */
 export async function rollBack(state: RollBackRequest, deps: RollBackDeps): Promise<RollBackResponse> {
   const { config } = deps;
-  const startedAt = deps.now();
-  setLogContext(state, config, STAGE);
+  const run = beginStage(state, deps, STAGE);
+  const { startedAt } = run;
   const { live } = colours(state);
 
   // A superseded execution leaves traffic to the execution that holds the fleet now. A rollback
@@ -55,10 +56,8 @@ export async function rollBack(state: RollBackRequest, deps: RollBackDeps): Prom
     ...(change.inSync !== undefined ? { dnsInSync: change.inSync, dnsSyncMs: change.syncMs } : {}),
   };
   logger.warn('Production traffic moved back', { live, changed: change.changed, before: change.before, ...rollback });
-  return {
-    ...state,
+  return run.done({
     targetWeight: 0,
     rollback,
-    stages: appendStage(state.stages, STAGE, startedAt, deps.now()),
-  };
+  });
 }

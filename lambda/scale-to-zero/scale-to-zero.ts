@@ -2,11 +2,12 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ColourRole, CutoverState, ScaleToZeroPayload } from '../../lib/contract';
 import { BaseDeps } from '../common/deps';
-import { appendStage, colours, withColour } from '../common/fleet';
+import { colours, withColour } from '../common/fleet';
 import { requireLock } from '../common/lock';
-import { logger, setLogContext } from '../common/logger';
+import { logger } from '../common/logger';
 import { scaleColourToZero, TrafficClients } from '../common/traffic';
 import { STATE_NAMES } from '../../lib/private/stage-names';
+import { beginStage } from '../common/stage';
 
 /** `{ state, colour }`: which colour of the state to scale to zero, 'target' or 'live'. */
 export type ScaleToZeroRequest = ScaleToZeroPayload;
@@ -34,18 +35,15 @@ export function stageName(state: CutoverState, role: ColourRole): string {
 export async function scaleToZero(request: ScaleToZeroRequest, deps: ScaleToZeroDeps): Promise<ScaleToZeroResponse> {
   const { state, colour: role } = request;
   const { config } = deps;
-  const startedAt = deps.now();
   if (role !== 'target' && role !== 'live') throw new RangeError(`scale-to-zero: colour must be 'target' or 'live', got ${JSON.stringify(role)}.`);
   const stage = stageName(state, role);
-  setLogContext(state, config, stage);
+  const run = beginStage(state, deps, stage);
   const colour = colours(state)[role];
 
   await requireLock(deps, state.executionId, `scale ${colour} to zero`);
   const change = await scaleColourToZero(deps, config, colour);
   logger.info('Scaled to zero', { colour, role, changed: change.changed, before: change.before });
-  return {
-    ...state,
+  return run.done({
     scaledToZero: withColour(state.scaledToZero, colour),
-    stages: appendStage(state.stages, stage, startedAt, deps.now()),
-  };
+  });
 }

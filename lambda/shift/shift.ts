@@ -2,11 +2,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CutoverState, LOCK_ATTRIBUTES, ShiftPayload } from '../../lib/contract';
 import { BaseDeps, Sleep } from '../common/deps';
 import { DnsChangePending } from '../common/errors';
-import { appendStage, colours, weightsFor } from '../common/fleet';
+import { colours, weightsFor } from '../common/fleet';
 import { requireLock, updateLock } from '../common/lock';
-import { logger, setLogContext } from '../common/logger';
+import { logger } from '../common/logger';
 import { setProductionWeights, switchName, TrafficClients } from '../common/traffic';
 import { STATE_NAMES } from '../../lib/private/stage-names';
+import { beginStage } from '../common/stage';
 
 /** The console name of the stage: it names the step, or the move back for a rollback execution. */
 export function stageName(state: CutoverState, weight: number): string {
@@ -34,9 +35,8 @@ export interface ShiftDeps extends BaseDeps, TrafficClients {
 export async function shift(request: ShiftRequest, deps: ShiftDeps): Promise<ShiftResponse> {
   const { state, weight } = request;
   const { config } = deps;
-  const startedAt = deps.now();
   const stage = stageName(state, weight);
-  setLogContext(state, config, stage);
+  const run = beginStage(state, deps, stage);
   if (!Number.isInteger(weight) || weight < 0 || weight > 100) {
     throw new RangeError(`shift: weight must be an integer percentage from 0 to 100, got ${JSON.stringify(weight)}.`);
   }
@@ -65,11 +65,9 @@ export async function shift(request: ShiftRequest, deps: ShiftDeps): Promise<Shi
       `was not INSYNC after ${Math.round((change.syncMs ?? 0) / 1000)} s: moving traffic back.`,
     );
   }
-  return {
-    ...state,
+  return run.done({
     // From here on a failure must move traffic back.
     trafficMoved: true,
     targetWeight: weight,
-    stages: appendStage(state.stages, stage, startedAt, deps.now()),
-  };
+  });
 }

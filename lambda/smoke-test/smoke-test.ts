@@ -6,9 +6,10 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import { Colour, CutoverState, SMOKE_TEST_ENDPOINT_ENV, SmokeCheckConfig, smokeTestEndpointEnv } from '../../lib/contract';
 import { BaseDeps } from '../common/deps';
 import { SmokeTestFailed, truncate } from '../common/errors';
-import { appendStage, colours } from '../common/fleet';
-import { logger, setLogContext } from '../common/logger';
+import { colours } from '../common/fleet';
+import { logger } from '../common/logger';
 import { STATE_NAMES } from '../../lib/private/stage-names';
+import { beginStage } from '../common/stage';
 
 export const STAGE = STATE_NAMES.smoke;
 
@@ -47,8 +48,7 @@ const MAX_BODY_BYTES = 1024 * 1024;
  */
 export async function smokeTest(state: SmokeTestRequest, deps: SmokeTestDeps): Promise<SmokeTestResponse> {
   const { config } = deps;
-  const startedAt = deps.now();
-  setLogContext(state, config, STAGE);
+  const run = beginStage(state, deps, STAGE);
   const { target } = colours(state);
   const checks = config.smokeChecks ?? [];
   const rounds = config.smokeRounds;
@@ -77,7 +77,7 @@ export async function smokeTest(state: SmokeTestRequest, deps: SmokeTestDeps): P
     logger.info('Smoke checks passed', { checks: checks.length, rounds });
   }
 
-  return { ...state, stages: appendStage(state.stages, STAGE, startedAt, deps.now()) };
+  return run.done();
 }
 
 /**

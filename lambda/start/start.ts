@@ -14,10 +14,10 @@ import {
 } from '../../lib/contract';
 import { BaseDeps } from '../common/deps';
 import { CutoverInProgress, InvalidInput, truncate } from '../common/errors';
-import { appendStage } from '../common/fleet';
 import { isConditionFailure, LockItem, lockItem } from '../common/lock';
-import { logger, setLogContext } from '../common/logger';
+import { logger } from '../common/logger';
 import { STATE_NAMES } from '../../lib/private/stage-names';
+import { beginStage } from '../common/stage';
 
 export const STAGE = STATE_NAMES.start;
 
@@ -106,8 +106,8 @@ function describe(value: unknown): string {
  */
 export async function start(state: StartRequest, deps: StartDeps): Promise<StartResponse> {
   const { config } = deps;
-  const startedAt = deps.now();
-  setLogContext(state, config, STAGE);
+  const run = beginStage(state, deps, STAGE);
+  const { startedAt } = run;
 
   // No AWS call before the input is known to be good.
   const input = validateInput(state.input);
@@ -186,16 +186,14 @@ export async function start(state: StartRequest, deps: StartDeps): Promise<Start
     ...(input.imageId !== undefined ? { imageId: input.imageId } : {}),
     ...(input.version !== undefined ? { version: input.version } : {}),
   };
-  return {
-    ...state,
+  return run.done({
     // The definition's configuration travels on in the state: every later task reads it there.
     config,
     action: input.action,
     release,
     ...(takenOver ? { takenOver } : {}),
     ...(handBack ? { warmLockHandBack: handBack } : {}),
-    stages: appendStage(state.stages, STAGE, startedAt, deps.now()),
-  };
+  });
 }
 
 function takenOverLock(held: LockItem, ownerStatus: string): TakenOverLock {
