@@ -19,7 +19,7 @@ import * as path from 'path';
 import { Duration } from 'aws-cdk-lib';
 import { buildSync } from 'esbuild';
 import { Colour, COLOURS, ROLLBACK_ANY_ERROR_RETRY, ROLLBACK_TRANSIENT_RETRY, STATE_NAMES, TrafficShift } from '../lib';
-import { rollbackWorstCaseSeconds, TASK_TIMEOUT_MARGIN_SECONDS, transientRevertWorstCaseSeconds } from '../lib/validation';
+import { rollbackWorstCaseSeconds, TASK_TIMEOUT_MARGIN_SECONDS, transientRevertWorstCaseSeconds } from '../lib/private/validation';
 import { ExampleStackProps } from '../bin/example-stack';
 import { ExecutionResult, Lab } from '../lab/lab';
 

@@ -5,14 +5,14 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { Colour } from './contract';
+import { Colour } from './private/contract';
 import { CutoverWorkflow } from './cutover-workflow';
 import { DnsRecords } from './dns-records';
 import { FleetColour } from './fleet-colour';
-import { FleetResourcesProvider } from './fleet-resources';
+import { FleetResourcesProvider } from './private/fleet-resources';
 import { BlueGreenFleetProps } from './fleet-props';
 import { TrafficSwitch } from './traffic-switch';
-import { ALARM_DEFAULTS, DEFAULTS, resolveDnsSwitch, validateFleetProps } from './validation';
+import { ALARM_DEFAULTS, DEFAULTS, resolveDnsSwitch, validateFleetProps } from './private/validation';
 
 /**
  * Priority of the catch-all rules that own forwarding on both listeners. The highest

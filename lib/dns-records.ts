@@ -6,9 +6,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { Construct } from 'constructs';
-import { Colour, DnsRecordsProperties, DnsRecordType, Route53Config } from './contract';
-import { nagResource } from './cutover-workflow';
-import { providerFunction } from './fleet-resources';
+import { Colour, DnsRecordsProperties, DnsRecordType, Route53Config } from './private/contract';
+import { nagResource } from './private/nag-resource';
+import { providerFunction } from './private/fleet-resources';
 
 /** What the weighted records are built from. */
 export interface DnsRecordsProps {

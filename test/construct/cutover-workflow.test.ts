@@ -6,10 +6,10 @@ import {
   HANDLERS, retryWaitSeconds, ROLLBACK_ANY_ERROR_RETRY, ROLLBACK_TRANSIENT_RETRY, SmokeCheck, STATE_NAMES, THROTTLING_RETRY,
   TrafficShift, TRANSIENT_ERRORS, TRANSIENT_RETRY,
 } from '../../lib';
-import { DEPLOY_TIME_VALUE_BYTES, FLEET_CONFIG_BUDGET_BYTES } from '../../lib/fleet-config-size';
+import { DEPLOY_TIME_VALUE_BYTES, FLEET_CONFIG_BUDGET_BYTES } from '../../lib/private/fleet-config-size';
 import {
   DNS_TASK_TIMEOUT_SECONDS, rollbackWorstCaseSeconds, TASK_TIMEOUT_MARGIN_SECONDS, TASK_TIMEOUT_SECONDS, transientRevertWorstCaseSeconds,
-} from '../../lib/validation';
+} from '../../lib/private/validation';
 import { fleetStack } from './fleet-fixture';
 
 /** The state machine definition with every token replaced by a placeholder. */
