@@ -10,6 +10,7 @@ import { CutoverWorkflow } from './cutover-workflow';
 import { DnsRecords } from './dns-records';
 import { FleetColour } from './fleet-colour';
 import { FleetResourcesProvider } from './private/fleet-resources';
+import { BlueGreenFleetPropsError } from './private/props-error';
 import { BlueGreenFleetProps } from './fleet-props';
 import { TrafficSwitch } from './traffic-switch';
 import { ALARM_DEFAULTS, DEFAULTS, resolveDnsSwitch, validateFleetProps } from './private/validation';
@@ -19,14 +20,6 @@ import { ALARM_DEFAULTS, DEFAULTS, resolveDnsSwitch, validateFleetProps } from '
  * number ALB allows, so rules users add to the listeners are evaluated first.
  */
 export const CATCH_ALL_RULE_PRIORITY = 50000;
-
-/** Thrown when a {@link BlueGreenFleet} is given props that cannot work. */
-export class BlueGreenFleetPropsError extends Error {
-  constructor(path: string, public readonly problems: string[]) {
-    super(`Invalid BlueGreenFleet props at ${path}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'BlueGreenFleetPropsError';
-  }
-}
 
 /**
  * Twin Auto Scaling groups (blue and green) behind an Application Load Balancer, ready
@@ -296,7 +289,7 @@ export class BlueGreenFleet extends Construct implements ec2.IConnectable {
     }
 
     const colourLoadBalancers = this.colours.map((c) => c.loadBalancer!);
-    this.cutover = new CutoverWorkflow(this, 'Cutover', {
+    this.cutover = CutoverWorkflow._create(this, 'Cutover', {
       ...props.cutover,
       fleetId: Names.uniqueId(this),
       vpc: props.vpc,
@@ -315,7 +308,7 @@ export class BlueGreenFleet extends Construct implements ec2.IConnectable {
       sharedAlarms: this.loadBalancerErrorsAlarm ? [this.loadBalancerErrorsAlarm] : [],
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
-      dns: this.dnsRecords ? { zone: this.dnsRecords.zone, records: this.dnsRecords.config, ttl: Duration.seconds(dns!.ttlSeconds) } : undefined,
+      dns: this.dnsRecords ? { zone: this.dnsRecords.zone, records: this.dnsRecords._config, ttl: Duration.seconds(dns!.ttlSeconds) } : undefined,
     });
 
     this.acknowledgeDeliberateChoices(props);

@@ -159,10 +159,12 @@ export class CutoverWorkflow extends Construct {
   /** The lock table (per fleet: the lock, the last result, and the colour the last cutover left). */
   public readonly lockTable: dynamodb.Table;
   /**
-   * The handler functions, by name: the stack's, shared by its fleets (see `CutoverHandlers`), this
+   * The handler functions, by name (`start`, `find-live`, `prepare`, `check-health`, `smoke-test`,
+   * `shift`, `check-alarms`, `roll-back`, `scale-to-zero`, `keep-warm`, `retire-previous`,
+   * `release-lock`, `recover`): the stack's, shared by its fleets (see `CutoverHandlers`), this
    * fleet's resources granted to their roles.
    */
-  public readonly functions: Record<HandlerName, lambda.Function>;
+  public readonly functions: { [name: string]: lambda.Function };
   /** The options in force, defaults applied. */
   public readonly pollInterval: Duration;
   public readonly healthyTimeout: Duration;
@@ -176,7 +178,16 @@ export class CutoverWorkflow extends Construct {
   /** How long production traffic may keep reaching a colour after the records moved away from it (Route 53 only). */
   public readonly dnsDrainTime?: Duration;
 
-  constructor(scope: Construct, id: string, props: CutoverWorkflowProps) {
+  /**
+   * Builds the workflow of a fleet. Only a `BlueGreenFleet` creates one (`fleet.cutover`): its
+   * props are internal, so the constructor is private.
+   * @internal
+   */
+  public static _create(scope: Construct, id: string, props: CutoverWorkflowProps): CutoverWorkflow {
+    return new CutoverWorkflow(scope, id, props);
+  }
+
+  private constructor(scope: Construct, id: string, props: CutoverWorkflowProps) {
     super(scope, id);
     const stack = Stack.of(this);
     const dns = props.dns;
