@@ -18,8 +18,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { Duration } from 'aws-cdk-lib';
 import { buildSync } from 'esbuild';
-import { Colour, COLOURS, ROLLBACK_ANY_ERROR_RETRY, ROLLBACK_TRANSIENT_RETRY, STATE_NAMES, TrafficShift } from '../lib';
-import { rollbackWorstCaseSeconds, TASK_TIMEOUT_MARGIN_SECONDS, transientRevertWorstCaseSeconds } from '../lib/validation';
+import { Colour, TrafficShift } from '../lib';
+import { STATE_NAMES } from '../lib/cutover-workflow';
+import { COLOURS, ROLLBACK_ANY_ERROR_RETRY, ROLLBACK_TRANSIENT_RETRY } from '../lib/private/contract';
+import { rollbackWorstCaseSeconds, TASK_TIMEOUT_MARGIN_SECONDS, transientRevertWorstCaseSeconds } from '../lib/private/validation';
 import { ExampleStackProps } from '../bin/example-stack';
 import { ExecutionResult, Lab } from '../lab/lab';
 

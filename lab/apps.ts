@@ -1,7 +1,7 @@
 import * as http from 'http';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { DescribeRulesCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { Colour, COLOURS, FleetConfig } from '../lib/contract';
+import { Colour, COLOURS, FleetConfig } from '../lib/private/contract';
 import { freePort } from './moto';
 
 /** How a colour's application answers. */

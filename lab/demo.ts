@@ -6,7 +6,8 @@
  * Exits 0 only if both stories really happened (checked against the emulator's state).
  */
 import { Duration } from 'aws-cdk-lib';
-import { Colour, CutoverErrorName, STATE_NAMES } from '../lib';
+import { Colour, CutoverErrorName } from '../lib';
+import { STATE_NAMES } from '../lib/cutover-workflow';
 import { IamGate } from './iam-gate';
 import { ExecutionResult, Lab } from './lab';
 

@@ -13,7 +13,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { ExampleStack, ExampleStackProps } from '../bin/example-stack';
 import { STATE_NAMES } from '../lib/cutover-workflow';
-import { Colour, COLOURS, DNS_SET_IDENTIFIERS, FleetConfig, HandlerName, LOCK_PARTITION_KEY, SMOKE_TEST_ENDPOINT_ENV, smokeTestEndpointEnv } from '../lib/contract';
+import { Colour, COLOURS, DNS_SET_IDENTIFIERS, FleetConfig, HandlerName, LOCK_PARTITION_KEY, SMOKE_TEST_ENDPOINT_ENV, smokeTestEndpointEnv } from '../lib/private/contract';
 import { desiredRecord } from '../lambda/common/dns';
 import { ColourApps, ListenerEmulator } from './apps';
 import { CustomResourceRunner } from './custom-resources';

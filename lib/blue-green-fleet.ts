@@ -5,29 +5,22 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { Colour } from './contract';
+import { Colour } from './private/contract';
 import { CutoverWorkflow } from './cutover-workflow';
 import { DnsRecords } from './dns-records';
 import { FleetColour } from './fleet-colour';
-import { FleetResourcesProvider } from './fleet-resources';
+import { FleetResourcesProvider } from './private/fleet-resources';
+import { BlueGreenFleetPropsError } from './private/props-error';
 import { BlueGreenFleetProps } from './fleet-props';
 import { TrafficSwitch } from './traffic-switch';
 import { listenerClashes, listenerPortAndProtocol, OwnListener, smokeTestHost } from './private/listener-rules';
-import { ALARM_DEFAULTS, DEFAULTS, fleetProtocol, resolveDnsSwitch, validateFleetProps } from './validation';
+import { ALARM_DEFAULTS, DEFAULTS, fleetProtocol, resolveDnsSwitch, validateFleetProps } from './private/validation';
 
 /**
  * Priority of the catch-all rules that own forwarding on both listeners. The highest
  * number ALB allows, so rules users add to the listeners are evaluated first.
  */
 export const CATCH_ALL_RULE_PRIORITY = 50000;
-
-/** Thrown when a {@link BlueGreenFleet} is given props that cannot work. */
-export class BlueGreenFleetPropsError extends Error {
-  constructor(path: string, public readonly problems: string[]) {
-    super(`Invalid BlueGreenFleet props at ${path}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'BlueGreenFleetPropsError';
-  }
-}
 
 /**
  * Twin Auto Scaling groups (blue and green) behind an Application Load Balancer, ready
@@ -328,7 +321,7 @@ export class BlueGreenFleet extends Construct implements ec2.IConnectable {
     }
 
     const colourLoadBalancers = this.colours.map((c) => c.loadBalancer!);
-    this.cutover = new CutoverWorkflow(this, 'Cutover', {
+    this.cutover = CutoverWorkflow._create(this, 'Cutover', {
       ...props.cutover,
       fleetId: Names.uniqueId(this),
       vpc: props.vpc,
@@ -348,7 +341,7 @@ export class BlueGreenFleet extends Construct implements ec2.IConnectable {
       sharedAlarms: this.loadBalancerErrorsAlarm ? [this.loadBalancerErrorsAlarm] : [],
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
-      dns: this.dnsRecords ? { zone: this.dnsRecords.zone, records: this.dnsRecords.config, ttl: Duration.seconds(dns!.ttlSeconds) } : undefined,
+      dns: this.dnsRecords ? { zone: this.dnsRecords.zone, records: this.dnsRecords._config, ttl: Duration.seconds(dns!.ttlSeconds) } : undefined,
     });
 
     this.acknowledgeDeliberateChoices(props);

@@ -1,6 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { SmokeCheckConfig } from './contract';
+import { SmokeCheckConfig } from './private/contract';
 
 /** Options of one HTTP smoke check. */
 export interface HttpSmokeCheckOptions {

@@ -1,5 +1,3 @@
-import * as fs from 'fs';
-import * as path from 'path';
 import { Arn, ArnFormat, Duration, Lazy, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -17,11 +15,12 @@ import { Construct } from 'constructs';
 import {
   Colour, CutoverErrorName, ExecutionStoppedEvent, FleetConfig, HANDLERS, HandlerName, LAMBDA_NOT_READY_ERRORS, LAMBDA_NOT_READY_RETRY, RetryBudget,
   ROLLBACK_ANY_ERROR_RETRY, ROLLBACK_TRANSIENT_RETRY, Route53Config, STOPPED_STATUSES, THROTTLING_ERRORS, THROTTLING_RETRY, TRANSIENT_ERRORS, TRANSIENT_RETRY,
-} from './contract';
-import { CutoverHandlers } from './cutover-handlers';
+} from './private/contract';
+import { CutoverHandlers } from './private/cutover-handlers';
 import { CutoverOptions, TrafficShift } from './cutover-options';
 import { FleetColour } from './fleet-colour';
-import { fleetConfigProblems } from './fleet-config-size';
+import { fleetConfigProblems } from './private/fleet-config-size';
+import { nagResource } from './private/nag-resource';
 import { STATE_NAMES } from './private/stage-names';
 import {
   CUTOVER_DEFAULTS,
@@ -34,7 +33,7 @@ import {
   TASK_TIMEOUT_MARGIN_SECONDS,
   TASK_TIMEOUT_SECONDS,
   validateCutoverOptions,
-} from './validation';
+} from './private/validation';
 
 export { STATE_NAMES } from './private/stage-names';
 
@@ -110,19 +109,6 @@ export interface CutoverWorkflowProps extends CutoverOptions {
   readonly removalPolicy?: RemovalPolicy;
 }
 
-/** Directory of a handler's pre-built bundle (built by `npm run build`, shipped in the package). */
-export function bundleDir(name: string): string {
-  const candidates = [
-    path.join(__dirname, '..', 'lambda-bundles', name),
-    path.join(__dirname, '..', 'dist', 'lambda-bundles', name),
-  ];
-  const found = candidates.find((c) => fs.existsSync(path.join(c, 'index.js')));
-  if (!found) {
-    throw new Error(`The bundled cutover handler '${name}' is missing (looked in ${candidates.join(', ')}). Run 'npm run build' to bundle the handlers.`);
-  }
-  return found;
-}
-
 /**
  * The cutover workflow: a Step Functions Standard state machine of small Lambda handlers that
  * takes one release from "one colour serves" to "the other colour serves", or back.
@@ -133,10 +119,12 @@ export class CutoverWorkflow extends Construct {
   /** The lock table (per fleet: the lock, the last result, and the colour the last cutover left). */
   public readonly lockTable: dynamodb.Table;
   /**
-   * The handler functions, by name: the stack's, shared by its fleets (see `CutoverHandlers`), this
+   * The handler functions, by name (`start`, `find-live`, `prepare`, `check-health`, `smoke-test`,
+   * `shift`, `check-alarms`, `roll-back`, `scale-to-zero`, `keep-warm`, `retire-previous`,
+   * `release-lock`, `recover`): the stack's, shared by its fleets (see `CutoverHandlers`), this
    * fleet's resources granted to their roles.
    */
-  public readonly functions: Record<HandlerName, lambda.Function>;
+  public readonly functions: { [name: string]: lambda.Function };
   /** The options in force, defaults applied. */
   public readonly pollInterval: Duration;
   public readonly healthyTimeout: Duration;
@@ -150,7 +138,16 @@ export class CutoverWorkflow extends Construct {
   /** How long production traffic may keep reaching a colour after the records moved away from it (Route 53 only). */
   public readonly dnsDrainTime?: Duration;
 
-  constructor(scope: Construct, id: string, props: CutoverWorkflowProps) {
+  /**
+   * Builds the workflow of a fleet. Only a `BlueGreenFleet` creates one (`fleet.cutover`): its
+   * props are internal, so the constructor is private.
+   * @internal
+   */
+  public static _create(scope: Construct, id: string, props: CutoverWorkflowProps): CutoverWorkflow {
+    return new CutoverWorkflow(scope, id, props);
+  }
+
+  private constructor(scope: Construct, id: string, props: CutoverWorkflowProps) {
     super(scope, id);
     const stack = Stack.of(this);
     const dns = props.dns;
@@ -729,16 +726,3 @@ function loadBalancerFullName(lb: elbv2.IApplicationLoadBalancer): string {
   if (lbConcrete.loadBalancerFullName) return lbConcrete.loadBalancerFullName;
   return Arn.split(lb.loadBalancerArn, ArnFormat.SLASH_RESOURCE_NAME).resourceName!;
 }
-
-/** A resource as cdk-nag names it in a finding id: references as `<LogicalId>` / `<LogicalId.Attr>`. */
-export function nagResource(stack: Stack, value: string): string {
-  const render = (v: any): string => {
-    if (typeof v === 'string') return v;
-    if (v.Ref) return `<${v.Ref}>`;
-    if (v['Fn::GetAtt']) return `<${v['Fn::GetAtt'].join('.')}>`;
-    if (v['Fn::Join']) return v['Fn::Join'][1].map(render).join(v['Fn::Join'][0]);
-    throw new Error(`cannot name ${JSON.stringify(v)} for cdk-nag`);
-  };
-  return render(stack.resolve(value));
-}
-

@@ -6,9 +6,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { Construct } from 'constructs';
-import { Colour, DnsRecordsProperties, DnsRecordType, Route53Config } from './contract';
-import { nagResource } from './cutover-workflow';
-import { providerFunction } from './fleet-resources';
+import { Colour, DnsRecordsProperties, DnsRecordType, Route53Config } from './private/contract';
+import { nagResource } from './private/nag-resource';
+import { providerFunction } from './private/fleet-resources';
 
 /** What the weighted records are built from. */
 export interface DnsRecordsProps {
@@ -56,8 +56,11 @@ export class DnsRecords extends Construct {
   public readonly resource: CustomResource;
   /** The function that creates, updates and deletes them. */
   public readonly provider: lambda.Function;
-  /** The records as the cutover handlers see them. */
-  public readonly config: Route53Config;
+  /**
+   * The records as the cutover handlers see them.
+   * @internal
+   */
+  public readonly _config: Route53Config;
   /**
    * The provider's permission to change these records: one policy per record name and zone
    * (its construct id ends with a hash of both), so a rename keeps the old name's until cleanup.
@@ -76,7 +79,7 @@ export class DnsRecords extends Construct {
       dnsName: alias ? `dualstack.${lb.loadBalancerDnsName}` : lb.loadBalancerDnsName,
       hostedZoneId: lb.loadBalancerCanonicalHostedZoneId,
     });
-    this.config = {
+    this._config = {
       hostedZoneId: props.zone.hostedZoneId,
       recordName: props.recordName,
       recordType: props.recordType,
@@ -124,13 +127,13 @@ export class DnsRecords extends Construct {
     });
 
     const properties: DnsRecordsProperties = {
-      HostedZoneId: this.config.hostedZoneId,
-      RecordName: this.config.recordName,
-      RecordType: this.config.recordType,
-      ...(this.config.ttlSeconds !== undefined ? { Ttl: this.config.ttlSeconds } : {}),
+      HostedZoneId: this._config.hostedZoneId,
+      RecordName: this._config.recordName,
+      RecordType: this._config.recordType,
+      ...(this._config.ttlSeconds !== undefined ? { Ttl: this._config.ttlSeconds } : {}),
       Targets: {
-        [Colour.BLUE]: { DnsName: this.config.targets.blue.dnsName, HostedZoneId: this.config.targets.blue.hostedZoneId },
-        [Colour.GREEN]: { DnsName: this.config.targets.green.dnsName, HostedZoneId: this.config.targets.green.hostedZoneId },
+        [Colour.BLUE]: { DnsName: this._config.targets.blue.dnsName, HostedZoneId: this._config.targets.blue.hostedZoneId },
+        [Colour.GREEN]: { DnsName: this._config.targets.green.dnsName, HostedZoneId: this._config.targets.green.hostedZoneId },
       },
     };
     this.resource = new CustomResource(this, 'Resource', {

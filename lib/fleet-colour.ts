@@ -7,10 +7,10 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { Colour, COLOUR_TAG_KEY, imageParameterName, versionParameterName } from './contract';
+import { Colour, COLOUR_TAG_KEY, imageParameterName, versionParameterName } from './private/contract';
 import { CountAlarmOptions, FleetAlarmOptions, LatencyAlarmOptions } from './fleet-props';
-import { FleetResourcesProvider } from './fleet-resources';
-import { ALARM_DEFAULTS } from './validation';
+import { FleetResourcesProvider } from './private/fleet-resources';
+import { ALARM_DEFAULTS } from './private/validation';
 
 /** What a {@link FleetColour} is built from: the fleet's resolved settings. */
 export interface FleetColourProps {

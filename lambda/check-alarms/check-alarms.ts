@@ -1,7 +1,7 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { AlarmWatchPhase, CheckAlarmsPayload, CutoverState } from '../../lib/contract';
+import { AlarmWatchPhase, CheckAlarmsPayload, CutoverState } from '../../lib/private/contract';
 import { BaseDeps } from '../common/deps';
 import { AlarmFired, NewColourUnhealthy } from '../common/errors';
 import { assessColour, colours, describeColourHealth, isoPlusSeconds, stillServing } from '../common/fleet';

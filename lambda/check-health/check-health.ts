@@ -2,7 +2,7 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { CutoverState, GroupCapacity } from '../../lib/contract';
+import { CutoverState, GroupCapacity } from '../../lib/private/contract';
 import { BaseDeps } from '../common/deps';
 import { IdleNotHealthy } from '../common/errors';
 import { assessColour, colours, isoPlusSeconds, readCapacity, setCapacity, targetCapacity } from '../common/fleet';

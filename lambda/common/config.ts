@@ -1,4 +1,4 @@
-import { COLOURS, FleetConfig } from '../../lib/contract';
+import { COLOURS, FleetConfig } from '../../lib/private/contract';
 import { FleetConfigError } from './errors';
 
 /**

@@ -1,4 +1,4 @@
-import { FleetConfig } from '../../lib/contract';
+import { FleetConfig } from '../../lib/private/contract';
 
 /** What every logic function receives besides its clients: the fleet and a clock (injected by tests). */
 export interface BaseDeps {

@@ -14,7 +14,7 @@ import {
   RRType,
   Route53Client,
 } from '@aws-sdk/client-route-53';
-import { Colour, COLOURS, DNS_SET_IDENTIFIERS, FleetConfig, Route53Config } from '../../lib/contract';
+import { Colour, COLOURS, DNS_SET_IDENTIFIERS, FleetConfig, Route53Config } from '../../lib/private/contract';
 import { realSleep, Sleep } from './deps';
 import { FleetStateConflict } from './errors';
 import { RuleWeights, WeightChange } from './fleet';

@@ -1,4 +1,4 @@
-import { CutoverErrorName } from '../../lib/contract';
+import { CutoverErrorName } from '../../lib/private/contract';
 
 /**
  * Base of the errors the state machine catches by name. `name` is the exact

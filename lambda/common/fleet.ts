@@ -30,7 +30,7 @@ import {
   IMAGE_ID_PATTERN,
   StageTiming,
   VERSION_PATTERN,
-} from '../../lib/contract';
+} from '../../lib/private/contract';
 import { FleetStateConflict, truncate } from './errors';
 import { STATE_NAMES } from '../../lib/private/stage-names';
 

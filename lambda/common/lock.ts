@@ -1,5 +1,5 @@
 import { AttributeValue, ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { Colour, ColourRelease, FleetConfig, LOCK_ATTRIBUTES, LOCK_PARTITION_KEY, PREVIOUS_RECORD_KEY_SUFFIX } from '../../lib/contract';
+import { Colour, ColourRelease, FleetConfig, LOCK_ATTRIBUTES, LOCK_PARTITION_KEY, PREVIOUS_RECORD_KEY_SUFFIX } from '../../lib/private/contract';
 import { Superseded } from './errors';
 
 /** Whether an error is DynamoDB's failed condition. */

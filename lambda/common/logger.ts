@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { CutoverState, FleetConfig } from '../../lib/contract';
+import { CutoverState, FleetConfig } from '../../lib/private/contract';
 
 /** The one logger of every handler: JSON lines with the service name and the keys below. */
 export const logger = new Logger({ serviceName: 'blue-green-cutover' });

@@ -6,7 +6,7 @@
  */
 import { Instance } from '@aws-sdk/client-auto-scaling';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { ReleaseLaunch } from '../../lib/contract';
+import { ReleaseLaunch } from '../../lib/private/contract';
 
 /** EC2 reports LaunchTime in whole seconds: an instance launched in the second the release was written may have launched before it. */
 export function launchedAfterFor(releasedAt: Date): string {

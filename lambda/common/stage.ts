@@ -1,4 +1,4 @@
-import { CutoverState } from '../../lib/contract';
+import { CutoverState } from '../../lib/private/contract';
 import { BaseDeps } from './deps';
 import { appendStage } from './fleet';
 import { setLogContext } from './logger';

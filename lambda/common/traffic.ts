@@ -5,7 +5,7 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { Route53Client } from '@aws-sdk/client-route-53';
-import { Colour, FleetConfig } from '../../lib/contract';
+import { Colour, FleetConfig } from '../../lib/private/contract';
 import { switchName } from './config';
 import { Sleep } from './deps';
 import { DNS_SYNC_BUDGET_MS, readRecordWeights, setRecordWeights, waitForChange } from './dns';

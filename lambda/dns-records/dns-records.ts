@@ -13,7 +13,7 @@ import {
   Route53Client,
 } from '@aws-sdk/client-route-53';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { Colour, COLOURS, DNS_SET_IDENTIFIERS, DnsRecordsProperties, Route53Config } from '../../lib/contract';
+import { Colour, COLOURS, DNS_SET_IDENTIFIERS, DnsRecordsProperties, Route53Config } from '../../lib/private/contract';
 import { desiredRecord, listWeightedRecords } from '../common/dns';
 import { answer, CloudFormationResponse, FAILED_CREATE_ID, Responder, ResourceResult } from '../common/cfn-response';
 import { logger } from '../common/logger';

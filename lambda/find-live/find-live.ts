@@ -1,7 +1,7 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { Colour, ColourRelease, CutoverState, LOCK_ATTRIBUTES, otherColour } from '../../lib/contract';
+import { Colour, ColourRelease, CutoverState, LOCK_ATTRIBUTES, otherColour } from '../../lib/private/contract';
 import { BaseDeps } from '../common/deps';
 import { FleetStateConflict, NothingToRollBack } from '../common/errors';
 import { assessColour, checkStoredRelease, colourAtFull, readCapacity, readReleases } from '../common/fleet';

@@ -16,7 +16,7 @@ import { AutoScalingClient, DescribeAutoScalingGroupsCommand, UpdateAutoScalingG
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { AddTagsToResourceCommand, DeleteParameterCommand, GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { InitialCapacityProperties, PARAMETER_TAG_KEY, ParameterProperties } from '../../lib/contract';
+import { InitialCapacityProperties, PARAMETER_TAG_KEY, ParameterProperties } from '../../lib/private/contract';
 import { answer, CloudFormationResponse, FAILED_CREATE_ID, Responder, ResourceResult } from '../common/cfn-response';
 import { logger } from '../common/logger';
 

@@ -1,5 +1,5 @@
 import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { CutoverState, LOCK_PARTITION_KEY, LockPhase } from '../../lib/contract';
+import { CutoverState, LOCK_PARTITION_KEY, LockPhase } from '../../lib/private/contract';
 import { BaseDeps } from '../common/deps';
 import { colours, isoPlusSeconds } from '../common/fleet';
 import { isConditionFailure, lockItem, previousRecordItem, supersededBy } from '../common/lock';

@@ -3,7 +3,7 @@ import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeLaunchTemplatesCommand, EC2Client, ModifyLaunchTemplateCommand } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { Colour, ColourConfig, ColourRelease, CutoverState, ReleaseLaunch } from '../../lib/contract';
+import { Colour, ColourConfig, ColourRelease, CutoverState, ReleaseLaunch } from '../../lib/private/contract';
 import { BaseDeps, Sleep } from '../common/deps';
 import { FleetStateConflict, ImageNotAccepted } from '../common/errors';
 import {

@@ -1,4 +1,4 @@
-import { ExecutionStoppedEvent } from '../../lib/contract';
+import { ExecutionStoppedEvent } from '../../lib/private/contract';
 import { autoScaling, dynamoDb, elbv2, route53 } from '../common/clients';
 import { loadFleetConfig } from '../common/config';
 import { realSleep, systemClock } from '../common/deps';

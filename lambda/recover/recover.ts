@@ -13,7 +13,7 @@ import {
   RECOVERY_OWNER_PREFIX,
   RecoveryReport,
   RESULT_RECORD_KEY_SUFFIX,
-} from '../../lib/contract';
+} from '../../lib/private/contract';
 import { parseFleetConfig } from '../common/config';
 import { BaseDeps, Sleep } from '../common/deps';
 import { FleetStateConflict } from '../common/errors';

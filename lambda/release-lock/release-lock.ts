@@ -11,7 +11,7 @@ import {
   ReleaseLockPayload,
   RESULT_RECORD_KEY_SUFFIX,
   TRANSIENT_ERRORS,
-} from '../../lib/contract';
+} from '../../lib/private/contract';
 import { BaseDeps, Sleep } from '../common/deps';
 import { causeMessage } from '../common/errors';
 import { isConditionFailure, lockItem, lockKey, LockItem, supersededBy } from '../common/lock';

@@ -1,6 +1,6 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { CutoverState, LOCK_ATTRIBUTES, LOCK_PARTITION_KEY, LockPhase } from '../../lib/contract';
+import { CutoverState, LOCK_ATTRIBUTES, LOCK_PARTITION_KEY, LockPhase } from '../../lib/private/contract';
 import { BaseDeps } from '../common/deps';
 import { FleetStateConflict, NewColourUnhealthy } from '../common/errors';
 import { assessColour, colours, describeColourHealth, stillServing, withColour } from '../common/fleet';

@@ -1,6 +1,6 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ColourRole, CutoverState, ScaleToZeroPayload } from '../../lib/contract';
+import { ColourRole, CutoverState, ScaleToZeroPayload } from '../../lib/private/contract';
 import { BaseDeps } from '../common/deps';
 import { colours, withColour } from '../common/fleet';
 import { requireLock } from '../common/lock';

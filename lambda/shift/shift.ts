@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CutoverState, LOCK_ATTRIBUTES, ShiftPayload } from '../../lib/contract';
+import { CutoverState, LOCK_ATTRIBUTES, ShiftPayload } from '../../lib/private/contract';
 import { BaseDeps, Sleep } from '../common/deps';
 import { DnsChangePending } from '../common/errors';
 import { colours, weightsFor } from '../common/fleet';

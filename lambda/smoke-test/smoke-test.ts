@@ -3,7 +3,7 @@ import * as https from 'node:https';
 import { isIP } from 'node:net';
 import { DescribeNetworkInterfacesCommand } from '@aws-sdk/client-ec2';
 import type { EC2Client } from '@aws-sdk/client-ec2';
-import { Colour, CutoverState, SMOKE_TEST_ENDPOINT_ENV, SmokeCheckConfig, smokeTestEndpointEnv } from '../../lib/contract';
+import { Colour, CutoverState, SMOKE_TEST_ENDPOINT_ENV, SmokeCheckConfig, smokeTestEndpointEnv } from '../../lib/private/contract';
 import { BaseDeps } from '../common/deps';
 import { SmokeTestFailed, truncate } from '../common/errors';
 import { colours } from '../common/fleet';

@@ -11,7 +11,7 @@ import {
   RECOVERY_OWNER_PREFIX,
   TakenOverLock,
   VERSION_PATTERN,
-} from '../../lib/contract';
+} from '../../lib/private/contract';
 import { BaseDeps } from '../common/deps';
 import { CutoverInProgress, InvalidInput, truncate } from '../common/errors';
 import { isConditionFailure, LockItem, lockItem } from '../common/lock';

@@ -4,7 +4,8 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { BlueGreenFleet, CATCH_ALL_RULE_PRIORITY, Colour } from '../../lib';
+import { BlueGreenFleet, Colour } from '../../lib';
+import { CATCH_ALL_RULE_PRIORITY } from '../../lib/blue-green-fleet';
 import { baseProps, fleetStack } from './fleet-fixture';
 
 const CERT = 'arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555';

@@ -2,14 +2,13 @@ import { Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import {
-  HANDLERS, retryWaitSeconds, ROLLBACK_ANY_ERROR_RETRY, ROLLBACK_TRANSIENT_RETRY, SmokeCheck, STATE_NAMES, THROTTLING_RETRY,
-  TrafficShift, TRANSIENT_ERRORS, TRANSIENT_RETRY,
-} from '../../lib';
-import { DEPLOY_TIME_VALUE_BYTES, FLEET_CONFIG_BUDGET_BYTES } from '../../lib/fleet-config-size';
+import { SmokeCheck, TrafficShift } from '../../lib';
+import { STATE_NAMES } from '../../lib/cutover-workflow';
+import { HANDLERS, retryWaitSeconds, ROLLBACK_ANY_ERROR_RETRY, ROLLBACK_TRANSIENT_RETRY, THROTTLING_RETRY, TRANSIENT_ERRORS, TRANSIENT_RETRY } from '../../lib/private/contract';
+import { DEPLOY_TIME_VALUE_BYTES, FLEET_CONFIG_BUDGET_BYTES } from '../../lib/private/fleet-config-size';
 import {
   DNS_TASK_TIMEOUT_SECONDS, rollbackWorstCaseSeconds, TASK_TIMEOUT_MARGIN_SECONDS, TASK_TIMEOUT_SECONDS, transientRevertWorstCaseSeconds,
-} from '../../lib/validation';
+} from '../../lib/private/validation';
 import { fleetStack } from './fleet-fixture';
 
 /** The state machine definition with every token replaced by a placeholder. */

@@ -8,8 +8,8 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { IConstruct } from 'constructs';
 import { BlueGreenFleet, BlueGreenFleetProps, TrafficSwitch } from '../../lib';
-import { CutoverHandlers } from '../../lib/cutover-handlers';
-import { FleetResourcesProvider } from '../../lib/fleet-resources';
+import { CutoverHandlers } from '../../lib/private/cutover-handlers';
+import { FleetResourcesProvider } from '../../lib/private/fleet-resources';
 import { baseProps, fleetStack } from './fleet-fixture';
 
 /** A fleet switched by Route 53 records (a load balancer per colour). */

@@ -1,7 +1,8 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { BlueGreenFleet, HANDLERS } from '../../lib';
+import { BlueGreenFleet } from '../../lib';
+import { HANDLERS } from '../../lib/private/contract';
 import { baseProps } from './fleet-fixture';
 
 /** CloudFormation's limit of resources per stack. */

@@ -3,10 +3,9 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as route53 from 'aws-cdk-lib/aws-route53';
-import { BlueGreenFleet, BlueGreenFleetProps, SmokeCheck, TrafficSwitch } from '../../lib';
+import { BlueGreenFleet, BlueGreenFleetProps, FleetWarnings, SmokeCheck, TrafficSwitch } from '../../lib';
 import { STATE_NAMES } from '../../lib/cutover-workflow';
 import { pathMatches } from '../../lib/private/listener-rules';
-import { WARNING_IDS } from '../../lib/validation';
 import { baseProps, onlyProblem, propsError } from './fleet-fixture';
 
 const CERT = 'arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555';
@@ -304,7 +303,7 @@ describe('listener props are checked like every other prop', () => {
     });
     const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('http-header condition'));
     expect(warnings).toHaveLength(1);
-    expect(JSON.stringify(warnings[0].entry.data)).toContain(WARNING_IDS.listenerRuleConditions);
+    expect(JSON.stringify(warnings[0].entry.data)).toContain(FleetWarnings.LISTENER_RULE_CONDITIONS);
   });
 });
 

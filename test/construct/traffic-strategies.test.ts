@@ -3,8 +3,9 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as route53 from 'aws-cdk-lib/aws-route53';
-import { BlueGreenFleet, BlueGreenFleetProps, STATE_NAMES, TrafficShift, TrafficSwitch } from '../../lib';
-import { taskWorstCaseSeconds } from '../../lib/validation';
+import { BlueGreenFleet, BlueGreenFleetProps, TrafficShift, TrafficSwitch } from '../../lib';
+import { STATE_NAMES } from '../../lib/cutover-workflow';
+import { taskWorstCaseSeconds } from '../../lib/private/validation';
 import { baseProps, fleetStack } from './fleet-fixture';
 
 /** The state machine definition with every token replaced by a placeholder. */

@@ -4,7 +4,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
-import { BlueGreenFleet, SmokeCheck, TrafficShift, TrafficSwitch, WARNING_IDS } from '../../lib';
+import { BlueGreenFleet, FleetWarnings, SmokeCheck, TrafficShift, TrafficSwitch } from '../../lib';
 import { baseProps, fleetStack, onlyProblem, propsError } from './fleet-fixture';
 
 const CERT = elbv2.ListenerCertificate.fromArn('arn:aws:acm:us-east-1:123456789012:certificate/abc');
@@ -290,17 +290,17 @@ describe('BlueGreenFleet rejects smoke checks that could never pass, naming the 
 
 describe('BlueGreenFleet warns about risky but legal settings', () => {
   const cases: Array<[string, Parameters<typeof fleetStack>[0], string, string]> = [
-    ['minCapacity is 0', { capacity: { minCapacity: 0, maxCapacity: 2 } }, WARNING_IDS.minCapacityZero,
+    ['minCapacity is 0', { capacity: { minCapacity: 0, maxCapacity: 2 } }, FleetWarnings.MIN_CAPACITY_ZERO,
       'capacity.minCapacity is 0: blue starts with no instances and the production listener answers 503 until a cutover scales a colour up. Set minCapacity to 1 or more to serve traffic from the first deploy.'],
-    ['instances are in public subnets', { vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC } }, WARNING_IDS.publicInstances,
+    ['instances are in public subnets', { vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC } }, FleetWarnings.PUBLIC_INSTANCES,
       'vpcSubnets selects public subnets: instances get public addresses. Keep instances in private subnets; only the load balancer needs to be public.'],
-    ['the test listener is open to the internet', { testPeers: [ec2.Peer.anyIpv4()] }, WARNING_IDS.testListenerOpen,
+    ['the test listener is open to the internet', { testPeers: [ec2.Peer.anyIpv4()] }, FleetWarnings.TEST_LISTENER_OPEN,
       "testPeers includes 0.0.0.0/0: the test listener serves the idle colour before it has passed its smoke tests. Limit testPeers to your VPC or your CI's addresses."],
-    ['the deregistration delay is long', { deregistrationDelay: Duration.seconds(600) }, WARNING_IDS.longDeregistrationDelay,
+    ['the deregistration delay is long', { deregistrationDelay: Duration.seconds(600) }, FleetWarnings.LONG_DEREGISTRATION_DELAY,
       'deregistrationDelay is 600 seconds: scaling the previous colour to zero waits this long for in-flight requests. Keep it at or below 300 seconds unless requests really run that long.'],
-    ['health checks are slow', { healthCheck: { interval: Duration.seconds(120), timeout: Duration.seconds(10), healthyThresholdCount: 5 } }, WARNING_IDS.slowHealthCheck,
+    ['health checks are slow', { healthCheck: { interval: Duration.seconds(120), timeout: Duration.seconds(10), healthyThresholdCount: 5 } }, FleetWarnings.SLOW_HEALTH_CHECK,
       'healthCheck.interval (120 s) times healthCheck.healthyThresholdCount (5) is 600 s: every new instance waits that long before it can take traffic, which slows every cutover. Lower the interval or the threshold.'],
-    ['a built-in alarm is disabled', { alarms: { serverErrors: { enabled: false } } }, WARNING_IDS.alarmDisabled,
+    ['a built-in alarm is disabled', { alarms: { serverErrors: { enabled: false } } }, FleetWarnings.ALARM_DISABLED,
       'alarms.serverErrors.enabled is false: cutovers no longer roll back on this signal. Add an equivalent alarm with addRollbackAlarm(), or keep it enabled.'],
   ];
 
@@ -319,9 +319,9 @@ describe('BlueGreenFleet warns about risky but legal settings', () => {
   };
 
   const dnsCases: Array<[string, (vpc: ec2.IVpc) => Parameters<typeof fleetStack>[0], string, string]> = [
-    ['the record TTL is high', (vpc) => ({ trafficSwitch: dns(vpc, { ttl: Duration.minutes(10) }), cutover: { keepPreviousWarm: Duration.hours(1) } }), WARNING_IDS.highDnsTtl,
+    ['the record TTL is high', (vpc) => ({ trafficSwitch: dns(vpc, { ttl: Duration.minutes(10) }), cutover: { keepPreviousWarm: Duration.hours(1) } }), FleetWarnings.HIGH_DNS_TTL,
       'trafficSwitch ttl is 600 seconds: after every switch and every rollback, clients and resolvers keep the old answer at least that long. Keep it at 60 seconds or less, or remove it to use alias records.'],
-    ['the previous colour is not kept warm for several TTLs', (vpc) => ({ trafficSwitch: dns(vpc), cutover: { keepPreviousWarm: Duration.minutes(2) } }), WARNING_IDS.warmShorterThanDnsCaching,
+    ['the previous colour is not kept warm for several TTLs', (vpc) => ({ trafficSwitch: dns(vpc), cutover: { keepPreviousWarm: Duration.minutes(2) } }), FleetWarnings.WARM_SHORTER_THAN_DNS_CACHING,
       'cutover.keepPreviousWarm (120 seconds) is shorter than 5 record TTLs (300 seconds): clients and resolvers that still hold the old answer would reach a colour scaled to zero. Keep the previous colour warm for at least 300 seconds.'],
   ];
 
@@ -330,9 +330,9 @@ describe('BlueGreenFleet warns about risky but legal settings', () => {
   });
 
   const stickyCases: Array<[string, Parameters<typeof fleetStack>[0], string, string]> = [
-    ['stickiness is set for an all-at-once shift', { cutover: { stickinessDuration: Duration.minutes(5) } }, WARNING_IDS.stickinessNeverUsed,
+    ['stickiness is set for an all-at-once shift', { cutover: { stickinessDuration: Duration.minutes(5) } }, FleetWarnings.STICKINESS_NEVER_USED,
       'cutover.stickinessDuration is set but cutover.trafficShift moves all traffic at once: stickiness only applies while traffic is split, so it never takes effect. Remove it, or use TrafficShift.canary() or TrafficShift.linear().'],
-    ['stickiness outlasts each step', { cutover: { trafficShift: TrafficShift.linear({ percentPerStep: 25, stepInterval: Duration.minutes(1) }), stickinessDuration: Duration.minutes(5) } }, WARNING_IDS.stickinessOutlastsStep,
+    ['stickiness outlasts each step', { cutover: { trafficShift: TrafficShift.linear({ percentPerStep: 25, stepInterval: Duration.minutes(1) }), stickinessDuration: Duration.minutes(5) } }, FleetWarnings.STICKINESS_OUTLASTS_STEP,
       'cutover.stickinessDuration (300 seconds) is longer than each shift step (60 seconds): clients keep the colour they first got for longer than a step lasts, so the new colour mostly sees clients that arrived during the shift. Shorten stickinessDuration to at most the step.'],
   ];
 

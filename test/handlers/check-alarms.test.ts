@@ -1,7 +1,7 @@
 import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeAlarmsCommand, MetricAlarm, StateValue } from '@aws-sdk/client-cloudwatch';
 import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { Colour, FleetConfig } from '../../lib/contract';
+import { Colour, FleetConfig } from '../../lib/private/contract';
 import { checkAlarms } from '../../lambda/check-alarms/check-alarms';
 import { logger } from '../../lambda/common/logger';
 import { clock, deployState, FakeAws, FLEET, target, throttling } from './fake-aws';

@@ -1,6 +1,6 @@
 import { UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { Colour, CutoverState } from '../../lib/contract';
+import { Colour, CutoverState } from '../../lib/private/contract';
 import { checkHealth } from '../../lambda/check-health/check-health';
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { clock, deployState, FakeAws, FLEET, target, throttling } from './fake-aws';

@@ -2,11 +2,11 @@ import { existsSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { ModifyRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
-import { Colour, CutoverErrorName } from '../../lib/contract';
+import { Colour, CutoverErrorName } from '../../lib/private/contract';
 import { loadFleetConfig, parseFleetConfig } from '../../lambda/common/config';
 import * as errors from '../../lambda/common/errors';
 import { appendStage, healthyTargets, readRuleWeights, setRuleWeights, writeRelease } from '../../lambda/common/fleet';
-import { HANDLERS, RESOURCE_HANDLERS } from '../../lib/contract';
+import { HANDLERS, RESOURCE_HANDLERS } from '../../lib/private/contract';
 import { FakeAws, FLEET, target } from './fake-aws';
 
 const aws = new FakeAws();

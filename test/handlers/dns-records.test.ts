@@ -1,6 +1,6 @@
 import { ChangeResourceRecordSetsCommand, ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { DnsRecordsProperties } from '../../lib/contract';
+import { DnsRecordsProperties } from '../../lib/private/contract';
 import { CloudFormationResponse, handleEvent } from '../../lambda/dns-records/dns-records';
 import { DNS_FLEET, FakeAws, route53Error } from './fake-aws';
 

@@ -35,7 +35,7 @@ import {
 } from '@aws-sdk/client-route-53';
 import { GetParametersCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { Colour, ColourRelease, COLOURS, CutoverState, DNS_SET_IDENTIFIERS, FleetConfig, GroupCapacity } from '../../lib/contract';
+import { Colour, ColourRelease, COLOURS, CutoverState, DNS_SET_IDENTIFIERS, FleetConfig, GroupCapacity } from '../../lib/private/contract';
 import { previousRecordItem } from '../../lambda/common/lock';
 import { logger } from '../../lambda/common/logger';
 

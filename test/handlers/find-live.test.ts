@@ -2,7 +2,7 @@ import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeRulesCommand, DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetParametersCommand } from '@aws-sdk/client-ssm';
-import { Colour, CutoverState } from '../../lib/contract';
+import { Colour, CutoverState } from '../../lib/private/contract';
 import { findLive } from '../../lambda/find-live/find-live';
 import { BLUE_RELEASE, clock, EXECUTION_ID, FakeAws, FLEET, GREEN_RELEASE, target, throttling } from './fake-aws';
 

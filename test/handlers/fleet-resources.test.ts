@@ -4,7 +4,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { AddTagsToResourceCommand, DeleteParameterCommand, GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { PARAMETER_TAG_KEY } from '../../lib/contract';
+import { PARAMETER_TAG_KEY } from '../../lib/private/contract';
 import { handleEvent, onEvent } from '../../lambda/fleet-resources/fleet-resources';
 import { logger } from '../../lambda/common/logger';
 

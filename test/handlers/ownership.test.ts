@@ -7,7 +7,7 @@ import { DescribeAutoScalingGroupsCommand, UpdateAutoScalingGroupCommand } from 
 import { DeleteItemCommand, GetItemCommand, PutItemCommand, TransactWriteItemsCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { ModifyRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ChangeResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
-import { Colour, CutoverState } from '../../lib/contract';
+import { Colour, CutoverState } from '../../lib/private/contract';
 import { checkHealth } from '../../lambda/check-health/check-health';
 import { findLive } from '../../lambda/find-live/find-live';
 import { prepare } from '../../lambda/prepare/prepare';

@@ -3,7 +3,7 @@ import { ModifyLaunchTemplateCommand } from '@aws-sdk/client-ec2';
 import { DescribeRulesCommand, ModifyRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetParametersCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
-import { Colour } from '../../lib/contract';
+import { Colour } from '../../lib/private/contract';
 import { prepare } from '../../lambda/prepare/prepare';
 import { BLUE_RELEASE, clock, deployState, FakeAws, FLEET, GREEN_RELEASE, RELEASED_AT, throttling } from './fake-aws';
 

@@ -4,7 +4,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { ModifyRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ChangeResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
-import { Colour, CutoverState, ExecutionStoppedEvent, FleetConfig, TakenOverLock } from '../../lib/contract';
+import { Colour, CutoverState, ExecutionStoppedEvent, FleetConfig, TakenOverLock } from '../../lib/private/contract';
 import { handler } from '../../lambda/recover';
 import { RECOVERY_LEASE_SECONDS, recoverStoppedExecution, recoverTakenOver } from '../../lambda/recover/recover';
 import { clock, DNS_FLEET, EXECUTION_ID, FakeAws, FLEET, OTHER_EXECUTION_ID, target } from './fake-aws';

@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException, DeleteItemCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
-import { Colour, CutoverState, LOCK_DELETE_RETRY } from '../../lib/contract';
+import { Colour, CutoverState, LOCK_DELETE_RETRY } from '../../lib/private/contract';
 import { logger } from '../../lambda/common/logger';
 import { LOCK_DELETE_BUDGET_MS, releaseLock } from '../../lambda/release-lock/release-lock';
 import { BLUE_RELEASE, clock, deployState, EXECUTION_ID, FakeAws, FLEET, OTHER_EXECUTION_ID, throttling } from './fake-aws';

@@ -1,7 +1,7 @@
 import { DescribeAutoScalingGroupsCommand, UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
 import { ConditionalCheckFailedException, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { ModifyRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { Colour } from '../../lib/contract';
+import { Colour } from '../../lib/private/contract';
 import { retirePrevious } from '../../lambda/retire-previous/retire-previous';
 import { clock, deployState, EXECUTION_ID, FakeAws, FLEET, OTHER_EXECUTION_ID, target } from './fake-aws';
 

@@ -1,6 +1,6 @@
 import { UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeRulesCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { Colour } from '../../lib/contract';
+import { Colour } from '../../lib/private/contract';
 import { scaleToZero } from '../../lambda/scale-to-zero/scale-to-zero';
 import { clock, deployState, FakeAws, FLEET, throttling } from './fake-aws';
 

@@ -1,5 +1,5 @@
 import { DescribeRulesCommand, ModifyRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { Colour } from '../../lib/contract';
+import { Colour } from '../../lib/private/contract';
 import { shift } from '../../lambda/shift/shift';
 import { clock, deployState, FakeAws, FLEET, throttling } from './fake-aws';
 

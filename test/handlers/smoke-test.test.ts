@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { DescribeNetworkInterfacesCommand } from '@aws-sdk/client-ec2';
-import { Colour, FleetConfig, SMOKE_TEST_ENDPOINT_ENV, SmokeCheckConfig, smokeTestEndpointEnv } from '../../lib/contract';
+import { Colour, FleetConfig, SMOKE_TEST_ENDPOINT_ENV, SmokeCheckConfig, smokeTestEndpointEnv } from '../../lib/private/contract';
 import { smokeTest } from '../../lambda/smoke-test/smoke-test';
 import { clock, deployState, FakeAws, FLEET, throttling } from './fake-aws';
 

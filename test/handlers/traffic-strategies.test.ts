@@ -2,7 +2,7 @@ import { DescribeNetworkInterfacesCommand } from '@aws-sdk/client-ec2';
 import { DescribeRulesCommand, ModifyRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ChangeResourceRecordSetsCommand, GetChangeCommand, ListResourceRecordSetsCommand, ResourceRecordSet } from '@aws-sdk/client-route-53';
 import { UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
-import { Colour, CutoverErrorName, FleetConfig } from '../../lib/contract';
+import { Colour, CutoverErrorName, FleetConfig } from '../../lib/private/contract';
 import { loadFleetConfig, parseFleetConfig } from '../../lambda/common/config';
 import { waitForChange } from '../../lambda/common/dns';
 import { logger } from '../../lambda/common/logger';

@@ -1,6 +1,7 @@
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import { Duration } from 'aws-cdk-lib';
-import { Colour, CutoverErrorName, STATE_NAMES } from '../../lib';
+import { Colour, CutoverErrorName } from '../../lib';
+import { STATE_NAMES } from '../../lib/cutover-workflow';
 import { Lab } from '../../lab/lab';
 import { alarmName, fleetState, LAB_PROPS, mutations } from './lab-fixture';
 

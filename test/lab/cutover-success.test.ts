@@ -1,7 +1,8 @@
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { GetParametersCommand } from '@aws-sdk/client-ssm';
 import { Duration } from 'aws-cdk-lib';
-import { Colour, CutoverErrorName, STATE_NAMES } from '../../lib';
+import { Colour, CutoverErrorName } from '../../lib';
+import { STATE_NAMES } from '../../lib/cutover-workflow';
 import { Lab } from '../../lab/lab';
 import { fleetState, LAB_PROPS, mutations } from './lab-fixture';
 

@@ -3,7 +3,9 @@ import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import { Duration } from 'aws-cdk-lib';
 import { ExampleStackProps } from '../../bin/example-stack';
 import { CLIENT_CONFIG } from '../../lambda/common/clients';
-import { Colour, CutoverErrorName, LOCK_PARTITION_KEY, otherColour, RESULT_RECORD_KEY_SUFFIX, ROLLBACK_TRANSIENT_RETRY, STATE_NAMES, TrafficShift, TRANSIENT_ERRORS, TRANSIENT_RETRY } from '../../lib';
+import { Colour, CutoverErrorName, TrafficShift } from '../../lib';
+import { STATE_NAMES } from '../../lib/cutover-workflow';
+import { LOCK_PARTITION_KEY, otherColour, RESULT_RECORD_KEY_SUFFIX, ROLLBACK_TRANSIENT_RETRY, TRANSIENT_ERRORS, TRANSIENT_RETRY } from '../../lib/private/contract';
 import { ExecutionResult, Lab } from '../../lab/lab';
 import { alarmName, fleetState, LAB_PROPS, mutations } from './lab-fixture';
 

@@ -2,7 +2,8 @@ import { AutoScalingClient, UpdateAutoScalingGroupCommand } from '@aws-sdk/clien
 import { DescribeNetworkInterfacesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { ChangeResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { CutoverErrorName, STATE_NAMES } from '../../lib';
+import { CutoverErrorName } from '../../lib';
+import { STATE_NAMES } from '../../lib/cutover-workflow';
 import { GateRole, IamGate, normalizeRecordName, UNJUDGEABLE, WireRequest } from '../../lab/iam-gate';
 import { Lab } from '../../lab/lab';
 import { CallRecorder } from '../../lab/recorder';

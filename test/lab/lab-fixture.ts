@@ -2,7 +2,7 @@ import { appendFileSync } from 'fs';
 import * as path from 'path';
 import { Duration } from 'aws-cdk-lib';
 import { ExampleStackProps } from '../../bin/example-stack';
-import { Colour } from '../../lib/contract';
+import { Colour } from '../../lib/private/contract';
 import { ExecutionResult, Lab } from '../../lab/lab';
 
 /**

@@ -1,5 +1,6 @@
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
-import { Colour, CutoverErrorName, STATE_NAMES } from '../../lib';
+import { Colour, CutoverErrorName } from '../../lib';
+import { STATE_NAMES } from '../../lib/cutover-workflow';
 import { Lab } from '../../lab/lab';
 import { fleetState, LAB_PROPS, mutations } from './lab-fixture';
 

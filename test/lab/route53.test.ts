@@ -1,6 +1,7 @@
 import { ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { Duration } from 'aws-cdk-lib';
-import { CutoverErrorName, STATE_NAMES, TrafficShift } from '../../lib';
+import { CutoverErrorName, TrafficShift } from '../../lib';
+import { STATE_NAMES } from '../../lib/cutover-workflow';
 import { Lab, LabProps } from '../../lab/lab';
 import { alarmName, fleetState, LAB_PROPS, mutations, runObserving } from './lab-fixture';
 

@@ -1,5 +1,6 @@
 import { DescribeRulesCommand, Rule } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { CutoverErrorName, SmokeCheck, STATE_NAMES } from '../../lib';
+import { CutoverErrorName, SmokeCheck } from '../../lib';
+import { STATE_NAMES } from '../../lib/cutover-workflow';
 import { Lab } from '../../lab/lab';
 import { alarmName, fleetState, LAB_PROPS, mutations, runObserving } from './lab-fixture';
 

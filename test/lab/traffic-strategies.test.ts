@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
-import { CutoverErrorName, STATE_NAMES, TrafficShift } from '../../lib';
+import { CutoverErrorName, TrafficShift } from '../../lib';
+import { STATE_NAMES } from '../../lib/cutover-workflow';
 import { Lab } from '../../lab/lab';
 import { alarmName, fleetState, LAB_PROPS, mutations, runObserving } from './lab-fixture';
 

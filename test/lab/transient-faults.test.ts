@@ -1,6 +1,8 @@
 import { Duration } from 'aws-cdk-lib';
 import { CLIENT_CONFIG } from '../../lambda/common/clients';
-import { CutoverErrorName, STATE_NAMES, TRANSIENT_RETRY } from '../../lib';
+import { CutoverErrorName } from '../../lib';
+import { STATE_NAMES } from '../../lib/cutover-workflow';
+import { TRANSIENT_RETRY } from '../../lib/private/contract';
 import { ExecutionResult, Lab } from '../../lab/lab';
 import { fleetState, LAB_PROPS, mutations } from './lab-fixture';
 

@@ -1,5 +1,6 @@
 import { StateMachine } from 'aws-local-stepfunctions';
-import { CutoverErrorName, STATE_NAMES } from '../../lib';
+import { CutoverErrorName } from '../../lib';
+import { STATE_NAMES } from '../../lib/cutover-workflow';
 import { exampleDefinition } from './local-definition';
 
 /**

@@ -4,7 +4,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { InitialCapacityProperties, PARAMETER_TAG_KEY, ParameterProperties } from './contract';
-import { bundleDir, nagResource } from './cutover-workflow';
+import { bundleDir } from './bundle-dir';
+import { nagResource } from './nag-resource';
 
 /**
  * The provider of the fleets' write-once custom resources (`Custom::BlueGreenParameter`,

@@ -5,7 +5,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { HandlerName } from './contract';
-import { bundleDir, nagResource } from './cutover-workflow';
+import { bundleDir } from './bundle-dir';
+import { nagResource } from './nag-resource';
 import { grantLogWriting } from './fleet-resources';
 import { DEFAULTS, TASK_TIMEOUT_SECONDS } from './validation';
 

@@ -3,10 +3,10 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { LAMBDA_NOT_READY_RETRY, retryWaitSeconds, RetryBudget, ROLLBACK_ANY_ERROR_RETRY, ROLLBACK_TRANSIENT_RETRY, THROTTLING_RETRY, TRANSIENT_RETRY, VERSION_PATTERN } from './contract';
-import { CutoverOptions, HttpSmokeCheckOptions, SmokeCheck, TrafficShift } from './cutover-options';
-import { checkListenerProps, listenerPortAndProtocol } from './private/listener-rules';
-import { BlueGreenFleetProps, CountAlarmOptions, LatencyAlarmOptions } from './fleet-props';
-import { TrafficSwitch } from './traffic-switch';
+import { CutoverOptions, HttpSmokeCheckOptions, SmokeCheck, TrafficShift } from '../cutover-options';
+import { BlueGreenFleetProps, CountAlarmOptions, LatencyAlarmOptions } from '../fleet-props';
+import { TrafficSwitch } from '../traffic-switch';
+import { checkListenerProps, listenerPortAndProtocol } from './listener-rules';
 
 /** A risky but legal setting: reported with `Annotations.addWarningV2`. */
 export interface FleetWarning {
