@@ -14,7 +14,7 @@ import { BlueGreenFleetPropsError } from './private/props-error';
 import { BlueGreenFleetProps } from './fleet-props';
 import { TrafficSwitch } from './traffic-switch';
 import { listenerClashes, listenerPortAndProtocol, OwnListener, smokeTestHost } from './private/listener-rules';
-import { ALARM_DEFAULTS, DEFAULTS, fleetProtocol, resolveDnsSwitch, validateFleetProps } from './private/validation';
+import { ALARM_DEFAULTS, DEFAULTS, fleetProtocol, resolveRoute53Switch, validateFleetProps } from './private/validation';
 
 /**
  * Priority of the catch-all rules that own forwarding on both listeners. The highest
@@ -113,7 +113,7 @@ export class BlueGreenFleet extends Construct implements ec2.IConnectable {
       description: 'Role of the blue/green fleet instances',
     });
     this.trafficSwitch = props.trafficSwitch ?? TrafficSwitch.listenerRule();
-    const dns = resolveDnsSwitch(props);
+    const dns = resolveRoute53Switch(props.trafficSwitch);
 
     // Default actions are a fixed 503: CloudFormation re-applies a listener's default action
     // whenever anything on the listener changes (a certificate, a port), so it must not name a

@@ -24,9 +24,9 @@ import { nagResource } from './private/nag-resource';
 import { STATE_NAMES } from './private/stage-names';
 import {
   CUTOVER_DEFAULTS,
+  cutoverTiming,
   cutoverTimeoutSeconds,
   DEFAULTS,
-  DNS_DRAIN_TTLS,
   DNS_TASK_TIMEOUT_SECONDS,
   smokeFunctionTimeoutSeconds,
   smokeSeconds,
@@ -163,26 +163,27 @@ export class CutoverWorkflow extends Construct {
     this.bakeTime = props.bakeTime ?? CUTOVER_DEFAULTS.bakeTime;
     this.keepPreviousWarm = props.keepPreviousWarm ?? CUTOVER_DEFAULTS.keepPreviousWarm;
     this.trafficShift = props.trafficShift ?? TrafficShift.allAtOnce();
-    this.dnsDrainTime = dns ? Duration.seconds(DNS_DRAIN_TTLS * dns.ttl.toSeconds()) : undefined;
     const smokeChecks = (props.smokeChecks ?? []).map((c) => c._render());
     const smokeRounds = props.smokeRounds ?? CUTOVER_DEFAULTS.smokeRounds;
-    const shiftTaskSeconds = dns ? DNS_TASK_TIMEOUT_SECONDS : TASK_TIMEOUT_SECONDS;
 
     // The state machine may not outlive the lock's lease: a lock is only ever left behind by an
     // execution that was stopped from outside, and then it expires on its own.
     const smokeBudget = smokeSeconds(props);
     const partialSteps = this.trafficShift.steps.slice(0, -1);
-    const timeoutSeconds = cutoverTimeoutSeconds({
+    // The timing model, assembled once (the same function validation checked it with).
+    const timing = cutoverTiming({
       pollSeconds: this.pollInterval.toSeconds(),
       healthySeconds: this.healthyTimeout.toSeconds(),
       smokeSeconds: smokeBudget,
-      partialStepSeconds: partialSteps.map(() => this.trafficShift.stepBake.toSeconds()),
-      shiftTasks: this.trafficShift.steps.length,
-      shiftTaskSeconds,
+      partialSteps: partialSteps.length,
+      stepHoldSeconds: this.trafficShift.stepBake.toSeconds(),
       bakeSeconds: this.bakeTime.toSeconds(),
       warmSeconds: this.keepPreviousWarm.toSeconds(),
-      drainSeconds: this.dnsDrainTime?.toSeconds() ?? 0,
+      route53: !!dns,
+      dnsTtlSeconds: dns?.ttl.toSeconds(),
     });
+    this.dnsDrainTime = dns ? Duration.seconds(timing.drainSeconds) : undefined;
+    const timeoutSeconds = cutoverTimeoutSeconds(timing);
     const stateMachineTimeout = Duration.seconds(timeoutSeconds);
     const removalPolicy = props.removalPolicy ?? DEFAULTS.removalPolicy;
     const retention = props.logRetention ?? DEFAULTS.logRetention;

@@ -2,11 +2,24 @@ import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { LAMBDA_NOT_READY_RETRY, retryWaitSeconds, RetryBudget, ROLLBACK_ANY_ERROR_RETRY, ROLLBACK_TRANSIENT_RETRY, THROTTLING_RETRY, TRANSIENT_RETRY, VERSION_PATTERN } from './contract';
+import { VERSION_PATTERN } from './contract';
 import { CutoverOptions, HttpSmokeCheckOptions, SmokeCheck, TrafficShift } from '../cutover-options';
 import { BlueGreenFleetProps, CountAlarmOptions, LatencyAlarmOptions } from '../fleet-props';
 import { TrafficSwitch } from '../traffic-switch';
+import { isWholeNumber, knownMilliseconds, resolved, wholeSeconds } from './checks';
+import { cutoverHistory, cutoverTiming, cutoverTimeoutSeconds, SMOKE_FUNCTION_MARGIN_SECONDS } from './cutover-timing';
+import { ALARM_DEFAULTS, CUTOVER_DEFAULTS, DEFAULTS, DNS_DRAIN_TTLS, LIMITS, WARNING_IDS } from './defaults';
 import { checkListenerProps, listenerPortAndProtocol } from './listener-rules';
+import { checkRoute53Switch, ResolvedDnsSwitch } from './route53-switch';
+
+// The props and cutover options checked, every problem with the prop, the value and the fix.
+// Defaults live in ./defaults, the timing model in ./cutover-timing, Route 53 resolution in
+// ./route53-switch, listener rules in ./listener-rules; they are re-exported here for callers
+// that read them with the checks.
+export * from './defaults';
+export * from './cutover-timing';
+export { fullyQualifiedRecordName, resolveRoute53Switch } from './route53-switch';
+export type { ResolvedDnsSwitch } from './route53-switch';
 
 /** A risky but legal setting: reported with `Annotations.addWarningV2`. */
 export interface FleetWarning {
@@ -20,92 +33,6 @@ export interface FleetValidation {
   readonly warnings: FleetWarning[];
 }
 
-/** Defaults shared by validation and the construct, so both read the same numbers. */
-export const DEFAULTS = {
-  minCapacity: 2,
-  maxCapacityFloor: 4,
-  instancePort: 80,
-  healthCheckPath: '/',
-  healthCheckInterval: Duration.seconds(10),
-  healthCheckTimeout: Duration.seconds(5),
-  healthyThresholdCount: 2,
-  unhealthyThresholdCount: 2,
-  healthyHttpCodes: '200',
-  deregistrationDelay: Duration.seconds(30),
-  healthCheckGracePeriod: Duration.seconds(120),
-  initialVersion: 'initial',
-  httpPort: 80,
-  httpsPort: 443,
-  httpTestPort: 8080,
-  httpsTestPort: 8443,
-  logRetention: logs.RetentionDays.ONE_MONTH,
-  removalPolicy: RemovalPolicy.DESTROY,
-} as const;
-
-/** Defaults of the cutover workflow, shared by validation and the workflow construct. */
-export const CUTOVER_DEFAULTS = {
-  pollInterval: Duration.seconds(10),
-  healthyTimeout: Duration.minutes(10),
-  bakeTime: Duration.minutes(5),
-  keepPreviousWarm: Duration.minutes(10),
-  smokeRounds: 3,
-  smokeLatencyBudget: Duration.seconds(2),
-} as const;
-
-/** Limits of Step Functions Standard workflows and of the services the workflow drives. */
-export const LIMITS = {
-  /** An execution (and a single Wait) may last one year. */
-  maxExecutionSeconds: 365 * 24 * 3600,
-  /** An execution fails once its history holds this many events. */
-  maxHistoryEvents: 25_000,
-  /** Target-group stickiness on a forward action: 1 second to 7 days. */
-  maxStickinessSeconds: 7 * 24 * 3600,
-  /** Route 53 record TTLs. */
-  maxTtlSeconds: 2_147_483_647,
-  maxSmokeRounds: 10,
-  /** Longest a Lambda function may run, in seconds: the smoke-test function runs every check of a cutover. */
-  maxFunctionSeconds: 900,
-  /** Longest text of a smoke check (path, body text, JSON field and value, header names and values). */
-  maxSmokeCheckText: 1024,
-} as const;
-
-/** TTL Route 53 answers alias records to a load balancer with (the load balancer's own). */
-export const ALIAS_RECORD_TTL_SECONDS = 60;
-
-/**
- * After traffic leaves a colour by DNS, it keeps running this many record TTLs before it is
- * scaled to zero (resolvers and clients may keep an answer longer than its TTL).
- */
-export const DNS_DRAIN_TTLS = 5;
-
-/** TTL above which the Route 53 switch warns. */
-export const HIGH_TTL_SECONDS = 300;
-
-/** Defaults of the built-in per-colour alarms. */
-export const ALARM_DEFAULTS = {
-  unhealthyHosts: { threshold: 1, evaluationPeriods: 2, datapointsToAlarm: 2 },
-  serverErrors: { threshold: 5, evaluationPeriods: 1, datapointsToAlarm: 1 },
-  loadBalancerErrors: { threshold: 5, evaluationPeriods: 1, datapointsToAlarm: 1 },
-  /** Fires below this many healthy hosts (Minimum), in one period. */
-  healthyHosts: { threshold: 1, evaluationPeriods: 1, datapointsToAlarm: 1 },
-  latencyP99: { threshold: Duration.seconds(2), evaluationPeriods: 3, datapointsToAlarm: 2 },
-  period: Duration.minutes(1),
-} as const;
-
-/** Warning ids, part of the public contract (users may acknowledge them). */
-export const WARNING_IDS = {
-  minCapacityZero: 'cdk-ec2-blue-green:minCapacityZero',
-  publicInstances: 'cdk-ec2-blue-green:instancesInPublicSubnets',
-  testListenerOpen: 'cdk-ec2-blue-green:testListenerOpenToInternet',
-  longDeregistrationDelay: 'cdk-ec2-blue-green:longDeregistrationDelay',
-  slowHealthCheck: 'cdk-ec2-blue-green:slowHealthCheck',
-  alarmDisabled: 'cdk-ec2-blue-green:builtInAlarmDisabled',
-  highDnsTtl: 'cdk-ec2-blue-green:highDnsTtl',
-  warmShorterThanDnsCaching: 'cdk-ec2-blue-green:keepPreviousWarmShorterThanDnsCaching',
-  stickinessNeverUsed: 'cdk-ec2-blue-green:stickinessNeverUsed',
-  stickinessOutlastsStep: 'cdk-ec2-blue-green:stickinessOutlastsStep',
-  listenerRuleConditions: 'cdk-ec2-blue-green:listenerRuleConditions',
-} as const;
 
 /**
  * The protocol of the listeners the fleet creates and of the one the smoke tests call: `protocol`,
@@ -121,13 +48,6 @@ export function fleetProtocol(props: BlueGreenFleetProps): elbv2.ApplicationProt
 const PARAMETER_PREFIX_PATTERN = /^(\/[A-Za-z0-9_.-]+)+$/;
 const HTTP_CODES_PATTERN = /^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$/;
 
-function resolved(value: unknown): boolean {
-  return value !== undefined && !Token.isUnresolved(value);
-}
-
-function isWholeNumber(n: number): boolean {
-  return Number.isInteger(n);
-}
 
 /**
  * Checks every prop that can be checked at synth time. Unresolved tokens are skipped:
@@ -319,131 +239,7 @@ export interface CutoverValidationContext {
   readonly dnsTtlSeconds?: number;
 }
 
-/** The cutover options with defaults applied, in seconds (undefined where a value is a token or invalid). */
-export interface CutoverTiming {
-  readonly pollSeconds: number;
-  readonly healthySeconds: number;
-  readonly smokeSeconds: number;
-  /** How long each step short of 100 % holds. */
-  readonly partialStepSeconds: number[];
-  /** How many shift tasks run (steps, including the last). */
-  readonly shiftTasks: number;
-  /** Longest a shift task may run (its function timeout). */
-  readonly shiftTaskSeconds: number;
-  readonly bakeSeconds: number;
-  readonly warmSeconds: number;
-  /** Wait after a rollback before the colour traffic left is scaled to zero (DNS caching). */
-  readonly drainSeconds: number;
-}
 
-/** Margin added to the worst case, for the state machine's own transitions. */
-const TIMEOUT_MARGIN_SECONDS = 15 * 60;
-
-/**
- * History events of one poll of a loop: a Lambda task (entered, scheduled, started, succeeded,
- * exited), its Choice (entered, exited) and its Wait (entered, exited).
- */
-const EVENTS_PER_POLL = 9;
-/** History events of everything that is not a poll, with room for retries and the rollback path. */
-const FIXED_EVENTS = 400;
-const EVENTS_PER_SHIFT = 12;
-
-/**
- * The longest a cutover can take, which the state machine's timeout and the lock lease follow:
- * the waits (health, shift steps, bake, warm, DNS drain, one poll interval each loop may
- * overrun) plus, for every task the longest path runs, its worst case with every retry
- * ({@link taskWorstCaseSeconds}). A loop runs until its deadline: it may overrun it by two
- * tasks (one started just before the deadline, and the one that sees it passed).
- * The longest path: start, find the live colour, prepare, the health loop, smoke tests, each
- * shift and the loop of each partial step, the bake loop, keep warm (which may fail and move
- * traffic back), retire or scale the failed colour down, release the lock.
- */
-export function cutoverTimeoutSeconds(t: CutoverTiming): number {
-  const steps = t.partialStepSeconds.reduce((sum, s) => sum + s + t.pollSeconds, 0);
-  const waits = t.healthySeconds + t.pollSeconds + steps + t.bakeSeconds + t.pollSeconds + t.warmSeconds + t.drainSeconds;
-  const task = taskWorstCaseSeconds(TASK_TIMEOUT_SECONDS);
-  // start, find-live, prepare, 2 health checks, 2 checks per partial step, 2 bake checks,
-  // keep-warm, retire-previous (or a scale-down), release-lock.
-  const ordinaryTasks = 3 + 2 + 2 * t.partialStepSeconds.length + 2 + 3;
-  const tasks = ordinaryTasks * task
-    + taskWorstCaseSeconds(smokeFunctionTimeoutSeconds(t.smokeSeconds))
-    + t.shiftTasks * taskWorstCaseSeconds(t.shiftTaskSeconds)
-    + rollbackWorstCaseSeconds(t.shiftTaskSeconds);
-  return Math.ceil(waits + tasks + TIMEOUT_MARGIN_SECONDS);
-}
-
-/** A Lambda task's TimeoutSeconds is its function's timeout plus this: a hung invocation ends as States.Timeout. */
-export const TASK_TIMEOUT_MARGIN_SECONDS = 10;
-
-/** What the smoke-test function's timeout adds to the checks' budget: its own start and finding the load balancer. */
-const SMOKE_FUNCTION_MARGIN_SECONDS = 60;
-
-/** The function timeout of the smoke tests: their budget plus a minute, at most Lambda's 15 minutes. */
-export function smokeFunctionTimeoutSeconds(smokeBudgetSeconds: number): number {
-  return Math.min(LIMITS.maxFunctionSeconds, Math.ceil(smokeBudgetSeconds) + SMOKE_FUNCTION_MARGIN_SECONDS);
-}
-
-/**
- * The longest one task can take with its retries, for a function timeout: every attempt the
- * throttling and transient retriers allow ({@link THROTTLING_RETRY}, `transient`, and `extra`)
- * runs until the task's TimeoutSeconds, plus every wait between attempts. The attempts of
- * {@link LAMBDA_NOT_READY_RETRY} only wait: Lambda refuses those invocations before the function runs.
- */
-export function taskWorstCaseSeconds(functionSeconds: number, transient: RetryBudget = TRANSIENT_RETRY, extra: RetryBudget[] = []): number {
-  const retriers = [THROTTLING_RETRY, transient, ...extra];
-  const attempts = 1 + retriers.reduce((sum, r) => sum + r.maxAttempts, 0);
-  const waits = [...retriers, LAMBDA_NOT_READY_RETRY].reduce((sum, r) => sum + retryWaitSeconds(r), 0);
-  return attempts * (functionSeconds + TASK_TIMEOUT_MARGIN_SECONDS) + waits;
-}
-
-/** {@link taskWorstCaseSeconds} of "Move traffic back": the rollback budget and its last, any-error retrier. */
-export function rollbackWorstCaseSeconds(functionSeconds: number): number {
-  return taskWorstCaseSeconds(functionSeconds, ROLLBACK_TRANSIENT_RETRY, [ROLLBACK_ANY_ERROR_RETRY]);
-}
-
-/**
- * From the decision to roll back to traffic back, when the failures are the transient errors
- * and timeouts of {@link TRANSIENT_ERRORS} only: every attempt of "Move traffic back" runs until
- * its TimeoutSeconds, plus every wait of {@link ROLLBACK_TRANSIENT_RETRY}.
- */
-export function transientRevertWorstCaseSeconds(functionSeconds: number): number {
-  return (1 + ROLLBACK_TRANSIENT_RETRY.maxAttempts) * (functionSeconds + TASK_TIMEOUT_MARGIN_SECONDS) + retryWaitSeconds(ROLLBACK_TRANSIENT_RETRY);
-}
-
-/** The worst-case number of polls (health, shift steps, bake) and history events of a cutover. */
-export function cutoverHistory(t: CutoverTiming): { polls: number; events: number } {
-  const loops = [t.healthySeconds, ...t.partialStepSeconds, t.bakeSeconds];
-  const polls = loops.reduce((sum, s) => sum + Math.ceil(s / t.pollSeconds) + 1, 0);
-  return { polls, events: polls * EVENTS_PER_POLL + t.shiftTasks * EVENTS_PER_SHIFT + FIXED_EVENTS };
-}
-
-/** The milliseconds of a Duration, or undefined when it is a token (`Duration.seconds(token)` cannot even be converted). */
-function knownMilliseconds(d: Duration): number | undefined {
-  try {
-    const ms = d.toMilliseconds();
-    return Token.isUnresolved(ms) ? undefined : ms;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The whole seconds of a Duration, or an error. The workflow's states, timeout and lock lease
- * are computed from these values at synth time, so a token is an error too.
- */
-function wholeSeconds(errors: string[], name: string, d: Duration | undefined, example = 'Duration.seconds(60)'): number | undefined {
-  if (d === undefined) return undefined;
-  const ms = knownMilliseconds(d);
-  if (ms === undefined) {
-    errors.push(`${name} is a token: use a Duration known at synth time, such as ${example}; the workflow is built from it.`);
-    return undefined;
-  }
-  if (ms % 1000 !== 0) {
-    errors.push(`${name} is ${ms} ms: use a whole number of seconds, such as Duration.seconds(${Math.max(1, Math.round(ms / 1000))}); Step Functions waits in whole seconds.`);
-    return undefined;
-  }
-  return ms / 1000;
-}
 
 /**
  * Checks the cutover workflow's options: each value, and that the whole cutover fits in one
@@ -502,16 +298,16 @@ export function validateCutoverOptions(options: CutoverOptions, context: Cutover
 
   // The whole cutover in one execution.
   if (poll !== undefined && healthy !== undefined && bake !== undefined && warm !== undefined && steps?.holdSeconds !== undefined) {
-    const timing = (pollSeconds: number): CutoverTiming => ({
+    const timing = (pollSeconds: number) => cutoverTiming({
       pollSeconds,
       healthySeconds: healthy,
       smokeSeconds: smokeSeconds(options),
-      partialStepSeconds: steps.partial.map(() => steps.holdSeconds!),
-      shiftTasks: steps.partial.length + 1,
-      shiftTaskSeconds: context.route53 ? DNS_TASK_TIMEOUT_SECONDS : TASK_TIMEOUT_SECONDS,
+      partialSteps: steps.partial.length,
+      stepHoldSeconds: steps.holdSeconds!,
       bakeSeconds: bake,
       warmSeconds: warm,
-      drainSeconds: context.route53 ? DNS_DRAIN_TTLS * (ttl ?? ALIAS_RECORD_TTL_SECONDS) : 0,
+      route53: !!context.route53,
+      dnsTtlSeconds: ttl,
     });
     const timeout = cutoverTimeoutSeconds(timing(poll));
     if (timeout > LIMITS.maxExecutionSeconds) {
@@ -535,9 +331,6 @@ export function validateCutoverOptions(options: CutoverOptions, context: Cutover
   return { errors, warnings };
 }
 
-/** Timeout of a workflow task's function; shift and roll-back get longer with Route 53 (they wait for INSYNC). */
-export const TASK_TIMEOUT_SECONDS = 60;
-export const DNS_TASK_TIMEOUT_SECONDS = 300;
 
 /** Longest the smoke tests may take: each check twice its latency budget (at least 1 s), every round. */
 export function smokeSeconds(options: CutoverOptions): number {
@@ -734,37 +527,11 @@ function checkTrafficShift(errors: string[], shift: TrafficShift): { partial: nu
   return { partial: shift.steps.slice(0, -1), holdSeconds: hold };
 }
 
-/** The Route 53 switch, as the fleet and the workflow use it. */
-export interface ResolvedDnsSwitch {
-  /** Fully qualified, lower case, no trailing dot. */
-  readonly recordName: string;
-  readonly recordType: 'A' | 'CNAME';
-  /** The TTL clients see: the record's, or the load balancer's for alias records. */
-  readonly ttlSeconds: number;
-  /** Set for CNAME records. */
-  readonly recordTtlSeconds?: number;
-}
-
-const RECORD_NAME_PATTERN = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?$/;
-
-/**
- * The fully qualified record name (lower case, no trailing dot) of `recordName` in the zone
- * `zoneName`: a name ending in '.' or in the zone's name is taken as is, anything else is
- * relative to the zone.
- */
-export function fullyQualifiedRecordName(recordName: string, zoneName: string): string {
-  const zone = zoneName.replace(/\.$/, '').toLowerCase();
-  const name = recordName.toLowerCase();
-  if (name.endsWith('.')) return name.slice(0, -1);
-  if (name === zone || name.endsWith(`.${zone}`)) return name;
-  return `${name}.${zone}`;
-}
 
 /** Checks the traffic switch and the props that depend on it; returns the resolved Route 53 switch, if any. */
 function checkTrafficSwitch(errors: string[], warnings: FleetWarning[], props: BlueGreenFleetProps): ResolvedDnsSwitch | undefined {
   const sw: TrafficSwitch | undefined = props.trafficSwitch;
   if (!sw?.isRoute53) return undefined;
-  const o = sw.route53Options!;
   if (props.loadBalancer !== undefined) {
     errors.push('loadBalancer is set but trafficSwitch is TrafficSwitch.route53(): the Route 53 switch creates a load balancer per colour. Remove loadBalancer, or use TrafficSwitch.listenerRule().');
   }
@@ -775,67 +542,9 @@ function checkTrafficSwitch(errors: string[], warnings: FleetWarning[], props: B
     errors.push('testPeers is set but trafficSwitch is TrafficSwitch.route53(): there is no test listener; productionPeers decides who reaches each colour\'s load balancer. Remove testPeers.');
   }
 
-  let zoneName: string | undefined;
-  try {
-    zoneName = o.zone.zoneName;
-  } catch {
-    errors.push('trafficSwitch zone has no name (it was imported with HostedZone.fromHostedZoneId): import it with HostedZone.fromHostedZoneAttributes({ hostedZoneId, zoneName }) so the records and their IAM conditions can be named.');
-    return undefined;
-  }
-  if (Token.isUnresolved(zoneName)) {
-    errors.push('trafficSwitch zone name is a token: pass a zone whose name is known at synth time (created in the app, or imported with HostedZone.fromHostedZoneAttributes or fromLookup).');
-    return undefined;
-  }
-  if (Token.isUnresolved(o.recordName)) {
-    errors.push('trafficSwitch recordName is a token: use a name known at synth time, such as \'www\'; it names the records in their IAM conditions.');
-    return undefined;
-  }
-  if (!RECORD_NAME_PATTERN.test(o.recordName)) {
-    errors.push(`trafficSwitch recordName is '${o.recordName}': use letters, digits, '-' and '_' separated by dots, relative to the zone ('www') or fully qualified ('www.${zoneName}').`);
-    return undefined;
-  }
-  const zone = zoneName.replace(/\.$/, '').toLowerCase();
-  const fqdn = fullyQualifiedRecordName(o.recordName, zone);
-  if (fqdn !== zone && !fqdn.endsWith(`.${zone}`)) {
-    errors.push(`trafficSwitch recordName '${o.recordName}' is not in the zone ${zone}: use a name in the zone, such as 'www' or 'www.${zone}'.`);
-    return undefined;
-  }
-  if (fqdn.length > 253) {
-    errors.push(`trafficSwitch recordName '${fqdn}' is ${fqdn.length} characters long: DNS names are at most 253 characters.`);
-    return undefined;
-  }
-
-  const ttl = wholeSeconds(errors, 'trafficSwitch ttl', o.ttl);
-  if (o.ttl === undefined) {
-    return { recordName: fqdn, recordType: 'A', ttlSeconds: ALIAS_RECORD_TTL_SECONDS };
-  }
-  if (ttl === undefined) return undefined;
-  if (ttl > LIMITS.maxTtlSeconds) {
-    errors.push(`trafficSwitch ttl is ${ttl} seconds: set it to a whole number of seconds from 0 to ${LIMITS.maxTtlSeconds}, such as Duration.seconds(60).`);
-    return undefined;
-  }
-  if (fqdn === zone) {
-    errors.push(`trafficSwitch ttl is set, which makes the records CNAME records, but recordName '${o.recordName}' is the zone apex, where a CNAME cannot sit: remove ttl to use alias records, or choose a name below the apex such as 'www'.`);
-    return undefined;
-  }
-  if (ttl > HIGH_TTL_SECONDS) {
-    warnings.push({
-      id: WARNING_IDS.highDnsTtl,
-      message: `trafficSwitch ttl is ${ttl} seconds: after every switch and every rollback, clients and resolvers keep the old answer at least that long. Keep it at ${ALIAS_RECORD_TTL_SECONDS} seconds or less, or remove it to use alias records.`,
-    });
-  }
-  return { recordName: fqdn, recordType: 'CNAME', ttlSeconds: ttl, recordTtlSeconds: ttl };
+  return checkRoute53Switch(errors, warnings, sw);
 }
 
-/** The resolved Route 53 switch of valid props (the fleet calls this after validation passed). */
-export function resolveDnsSwitch(props: BlueGreenFleetProps): ResolvedDnsSwitch | undefined {
-  const errors: string[] = [];
-  const resolvedSwitch = checkTrafficSwitch(errors, [], props);
-  if (errors.length > 0 || (props.trafficSwitch?.isRoute53 && !resolvedSwitch)) {
-    throw new Error(`The Route 53 traffic switch cannot be resolved: ${errors.join(' ') || 'validate the props first'}`);
-  }
-  return resolvedSwitch;
-}
 
 function checkPort(errors: string[], name: string, port: number | undefined): void {
   if (resolved(port) && (!isWholeNumber(port!) || port! < 1 || port! > 65535)) {
