@@ -1,6 +1,10 @@
 import { Duration } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SmokeCheckConfig } from './private/contract';
+import { AllAtOnce } from './private/strategies/all-at-once';
+import { Canary } from './private/strategies/canary';
+import { Linear } from './private/strategies/linear';
+import { ShiftPlan, ShiftStrategy } from './private/strategies/strategy';
 
 /** Options of one HTTP smoke check. */
 export interface HttpSmokeCheckOptions {
@@ -117,11 +121,15 @@ export interface LinearTrafficShiftOptions {
   readonly stepInterval: Duration;
 }
 
-/** How production traffic moves from the live colour to the new one. */
+/**
+ * How production traffic moves from the live colour to the new one. Each strategy (a file under
+ * `lib/private/strategies/`) owns its steps and the checks of its options; the workflow reads
+ * only the steps and how long each holds.
+ */
 export class TrafficShift {
   /** All traffic in one change. */
   public static allAtOnce(): TrafficShift {
-    return new TrafficShift('AllAtOnce', [100], Duration.seconds(0));
+    return new TrafficShift(new AllAtOnce());
   }
 
   /**
@@ -129,7 +137,7 @@ export class TrafficShift {
    * Steps: `[percent, 100]`.
    */
   public static canary(options: CanaryTrafficShiftOptions): TrafficShift {
-    return new TrafficShift('Canary', [options.percent, 100], options.bake, options.percent);
+    return new TrafficShift(new Canary(options.percent, options.bake));
   }
 
   /**
@@ -137,32 +145,33 @@ export class TrafficShift {
    * `stepInterval` with alarms watched. Steps: `[p, 2p, ..., 100]`; the last step clamps to 100.
    */
   public static linear(options: LinearTrafficShiftOptions): TrafficShift {
-    return new TrafficShift('Linear', linearSteps(options.percentPerStep), options.stepInterval, options.percentPerStep);
+    return new TrafficShift(new Linear(options.percentPerStep, options.stepInterval));
+  }
+
+  /** Name of the strategy: `AllAtOnce`, `Canary` or `Linear`. */
+  public readonly kind: string;
+  /** The new colour's weight (percent) after each step; the last is 100. */
+  public readonly steps: number[];
+  /** How long each step but the last holds, alarms watched. */
+  public readonly stepBake: Duration;
+  /** The canary percentage, or the linear percentage per step, as given. */
+  public readonly percent?: number;
+
+  private constructor(private readonly strategy: ShiftStrategy) {
+    this.kind = strategy.kind;
+    this.steps = strategy.steps;
+    this.stepBake = strategy.stepBake;
+    this.percent = strategy.percent;
   }
 
   /**
-   * @param kind name of the strategy: `AllAtOnce`, `Canary` or `Linear`
-   * @param steps the new colour's weight (percent) after each step; the last is 100
-   * @param stepBake how long each step but the last holds, alarms watched
-   * @param percent the canary percentage, or the linear percentage per step, as given
+   * Checks the strategy's options (messages added to `errors`); the steps short of 100 % and how
+   * long each holds, or undefined when the options are invalid.
+   * @internal
    */
-  protected constructor(
-    public readonly kind: string,
-    public readonly steps: number[],
-    public readonly stepBake: Duration,
-    public readonly percent?: number,
-  ) {}
-}
-
-/**
- * `[p, 2p, ..., 100]`. A percentage that is not a whole number from 1 to 99 gives `[100]`:
- * validation rejects it with a message, and a bad value must not build a huge state machine first.
- */
-function linearSteps(percentPerStep: number): number[] {
-  if (!Number.isInteger(percentPerStep) || percentPerStep < 1 || percentPerStep > 99) return [100];
-  const steps: number[] = [];
-  for (let w = percentPerStep; w < 100; w += percentPerStep) steps.push(w);
-  return [...steps, 100];
+  public _check(errors: string[]): ShiftPlan | undefined {
+    return this.strategy.check(errors);
+  }
 }
 
 /** Settings of the cutover workflow. */

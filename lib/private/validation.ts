@@ -265,7 +265,13 @@ export function validateCutoverOptions(options: CutoverOptions, context: Cutover
   checkSmokeChecks(errors, options);
   const bake = wholeSeconds(errors, 'cutover.bakeTime', options.bakeTime ?? CUTOVER_DEFAULTS.bakeTime, 'Duration.minutes(5)');
   const warm = wholeSeconds(errors, 'cutover.keepPreviousWarm', options.keepPreviousWarm ?? CUTOVER_DEFAULTS.keepPreviousWarm, 'Duration.minutes(10)');
-  const steps = checkTrafficShift(errors, options.trafficShift ?? TrafficShift.allAtOnce());
+  const shift: Partial<TrafficShift> = options.trafficShift ?? TrafficShift.allAtOnce();
+  let steps: ReturnType<TrafficShift['_check']>;
+  if (typeof shift?._check !== 'function') {
+    errors.push('cutover.trafficShift is not a TrafficShift: create it with TrafficShift.allAtOnce(), TrafficShift.canary({ ... }) or TrafficShift.linear({ ... }).');
+  } else {
+    steps = shift._check(errors);
+  }
 
   // Stickiness (listener-rule switch only; applied by the workflow while traffic is split).
   const stickiness = wholeSeconds(errors, 'cutover.stickinessDuration', options.stickinessDuration, 'Duration.minutes(5)');
@@ -501,31 +507,6 @@ function pathOfUrl(url: string): string {
   }
 }
 
-/** Checks a traffic shift; returns its partial steps and how long each holds (undefined when a value is unknown or invalid). */
-function checkTrafficShift(errors: string[], shift: TrafficShift): { partial: number[]; holdSeconds?: number } | undefined {
-  if (shift.kind === 'AllAtOnce') return { partial: [], holdSeconds: 0 };
-  const canary = shift.kind === 'Canary';
-  const name = canary ? 'cutover.trafficShift canary percent' : 'cutover.trafficShift linear percentPerStep';
-  const holdName = canary ? 'cutover.trafficShift canary bake' : 'cutover.trafficShift linear stepInterval';
-  let valid = true;
-  const p = shift.percent;
-  if (p === undefined || Token.isUnresolved(p)) {
-    errors.push(`${name} is a token: use a number known at synth time; the state machine has one state per step.`);
-    valid = false;
-  } else if (!isWholeNumber(p) || p < 1 || p > 99) {
-    errors.push(canary
-      ? `${name} is ${p}: set it to a whole number from 1 to 99, such as 10.`
-      : `${name} is ${p}: set it to a whole number from 1 to 99, such as 25 (the last step moves what is left: 30 gives 30, 60, 90 and 100).`);
-    valid = false;
-  }
-  let hold = wholeSeconds(errors, holdName, shift.stepBake, canary ? 'Duration.minutes(5)' : 'Duration.minutes(2)');
-  if (hold !== undefined && hold < 1) {
-    errors.push(`${holdName} is ${hold} seconds: set it to at least 1 second, such as ${canary ? 'Duration.minutes(5)' : 'Duration.minutes(2)'}.`);
-    hold = undefined;
-  }
-  if (!valid) return undefined;
-  return { partial: shift.steps.slice(0, -1), holdSeconds: hold };
-}
 
 
 /** Checks the traffic switch and the props that depend on it; returns the resolved Route 53 switch, if any. */

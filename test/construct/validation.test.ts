@@ -30,6 +30,8 @@ const cutoverCases: Array<[string, Parameters<typeof propsError>[0], string]> = 
     'cutover.bakeTime is 500 ms: use a whole number of seconds, such as Duration.seconds(1); Step Functions waits in whole seconds.'],
   ['keepPreviousWarm is not whole seconds', () => ({ cutover: { keepPreviousWarm: Duration.millis(2500) } }),
     'cutover.keepPreviousWarm is 2500 ms: use a whole number of seconds, such as Duration.seconds(3); Step Functions waits in whole seconds.'],
+  ['the traffic shift is not a TrafficShift', () => ({ cutover: { trafficShift: { kind: 'Canary', steps: [10, 100] } as unknown as TrafficShift } }),
+    'cutover.trafficShift is not a TrafficShift: create it with TrafficShift.allAtOnce(), TrafficShift.canary({ ... }) or TrafficShift.linear({ ... }).'],
   ['the canary percentage is 0', () => ({ cutover: { trafficShift: TrafficShift.canary({ percent: 0, bake: Duration.minutes(5) }) } }),
     'cutover.trafficShift canary percent is 0: set it to a whole number from 1 to 99, such as 10.'],
   ['the canary percentage is 100', () => ({ cutover: { trafficShift: TrafficShift.canary({ percent: 100, bake: Duration.minutes(5) }) } }),
