@@ -13,8 +13,9 @@ import { FleetResourcesProvider } from './private/fleet-resources';
 import { BlueGreenFleetPropsError } from './private/props-error';
 import { BlueGreenFleetProps } from './fleet-props';
 import { TrafficSwitch } from './traffic-switch';
-import { listenerClashes, listenerPortAndProtocol, OwnListener, smokeTestHost } from './private/listener-rules';
-import { ALARM_DEFAULTS, DEFAULTS, fleetProtocol, resolveRoute53Switch, validateFleetProps } from './private/validation';
+import { listenerClashes, OwnListener, smokeTestHost } from './private/listener-rules';
+import { fleetSettings } from './private/settings';
+import { ALARM_DEFAULTS, DEFAULTS, resolveRoute53Switch, validateFleetProps } from './private/validation';
 
 /**
  * Priority of the catch-all rules that own forwarding on both listeners. The highest
@@ -85,21 +86,13 @@ export class BlueGreenFleet extends Construct implements ec2.IConnectable {
     if (errors.length > 0) throw new BlueGreenFleetPropsError(this.node.path, errors);
     for (const w of warnings) Annotations.of(this).addWarningV2(w.id, w.message);
 
-    const certificates = props.certificates ?? [];
-    this.protocol = fleetProtocol(props);
-    const https = this.protocol === elbv2.ApplicationProtocol.HTTPS;
-    // Listeners passed in listen where they listen; an imported one's port is given (validated).
-    const knownPort = (listener?: elbv2.IApplicationListener) => (listener ? listenerPortAndProtocol(listener).port : undefined);
-    this.productionPort = knownPort(props.productionListener) ?? props.productionPort ?? (https ? DEFAULTS.httpsPort : DEFAULTS.httpPort);
-    // With Route 53 switching the smoke tests call the idle colour's own production listener.
-    this.testPort = props.trafficSwitch?.isRoute53
-      ? this.productionPort
-      : knownPort(props.testListener) ?? props.testPort ?? (https ? DEFAULTS.httpsTestPort : DEFAULTS.httpTestPort);
-    const internetFacing = props.internetFacing ?? true;
-    const minCapacity = props.capacity?.minCapacity ?? DEFAULTS.minCapacity;
-    const maxCapacity = props.capacity?.maxCapacity ?? Math.max(minCapacity, DEFAULTS.maxCapacityFloor);
-    const instancePort = props.instancePort ?? DEFAULTS.instancePort;
-    this.parameterPrefix = props.parameterPrefix ?? `/blue-green/${Names.uniqueId(this)}`;
+    // Every default applied once (lib/private/settings.ts); validation checked the same values.
+    const settings = fleetSettings(props, this);
+    const { certificates, https, internetFacing, minCapacity, maxCapacity, instancePort } = settings;
+    this.protocol = settings.protocol;
+    this.productionPort = settings.productionPort;
+    this.testPort = settings.testPort;
+    this.parameterPrefix = settings.parameterPrefix;
     const image = props.machineImage.getImage(this);
 
     this.instanceSecurityGroup = new ec2.SecurityGroup(this, 'InstanceSecurityGroup', {
@@ -112,7 +105,7 @@ export class BlueGreenFleet extends Construct implements ec2.IConnectable {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
       description: 'Role of the blue/green fleet instances',
     });
-    this.trafficSwitch = props.trafficSwitch ?? TrafficSwitch.listenerRule();
+    this.trafficSwitch = settings.trafficSwitch;
     const dns = resolveRoute53Switch(props.trafficSwitch);
 
     // Default actions are a fixed 503: CloudFormation re-applies a listener's default action
@@ -145,7 +138,7 @@ export class BlueGreenFleet extends Construct implements ec2.IConnectable {
       port,
       protocol: this.protocol,
       certificates: https ? certificates : undefined,
-      sslPolicy: https ? (props.sslPolicy ?? elbv2.SslPolicy.RECOMMENDED_TLS) : undefined,
+      sslPolicy: https ? (settings.sslPolicy ?? elbv2.SslPolicy.RECOMMENDED_TLS) : undefined,
       open: false,
       defaultAction: noColour,
     }, name, `choose another ${name}, or pass that listener as ${name === 'testPort' ? 'testListener' : 'productionListener'} with listenerRule conditions and a priority of this fleet's own`);
@@ -177,11 +170,11 @@ export class BlueGreenFleet extends Construct implements ec2.IConnectable {
       addRedirect(sharedLoadBalancer);
     }
 
-    const hc = props.healthCheck ?? {};
+    const hc = settings.healthCheck;
     const colourProps = (colour: Colour) => ({
       colour,
       vpc: props.vpc,
-      vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      vpcSubnets: settings.vpcSubnets,
       instanceType: props.instanceType,
       osType: image.osType,
       userData: props.userData,
@@ -189,28 +182,28 @@ export class BlueGreenFleet extends Construct implements ec2.IConnectable {
       role: this.instanceRole,
       minCapacity,
       maxCapacity,
-      healthCheckGracePeriod: props.healthCheckGracePeriod ?? DEFAULTS.healthCheckGracePeriod,
+      healthCheckGracePeriod: settings.healthCheckGracePeriod,
       parameterPrefix: this.parameterPrefix,
       initialImageId: image.imageId,
-      initialVersion: props.initialVersion ?? DEFAULTS.initialVersion,
-      alarms: props.alarms ?? {},
+      initialVersion: settings.initialVersion,
+      alarms: settings.alarms,
       notificationTopic: props.notificationTopic,
       targetGroupProps: {
         vpc: props.vpc,
         port: instancePort,
         protocol: elbv2.ApplicationProtocol.HTTP,
         targetType: elbv2.TargetType.INSTANCE,
-        deregistrationDelay: props.deregistrationDelay ?? DEFAULTS.deregistrationDelay,
+        deregistrationDelay: settings.deregistrationDelay,
         healthCheck: {
           enabled: true,
-          path: hc.path ?? DEFAULTS.healthCheckPath,
+          path: hc.path,
           port: hc.port !== undefined ? String(hc.port) : 'traffic-port',
-          protocol: hc.protocol ?? elbv2.Protocol.HTTP,
-          interval: hc.interval ?? DEFAULTS.healthCheckInterval,
-          timeout: hc.timeout ?? DEFAULTS.healthCheckTimeout,
-          healthyThresholdCount: hc.healthyThresholdCount ?? DEFAULTS.healthyThresholdCount,
-          unhealthyThresholdCount: hc.unhealthyThresholdCount ?? DEFAULTS.unhealthyThresholdCount,
-          healthyHttpCodes: hc.healthyHttpCodes ?? DEFAULTS.healthyHttpCodes,
+          protocol: hc.protocol,
+          interval: hc.interval,
+          timeout: hc.timeout,
+          healthyThresholdCount: hc.healthyThresholdCount,
+          unhealthyThresholdCount: hc.unhealthyThresholdCount,
+          healthyHttpCodes: hc.healthyHttpCodes,
         },
       } satisfies elbv2.ApplicationTargetGroupProps,
     });
@@ -219,8 +212,7 @@ export class BlueGreenFleet extends Construct implements ec2.IConnectable {
 
     const everything = [elbv2.ListenerCondition.pathPatterns(['/*'])];
     if (!dns) {
-      const conditions = props.listenerRule?.conditions ?? everything;
-      const priority = props.listenerRule?.priority ?? CATCH_ALL_RULE_PRIORITY;
+      const { conditions, priority } = settings.listenerRule;
       // Each rule forwards to both target groups with fixed weights; the workflow moves the
       // weights at run time with ModifyRule. Keeping both groups in the rule keeps them both
       // attached to the load balancer, so the idle colour is health-checked before it serves.
@@ -303,8 +295,8 @@ export class BlueGreenFleet extends Construct implements ec2.IConnectable {
       MaxCapacity: maxCapacity,
     }, this.colours.map((c) => c.autoScalingGroup.autoScalingGroupName));
 
-    this.blue._createAlarms(props.alarms ?? {});
-    this.green._createAlarms(props.alarms ?? {});
+    this.blue._createAlarms(settings.alarms);
+    this.green._createAlarms(settings.alarms);
     // The shared load balancer's own 5XX: whichever colour is being released gets them.
     const elbErrors = props.alarms?.loadBalancerErrors;
     if (this.shared && elbErrors?.enabled !== false) {
@@ -473,7 +465,7 @@ export class BlueGreenFleet extends Construct implements ec2.IConnectable {
         id: 'AwsSolutions-ELB2',
         reason: 'Access logs need a bucket the user owns; pass a load balancer with access logs enabled to have them.',
       });
-      if ((props.internetFacing ?? true) && props.productionPeers === undefined) {
+      if (fleetSettings(props).internetFacing && props.productionPeers === undefined) {
         Validations.of(lb).acknowledge({
           id: 'AwsSolutions-EC23',
           reason: this.shared

@@ -9,7 +9,8 @@ import { TrafficSwitch } from '../traffic-switch';
 import { isWholeNumber, knownMilliseconds, resolved, wholeSeconds } from './checks';
 import { cutoverHistory, cutoverTiming, cutoverTimeoutSeconds, SMOKE_FUNCTION_MARGIN_SECONDS } from './cutover-timing';
 import { ALARM_DEFAULTS, CUTOVER_DEFAULTS, DEFAULTS, DNS_DRAIN_TTLS, LIMITS, WARNING_IDS } from './defaults';
-import { checkListenerProps, listenerPortAndProtocol } from './listener-rules';
+import { checkListenerProps } from './listener-rules';
+import { fleetSettings } from './settings';
 import { checkRoute53Switch, ResolvedDnsSwitch } from './route53-switch';
 
 // The props and cutover options checked, every problem with the prop, the value and the fix.
@@ -34,16 +35,6 @@ export interface FleetValidation {
 }
 
 
-/**
- * The protocol of the listeners the fleet creates and of the one the smoke tests call: `protocol`,
- * else a test listener's passed in, else HTTPS when certificates are given, else HTTP.
- */
-export function fleetProtocol(props: BlueGreenFleetProps): elbv2.ApplicationProtocol {
-  if (props.protocol !== undefined) return props.protocol;
-  const known = props.testListener ? listenerPortAndProtocol(props.testListener).protocol : undefined;
-  if (known !== undefined && !props.trafficSwitch?.isRoute53) return known;
-  return (props.certificates ?? []).length > 0 ? elbv2.ApplicationProtocol.HTTPS : elbv2.ApplicationProtocol.HTTP;
-}
 
 const PARAMETER_PREFIX_PATTERN = /^(\/[A-Za-z0-9_.-]+)+$/;
 const HTTP_CODES_PATTERN = /^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$/;
@@ -84,7 +75,7 @@ export function validateFleetProps(props: BlueGreenFleetProps): FleetValidation 
 
   // Protocol and certificates.
   const certificates = props.certificates ?? [];
-  const protocol = fleetProtocol(props);
+  const { protocol } = fleetSettings(props);
   // Listeners passed in have certificates of their own; those the fleet creates need them.
   const createsListeners = props.trafficSwitch?.isRoute53 === true || props.productionListener === undefined || props.testListener === undefined;
   if (protocol === elbv2.ApplicationProtocol.HTTPS && certificates.length === 0 && createsListeners) {
