@@ -5,6 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { HandlerName } from './contract';
+import { HandlerGrants } from './handler-specs';
 import { bundleDir } from './bundle-dir';
 import { nagResource } from './nag-resource';
 import { grantLogWriting } from './fleet-resources';
@@ -131,6 +132,16 @@ export class CutoverHandlers extends Construct {
       entry.resources.add(r);
       entry.statement.addResources(r);
     }
+  }
+
+  /** What a handler spec grants with (`HandlerSpec.grants` in handler-specs.ts), bound to `fn`'s role. */
+  public grants(fn: lambda.Function): HandlerGrants {
+    return {
+      allow: (actions, resources, conditions) => this.allow(fn, actions, resources, conditions),
+      allowWithListedCondition: (actions, resources, operator, conditionKey, values) => this.allowWithListedCondition(fn, actions, resources, operator, conditionKey, values),
+      allowDescribeExecutions: (executionsArn, ackId) => this.allowDescribeExecutions(fn, executionsArn, ackId),
+      acknowledge: (id, reason) => this.acknowledge(fn.role!, id, reason),
+    };
   }
 
   /**
