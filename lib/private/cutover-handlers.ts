@@ -15,8 +15,9 @@ import { DEFAULTS, TASK_TIMEOUT_SECONDS } from './validation';
  * The cutover handler functions of a stack, shared by all its fleets: one function, role and log
  * group per handler and timeout. A fleet's configuration travels in its state machine's payload,
  * never in a function's environment, so nothing of a function belongs to one fleet; each fleet's
- * workflow grants the shared roles its own resources (statements merged per action group, so a
- * role's policy grows by ARNs, not by statements, with each fleet).
+ * workflow grants the shared roles its own resources as the handler specs say (`handler-specs.ts`;
+ * statements merged per action group, so a role's policy grows by ARNs, not by statements, with
+ * each fleet).
  *
  * Functions are shared by fleets that need the same timeout: the Route 53 variants of "shift",
  * "roll-back" and "recover" (which wait for INSYNC) are functions of their own, and the smoke-test
