@@ -17,6 +17,7 @@ import {
   ROLLBACK_ANY_ERROR_RETRY, ROLLBACK_TRANSIENT_RETRY, Route53Config, STOPPED_STATUSES, THROTTLING_ERRORS, THROTTLING_RETRY, TRANSIENT_ERRORS, TRANSIENT_RETRY,
 } from './private/contract';
 import { CutoverHandlers } from './private/cutover-handlers';
+import { GrantContext, HANDLER_SPECS, handlerTimeoutSeconds } from './private/handler-specs';
 import { CutoverOptions, TrafficShift } from './cutover-options';
 import { FleetColour } from './fleet-colour';
 import { fleetConfigProblems } from './private/fleet-config-size';
@@ -27,11 +28,8 @@ import {
   cutoverTiming,
   cutoverTimeoutSeconds,
   DEFAULTS,
-  DNS_TASK_TIMEOUT_SECONDS,
-  smokeFunctionTimeoutSeconds,
   smokeSeconds,
   TASK_TIMEOUT_MARGIN_SECONDS,
-  TASK_TIMEOUT_SECONDS,
   validateCutoverOptions,
 } from './private/validation';
 
@@ -243,16 +241,16 @@ export class CutoverWorkflow extends Construct {
     const handlers = CutoverHandlers.of(this);
     handlers.applyLogSettings(retention, removalPolicy);
     handlers.smokeSecurityGroup(props.vpc).connections.allowTo(props.loadBalancerSecurityGroups, ec2.Port.tcp(props.testPort), `Smoke tests to the test listener of ${props.fleetId}`);
+    // Each handler's timeout, VPC placement and grants are its spec's (lib/private/handler-specs.ts).
     const fns = {} as Record<HandlerName, lambda.Function>;
     for (const name of HANDLERS) {
-      const inVpc = name === 'smoke-test';
-      // With Route 53, moving traffic waits until the change is INSYNC.
-      const waitsForDns = dns !== undefined && (name === 'shift' || name === 'roll-back' || name === 'recover');
-      const timeout = inVpc ? smokeFunctionTimeoutSeconds(smokeBudget) : waitsForDns ? DNS_TASK_TIMEOUT_SECONDS : TASK_TIMEOUT_SECONDS;
-      fns[name] = handlers.function(name, timeout, inVpc ? props.vpc : undefined);
+      const spec = HANDLER_SPECS[name];
+      const timeout = handlerTimeoutSeconds(spec, { route53: dns !== undefined, smokeBudgetSeconds: smokeBudget });
+      fns[name] = handlers.function(name, timeout, spec.inVpc ? props.vpc : undefined);
     }
     this.functions = fns;
-    this.grantHandlerPermissions(props, handlers);
+    const grantContext = this.grantContext(props);
+    for (const name of HANDLERS) HANDLER_SPECS[name].grants(handlers.grants(fns[name]), grantContext);
     // Checked at synth, when rollback alarms added after construction are known too.
     this.node.addValidation({ validate: () => fleetConfigProblems(this.node.path, stack.resolve(config())) });
 
@@ -296,10 +294,11 @@ export class CutoverWorkflow extends Construct {
         maxEventAge: Duration.hours(1),
       })],
     });
-    // The start handler asks whether the lock's owner still runs. A policy of its own, shared by
-    // the fleets: the function's default policy may not name the state machine, which depends on it.
-    const executions = Arn.format({ service: 'states', resource: 'execution', resourceName: `${this.stateMachine.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }, stack);
-    handlers.allowDescribeExecutions(this.functions.start, executions, `AwsSolutions-IAM5[Resource::${nagResource(stack, executions)}]`);
+    // Grants that name the state machine (the start handler asks whether the lock's owner still
+    // runs): a policy of their own, since a function's default policy may not name the state
+    // machine, which depends on the function.
+    const executionsArn = Arn.format({ service: 'states', resource: 'execution', resourceName: `${this.stateMachine.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }, stack);
+    for (const name of HANDLERS) HANDLER_SPECS[name].machineGrants?.(handlers.grants(fns[name]), { stack, executionsArn });
 
     // A smoke check's `${version}` placeholder is now part of the definition. The definition is an
     // Fn::Join, never an Fn::Sub, so CloudFormation leaves it alone; the linters' check for
@@ -319,138 +318,26 @@ export class CutoverWorkflow extends Construct {
     handlers.acknowledge(machineRole, 'AwsSolutions-IAM5[Resource::*]', 'X-Ray tracing and log delivery actions support no resource-level permissions.');
   }
 
-  private grantHandlerPermissions(props: CutoverWorkflowProps, handlers: CutoverHandlers): void {
-    const f = this.functions;
+  /** This fleet's resources, as the handler specs' grants name them. */
+  private grantContext(props: CutoverWorkflowProps): GrantContext {
     const stack = Stack.of(this);
-    const groupArns = props.colours.map((c) => Arn.format({
-      service: 'autoscaling',
-      resource: 'autoScalingGroup',
-      resourceName: `*:autoScalingGroupName/${c.autoScalingGroup.autoScalingGroupName}`,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    }, stack));
-    const parameterArns = props.colours.flatMap((c) => c.parameterArns);
-    // One statement per role and action group, listing every fleet's resources (see CutoverHandlers.allow).
-    const allow = (fn: lambda.Function, actions: string[], resources: string[], conditions?: Record<string, Record<string, unknown>>) => handlers.allow(fn, actions, resources, conditions);
-    const acknowledge = (fn: lambda.Function, id: string, reason: string) => handlers.acknowledge(fn.role! as iam.Role, id, reason);
-    // Auto Scaling group ARNs carry a generated id before the name: only that part is a wildcard.
-    const allowScaling = (fn: lambda.Function) => {
-      allow(fn, ['autoscaling:UpdateAutoScalingGroup'], groupArns);
-      for (const arn of groupArns) {
-        acknowledge(fn, `AwsSolutions-IAM5[Resource::${nagResource(stack, arn)}]`,
-          "Auto Scaling group ARNs start with a generated id; the wildcard stands for that id only, the group name is a fleet's.");
-      }
+    return {
+      stack,
+      // Auto Scaling group ARNs carry a generated id before the name: only that part is a wildcard.
+      groupArns: props.colours.map((c) => Arn.format({
+        service: 'autoscaling',
+        resource: 'autoScalingGroup',
+        resourceName: `*:autoScalingGroupName/${c.autoScalingGroup.autoScalingGroupName}`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }, stack)),
+      parameterArns: props.colours.flatMap((c) => c.parameterArns),
+      tableArn: this.lockTable.tableArn,
+      launchTemplateArns: props.colours.map((c) => Arn.format({ service: 'ec2', resource: 'launch-template', resourceName: c.launchTemplate.launchTemplateId }, stack)),
+      instanceRoleArn: props.instanceRole.roleArn,
+      ...(props.productionRule ? { productionRuleArn: props.productionRule.listenerRuleArn } : {}),
+      ...(props.testRule ? { testRuleArn: props.testRule.listenerRuleArn } : {}),
+      ...(props.dns ? { dns: { zoneArn: props.dns.zone.hostedZoneArn, recordName: props.dns.records.recordName, recordType: props.dns.records.recordType } } : {}),
     };
-    // Describe/read calls without resource-level permissions.
-    const describe = (fn: lambda.Function, actions: string[]) => {
-      allow(fn, actions, ['*']);
-      acknowledge(fn, 'AwsSolutions-IAM5[Resource::*]',
-        'Describe and read actions that support no resource-level permissions; every mutating action of this role is scoped to the fleets\' own ARNs.');
-    };
-
-    // Reading and moving production traffic: the production rule, or the Route 53 records.
-    const dns = props.dns;
-    const readsTraffic = dns ? [] : ['elasticloadbalancing:DescribeRules'];
-    const allowReadTraffic = (fn: lambda.Function) => {
-      if (dns) allow(fn, ['route53:ListResourceRecordSets'], [dns.zone.hostedZoneArn]);
-    };
-    const allowMoveTraffic = (fn: lambda.Function) => {
-      if (!dns) {
-        allow(fn, ['elasticloadbalancing:ModifyRule'], [props.productionRule!.listenerRuleArn]);
-        return;
-      }
-      allowReadTraffic(fn);
-      // Only UPSERTs of this fleet's two records, by name and type.
-      // (A statement per fleet: its conditions name the fleet's records.)
-      allow(fn, ['route53:ChangeResourceRecordSets'], [dns.zone.hostedZoneArn], {
-        'ForAllValues:StringEquals': {
-          'route53:ChangeResourceRecordSetsNormalizedRecordNames': [dns.records.recordName],
-          'route53:ChangeResourceRecordSetsRecordTypes': [dns.records.recordType],
-          'route53:ChangeResourceRecordSetsActions': ['UPSERT'],
-        },
-      });
-      const changes = Arn.format({ service: 'route53', region: '', account: '', resource: 'change', resourceName: '*' }, stack);
-      allow(fn, ['route53:GetChange'], [changes]);
-      acknowledge(fn, `AwsSolutions-IAM5[Resource::${nagResource(stack, changes)}]`,
-        'Read-only GetChange: Route 53 change ids are generated per call, so they cannot be named in advance.');
-    };
-
-    // The lock table: one statement per handler listing every fleet's table.
-    const tableActions = new Map<lambda.Function, string[]>();
-    const allowTable = (fn: lambda.Function, actions: string[]) => tableActions.set(fn, [...new Set([...(tableActions.get(fn) ?? []), ...actions])]);
-    allowTable(f.start, ['dynamodb:PutItem']);
-    // Every task that changes the fleet first checks that its execution still holds the lock.
-    for (const fn of [f.prepare, f['check-health'], f.shift, f['roll-back'], f['scale-to-zero'], f['retire-previous']]) allowTable(fn, ['dynamodb:GetItem']);
-    // find-live records the colour a stop gives traffic back to; a rollback execution's shift and move back update it;
-    // Prepare retires a previous-colour record naming the colour it is about to change.
-    for (const fn of [f['find-live'], f.shift, f['roll-back'], f.prepare]) allowTable(fn, ['dynamodb:UpdateItem']);
-    // A rollback reads the record of the colour the last cutover left.
-    allowTable(f['find-live'], ['dynamodb:GetItem']);
-    // keep-warm marks the lock KeepingWarm and records the colour traffic left (a new item).
-    allowTable(f['keep-warm'], ['dynamodb:UpdateItem', 'dynamodb:PutItem']);
-    allowTable(f['retire-previous'], ['dynamodb:UpdateItem']);
-    // The result record is written in a transaction with a check of the lock's owner.
-    allowTable(f['release-lock'], ['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem']);
-    // The recovery handler: the lock and records.
-    allowTable(f.recover, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem']);
-    for (const [fn, actions] of tableActions) allow(fn, actions, [this.lockTable.tableArn]);
-
-    describe(f['find-live'], [...readsTraffic, 'elasticloadbalancing:DescribeTargetHealth', 'autoscaling:DescribeAutoScalingGroups']);
-    allowReadTraffic(f['find-live']);
-    allow(f['find-live'], ['ssm:GetParameters', 'ssm:GetParameter'], parameterArns);
-
-    describe(f.prepare, [...readsTraffic, 'autoscaling:DescribeAutoScalingGroups']);
-    allow(f.prepare, ['ssm:GetParameters', 'ssm:GetParameter', 'ssm:PutParameter'], parameterArns);
-    if (props.testRule) allow(f.prepare, ['elasticloadbalancing:ModifyRule'], [props.testRule.listenerRuleArn]);
-    allowScaling(f.prepare);
-    // Writing an aws:ec2:image parameter needs ec2:DescribeImages (SSM PutParameter reference);
-    // launch times of the target's instances tell which were launched with the release.
-    describe(f.prepare, ['ec2:DescribeImages', 'ec2:DescribeLaunchTemplates', 'ec2:DescribeInstances']);
-    // "Prepare" makes the latest launch template version the one the colour launches: the
-    // template's default version, and the group's launch template version.
-    const launchTemplateArns = props.colours.map((c) => Arn.format({ service: 'ec2', resource: 'launch-template', resourceName: c.launchTemplate.launchTemplateId }, stack));
-    allow(f.prepare, ['ec2:ModifyLaunchTemplate'], launchTemplateArns);
-    // A group update that names a launch template is authorized as a launch from it: the caller
-    // needs ec2:RunInstances, ec2:CreateTags for the tags the launch applies, and iam:PassRole for
-    // the instance profile's role (EC2 Auto Scaling user guide, "Amazon EC2 Auto Scaling API
-    // permissions" and "Control Amazon EC2 launch template usage in Auto Scaling groups").
-    // RunInstances authorizes many resource types (subnet, security group, volume, image...):
-    // any of them, but only when the launch uses one of this fleet's templates.
-    const ec2Any = Arn.format({ service: 'ec2', resource: '*', resourceName: '*' }, stack);
-    const imagesAny = Arn.format({ service: 'ec2', account: '', resource: 'image', resourceName: '*' }, stack);
-    // One statement whose condition lists the launch templates of every fleet of the stack.
-    handlers.allowWithListedCondition(f.prepare, ['ec2:RunInstances'], [ec2Any, imagesAny], 'ArnLike', 'ec2:LaunchTemplate', launchTemplateArns);
-    allow(f.prepare, ['ec2:CreateTags'], [ec2Any], { StringEquals: { 'ec2:CreateAction': 'RunInstances' } });
-    allow(f.prepare, ['iam:PassRole'], [props.instanceRole.roleArn], { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } });
-    for (const arn of [ec2Any, imagesAny]) {
-      acknowledge(f.prepare, `AwsSolutions-IAM5[Resource::${nagResource(stack, arn)}]`,
-        'Pointing a group at a launch template version is authorized as a launch (RunInstances, and CreateTags on launch only): limited by condition to launches from the fleets\' launch templates; the instances\' resource ids are not known in advance.');
-    }
-
-    describe(f['check-health'], ['elasticloadbalancing:DescribeTargetHealth', 'autoscaling:DescribeAutoScalingGroups', 'ec2:DescribeInstances']);
-    allowScaling(f['check-health']);
-
-    // The smoke-test function's own permissions (network interfaces) are CutoverHandlers'.
-
-    for (const fn of [f.shift, f['roll-back']]) {
-      if (readsTraffic.length > 0) describe(fn, readsTraffic);
-      allowMoveTraffic(fn);
-    }
-
-    // Every poll also looks at the new colour's health, as the health wait does.
-    describe(f['check-alarms'], ['cloudwatch:DescribeAlarms', 'elasticloadbalancing:DescribeTargetHealth', 'autoscaling:DescribeAutoScalingGroups']);
-
-    for (const fn of [f['scale-to-zero'], f['retire-previous']]) {
-      // Retiring looks at both colours' health first.
-      const health = fn === f['retire-previous'] ? ['elasticloadbalancing:DescribeTargetHealth'] : [];
-      describe(fn, [...readsTraffic, ...health, 'autoscaling:DescribeAutoScalingGroups']);
-      allowReadTraffic(fn);
-      allowScaling(fn);
-    }
-
-    // The recovery handler: production traffic, both colours' health and capacity.
-    describe(f.recover, [...readsTraffic, 'elasticloadbalancing:DescribeTargetHealth', 'autoscaling:DescribeAutoScalingGroups']);
-    allowMoveTraffic(f.recover);
-    allowScaling(f.recover);
   }
 
   /**

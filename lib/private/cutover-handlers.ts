@@ -5,6 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { HandlerName } from './contract';
+import { HandlerGrants } from './handler-specs';
 import { bundleDir } from './bundle-dir';
 import { nagResource } from './nag-resource';
 import { grantLogWriting } from './fleet-resources';
@@ -14,8 +15,9 @@ import { DEFAULTS, TASK_TIMEOUT_SECONDS } from './validation';
  * The cutover handler functions of a stack, shared by all its fleets: one function, role and log
  * group per handler and timeout. A fleet's configuration travels in its state machine's payload,
  * never in a function's environment, so nothing of a function belongs to one fleet; each fleet's
- * workflow grants the shared roles its own resources (statements merged per action group, so a
- * role's policy grows by ARNs, not by statements, with each fleet).
+ * workflow grants the shared roles its own resources as the handler specs say (`handler-specs.ts`;
+ * statements merged per action group, so a role's policy grows by ARNs, not by statements, with
+ * each fleet).
  *
  * Functions are shared by fleets that need the same timeout: the Route 53 variants of "shift",
  * "roll-back" and "recover" (which wait for INSYNC) are functions of their own, and the smoke-test
@@ -131,6 +133,16 @@ export class CutoverHandlers extends Construct {
       entry.resources.add(r);
       entry.statement.addResources(r);
     }
+  }
+
+  /** What a handler spec grants with (`HandlerSpec.grants` in handler-specs.ts), bound to `fn`'s role. */
+  public grants(fn: lambda.Function): HandlerGrants {
+    return {
+      allow: (actions, resources, conditions) => this.allow(fn, actions, resources, conditions),
+      allowWithListedCondition: (actions, resources, operator, conditionKey, values) => this.allowWithListedCondition(fn, actions, resources, operator, conditionKey, values),
+      allowDescribeExecutions: (executionsArn, ackId) => this.allowDescribeExecutions(fn, executionsArn, ackId),
+      acknowledge: (id, reason) => this.acknowledge(fn.role!, id, reason),
+    };
   }
 
   /**
