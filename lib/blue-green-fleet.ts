@@ -14,7 +14,7 @@ import { BlueGreenFleetPropsError } from './private/props-error';
 import { BlueGreenFleetProps } from './fleet-props';
 import { TrafficSwitch } from './traffic-switch';
 import { listenerClashes, OwnListener, smokeTestHost } from './private/listener-rules';
-import { fleetSettings } from './private/settings';
+import { cutoverSettings, fleetSettings } from './private/settings';
 import { ALARM_DEFAULTS, DEFAULTS, resolveRoute53Switch, validateFleetProps } from './private/validation';
 
 /**
@@ -315,6 +315,7 @@ export class BlueGreenFleet extends Construct implements ec2.IConnectable {
     const colourLoadBalancers = this.colours.map((c) => c.loadBalancer!);
     this.cutover = CutoverWorkflow._create(this, 'Cutover', {
       ...props.cutover,
+      settings: cutoverSettings(props.cutover ?? {}, dns ? { ttlSeconds: dns.ttlSeconds } : undefined),
       fleetId: Names.uniqueId(this),
       vpc: props.vpc,
       loadBalancer: this.shared?.loadBalancer,

@@ -22,15 +22,11 @@ import { CutoverOptions, TrafficShift } from './cutover-options';
 import { FleetColour } from './fleet-colour';
 import { fleetConfigProblems } from './private/fleet-config-size';
 import { nagResource } from './private/nag-resource';
+import { CutoverSettings } from './private/settings';
 import { STATE_NAMES } from './private/stage-names';
 import {
-  CUTOVER_DEFAULTS,
-  cutoverTiming,
-  cutoverTimeoutSeconds,
   DEFAULTS,
-  smokeSeconds,
   TASK_TIMEOUT_MARGIN_SECONDS,
-  validateCutoverOptions,
 } from './private/validation';
 
 export { STATE_NAMES } from './private/stage-names';
@@ -48,6 +44,8 @@ export interface CutoverDnsProps {
 
 /** What the workflow is built from. */
 export interface CutoverWorkflowProps extends CutoverOptions {
+  /** The cutover options with defaults applied and the timing computed (`cutoverSettings`), after validation. */
+  readonly settings: CutoverSettings;
   readonly fleetId: string;
   readonly vpc: ec2.IVpc;
   /**
@@ -152,36 +150,20 @@ export class CutoverWorkflow extends Construct {
     if (dns ? props.colours.some((c) => !c.loadBalancer) : !(props.loadBalancer && props.productionRule && props.testRule)) {
       throw new Error(`CutoverWorkflow ${this.node.path}: pass loadBalancer, productionRule and testRule, or dns with a load balancer on each colour.`);
     }
-    const checked = validateCutoverOptions(props, { route53: !!dns, dnsTtlSeconds: dns?.ttl.toSeconds() });
-    if (checked.errors.length > 0) {
-      throw new Error(`Invalid cutover options at ${this.node.path}:\n${checked.errors.map((e) => `  - ${e}`).join('\n')}`);
-    }
-    this.pollInterval = props.pollInterval ?? CUTOVER_DEFAULTS.pollInterval;
-    this.healthyTimeout = props.healthyTimeout ?? CUTOVER_DEFAULTS.healthyTimeout;
-    this.bakeTime = props.bakeTime ?? CUTOVER_DEFAULTS.bakeTime;
-    this.keepPreviousWarm = props.keepPreviousWarm ?? CUTOVER_DEFAULTS.keepPreviousWarm;
-    this.trafficShift = props.trafficShift ?? TrafficShift.allAtOnce();
-    const smokeChecks = (props.smokeChecks ?? []).map((c) => c._render());
-    const smokeRounds = props.smokeRounds ?? CUTOVER_DEFAULTS.smokeRounds;
-
+    // Defaults applied and the timing computed once, by the fleet, after validation.
+    const settings = props.settings;
+    this.pollInterval = settings.pollInterval;
+    this.healthyTimeout = settings.healthyTimeout;
+    this.bakeTime = settings.bakeTime;
+    this.keepPreviousWarm = settings.keepPreviousWarm;
+    this.trafficShift = settings.trafficShift;
+    const { smokeChecks, smokeRounds } = settings;
+    const smokeBudget = settings.smokeBudgetSeconds;
+    const partialSteps = this.trafficShift.steps.slice(0, -1);
+    this.dnsDrainTime = settings.dnsDrainSeconds !== undefined ? Duration.seconds(settings.dnsDrainSeconds) : undefined;
     // The state machine may not outlive the lock's lease: a lock is only ever left behind by an
     // execution that was stopped from outside, and then it expires on its own.
-    const smokeBudget = smokeSeconds(props);
-    const partialSteps = this.trafficShift.steps.slice(0, -1);
-    // The timing model, assembled once (the same function validation checked it with).
-    const timing = cutoverTiming({
-      pollSeconds: this.pollInterval.toSeconds(),
-      healthySeconds: this.healthyTimeout.toSeconds(),
-      smokeSeconds: smokeBudget,
-      partialSteps: partialSteps.length,
-      stepHoldSeconds: this.trafficShift.stepBake.toSeconds(),
-      bakeSeconds: this.bakeTime.toSeconds(),
-      warmSeconds: this.keepPreviousWarm.toSeconds(),
-      route53: !!dns,
-      dnsTtlSeconds: dns?.ttl.toSeconds(),
-    });
-    this.dnsDrainTime = dns ? Duration.seconds(timing.drainSeconds) : undefined;
-    const timeoutSeconds = cutoverTimeoutSeconds(timing);
+    const timeoutSeconds = settings.timeoutSeconds;
     const stateMachineTimeout = Duration.seconds(timeoutSeconds);
     const removalPolicy = props.removalPolicy ?? DEFAULTS.removalPolicy;
     const retention = props.logRetention ?? DEFAULTS.logRetention;
@@ -204,7 +186,7 @@ export class CutoverWorkflow extends Construct {
       ...(dns ? { loadBalancer: { dnsName: c.loadBalancer!.loadBalancerDnsName, fullName: loadBalancerFullName(c.loadBalancer!) } } : {}),
     });
     const [blue, green] = props.colours;
-    const stickiness = props.stickinessDuration?.toSeconds();
+    const stickiness = settings.stickinessSeconds;
     // The fleet's configuration travels in the state machine's payload (see definition()), never
     // in the functions' environment: Lambda allows 4 KB of environment per function, and the
     // functions carry nothing of one fleet.

@@ -1,7 +1,10 @@
 import {
   LAMBDA_NOT_READY_RETRY, retryWaitSeconds, RetryBudget, ROLLBACK_ANY_ERROR_RETRY, ROLLBACK_TRANSIENT_RETRY, THROTTLING_RETRY, TRANSIENT_RETRY,
 } from './contract';
-import { ALIAS_RECORD_TTL_SECONDS, DNS_DRAIN_TTLS, LIMITS } from './defaults';
+import { Token } from 'aws-cdk-lib';
+import type { CutoverOptions, SmokeCheck } from '../cutover-options';
+import { knownMilliseconds } from './checks';
+import { ALIAS_RECORD_TTL_SECONDS, CUTOVER_DEFAULTS, DNS_DRAIN_TTLS, LIMITS } from './defaults';
 
 // The timing model of a cutover: how long each task and the whole workflow may take with every
 // retry, and the execution history it may record. Computed once per fleet by cutoverTiming(),
@@ -141,4 +144,16 @@ export function cutoverTiming(i: TimingInputs): CutoverTiming {
     warmSeconds: i.warmSeconds,
     drainSeconds: i.route53 ? DNS_DRAIN_TTLS * (i.dnsTtlSeconds ?? ALIAS_RECORD_TTL_SECONDS) : 0,
   };
+}
+
+/** Longest the smoke tests may take: each check twice its latency budget (at least 1 s), every round. */
+export function smokeSeconds(options: CutoverOptions): number {
+  const rounds = options.smokeRounds ?? CUTOVER_DEFAULTS.smokeRounds;
+  const checks: Array<Partial<SmokeCheck> | undefined> = Array.isArray(options.smokeChecks) ? options.smokeChecks : [];
+  const perRound = checks.reduce((sum, c) => {
+    const budget = c?.options?.latencyBudget ?? CUTOVER_DEFAULTS.smokeLatencyBudget;
+    const ms = knownMilliseconds(budget) ?? CUTOVER_DEFAULTS.smokeLatencyBudget.toMilliseconds();
+    return sum + Math.max(2 * ms, 1000);
+  }, 0);
+  return (perRound * (rounds !== undefined && !Token.isUnresolved(rounds) ? rounds : CUTOVER_DEFAULTS.smokeRounds)) / 1000;
 }

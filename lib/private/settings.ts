@@ -3,9 +3,12 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { IConstruct } from 'constructs';
+import { CutoverOptions, TrafficShift } from '../cutover-options';
 import { BlueGreenFleetProps, FleetAlarmOptions } from '../fleet-props';
 import { TrafficSwitch } from '../traffic-switch';
-import { DEFAULTS } from './defaults';
+import { SmokeCheckConfig } from './contract';
+import { CutoverTiming, cutoverTiming, cutoverTimeoutSeconds, smokeSeconds } from './cutover-timing';
+import { CUTOVER_DEFAULTS, DEFAULTS } from './defaults';
 import { listenerPortAndProtocol, MAX_RULE_PRIORITY } from './listener-rules';
 
 /** A fleet's props with every default applied: the one place the fleet's defaults are decided. */
@@ -98,5 +101,64 @@ export function fleetSettings(props: BlueGreenFleetProps, scope?: IConstruct): F
       conditions: props.listenerRule?.conditions ?? [elbv2.ListenerCondition.pathPatterns(['/*'])],
       priority: props.listenerRule?.priority ?? MAX_RULE_PRIORITY,
     },
+  };
+}
+
+/** A fleet's cutover options with every default applied, and the timing computed from them once. */
+export interface CutoverSettings {
+  readonly pollInterval: Duration;
+  readonly healthyTimeout: Duration;
+  readonly bakeTime: Duration;
+  readonly keepPreviousWarm: Duration;
+  readonly trafficShift: TrafficShift;
+  /** The smoke checks as the handlers get them. */
+  readonly smokeChecks: SmokeCheckConfig[];
+  readonly smokeRounds: number;
+  /** Longest the smoke tests may take (every check twice its latency budget, every round). */
+  readonly smokeBudgetSeconds: number;
+  readonly stickinessSeconds?: number;
+  /** The timing model of the cutover. */
+  readonly timing: CutoverTiming;
+  /** The state machine's timeout: the longest the cutover can take, with every retry and a margin. */
+  readonly timeoutSeconds: number;
+  /** With Route 53 switching: how long traffic may keep reaching a colour after the records left it. */
+  readonly dnsDrainSeconds?: number;
+}
+
+/**
+ * The cutover settings of options that passed validation: defaults applied and the timing
+ * computed, once; the fleet hands them to its workflow. `route53` gives the records' effective TTL.
+ */
+export function cutoverSettings(options: CutoverOptions, route53?: { readonly ttlSeconds: number }): CutoverSettings {
+  const pollInterval = options.pollInterval ?? CUTOVER_DEFAULTS.pollInterval;
+  const healthyTimeout = options.healthyTimeout ?? CUTOVER_DEFAULTS.healthyTimeout;
+  const bakeTime = options.bakeTime ?? CUTOVER_DEFAULTS.bakeTime;
+  const keepPreviousWarm = options.keepPreviousWarm ?? CUTOVER_DEFAULTS.keepPreviousWarm;
+  const trafficShift = options.trafficShift ?? TrafficShift.allAtOnce();
+  const smokeBudgetSeconds = smokeSeconds(options);
+  const timing = cutoverTiming({
+    pollSeconds: pollInterval.toSeconds(),
+    healthySeconds: healthyTimeout.toSeconds(),
+    smokeSeconds: smokeBudgetSeconds,
+    partialSteps: trafficShift.steps.length - 1,
+    stepHoldSeconds: trafficShift.stepBake.toSeconds(),
+    bakeSeconds: bakeTime.toSeconds(),
+    warmSeconds: keepPreviousWarm.toSeconds(),
+    route53: route53 !== undefined,
+    dnsTtlSeconds: route53?.ttlSeconds,
+  });
+  return {
+    pollInterval,
+    healthyTimeout,
+    bakeTime,
+    keepPreviousWarm,
+    trafficShift,
+    smokeChecks: (options.smokeChecks ?? []).map((c) => c._render()),
+    smokeRounds: options.smokeRounds ?? CUTOVER_DEFAULTS.smokeRounds,
+    smokeBudgetSeconds,
+    stickinessSeconds: options.stickinessDuration?.toSeconds(),
+    timing,
+    timeoutSeconds: cutoverTimeoutSeconds(timing),
+    dnsDrainSeconds: route53 ? timing.drainSeconds : undefined,
   };
 }

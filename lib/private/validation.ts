@@ -6,8 +6,8 @@ import { VERSION_PATTERN } from './contract';
 import { CutoverOptions, HttpSmokeCheckOptions, SmokeCheck, TrafficShift } from '../cutover-options';
 import { BlueGreenFleetProps, CountAlarmOptions, LatencyAlarmOptions } from '../fleet-props';
 import { TrafficSwitch } from '../traffic-switch';
-import { isWholeNumber, knownMilliseconds, resolved, wholeSeconds } from './checks';
-import { cutoverHistory, cutoverTiming, cutoverTimeoutSeconds, SMOKE_FUNCTION_MARGIN_SECONDS } from './cutover-timing';
+import { isWholeNumber, resolved, wholeSeconds } from './checks';
+import { cutoverHistory, cutoverTiming, cutoverTimeoutSeconds, SMOKE_FUNCTION_MARGIN_SECONDS, smokeSeconds } from './cutover-timing';
 import { ALARM_DEFAULTS, CUTOVER_DEFAULTS, DEFAULTS, DNS_DRAIN_TTLS, LIMITS, WARNING_IDS } from './defaults';
 import { checkListenerProps } from './listener-rules';
 import { fleetSettings } from './settings';
@@ -329,17 +329,6 @@ export function validateCutoverOptions(options: CutoverOptions, context: Cutover
 }
 
 
-/** Longest the smoke tests may take: each check twice its latency budget (at least 1 s), every round. */
-export function smokeSeconds(options: CutoverOptions): number {
-  const rounds = options.smokeRounds ?? CUTOVER_DEFAULTS.smokeRounds;
-  const checks: Array<Partial<SmokeCheck> | undefined> = Array.isArray(options.smokeChecks) ? options.smokeChecks : [];
-  const perRound = checks.reduce((sum, c) => {
-    const budget = c?.options?.latencyBudget ?? CUTOVER_DEFAULTS.smokeLatencyBudget;
-    const ms = knownMilliseconds(budget) ?? CUTOVER_DEFAULTS.smokeLatencyBudget.toMilliseconds();
-    return sum + Math.max(2 * ms, 1000);
-  }, 0);
-  return (perRound * (resolved(rounds) ? rounds : CUTOVER_DEFAULTS.smokeRounds)) / 1000;
-}
 
 /** Characters of an HTTP token (RFC 9110, section 5.6.2): what a header name may hold. */
 const HEADER_NAME_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
