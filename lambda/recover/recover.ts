@@ -1,5 +1,5 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { AttributeValue, DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, TransactWriteItemsCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   Colour,
   CutoverState,
@@ -23,6 +23,7 @@ import { logger, setLogContext } from '../common/logger';
 import { readProductionWeights, scaleColourToZero, setProductionWeights, switchName, TrafficClients } from '../common/traffic';
 import { STATE_NAMES } from '../../lib/private/stage-names';
 import { beginStage } from '../common/stage';
+import { HistoryRecord, historyItem, startedByOf } from '../common/history';
 
 export const STAGE = STATE_NAMES.recover;
 
@@ -209,22 +210,36 @@ export async function recoverStoppedExecution(event: ExecutionStoppedEvent, clie
     scaledToZero,
     ...(restored.problem ? { problem: restored.problem } : {}),
   };
+  const cause = describeRecovery(report, config);
+  const result: Record<string, AttributeValue> = {
+    [LOCK_PARTITION_KEY]: { S: `${event.fleetId}${RESULT_RECORD_KEY_SUFFIX}` },
+    outcome: { S: 'stopped' },
+    executionId: { S: event.executionArn },
+    status: { S: event.status },
+    ...(report.live ? { live: { S: report.live } } : {}),
+    endedAt: { S: startedAt.toISOString() },
+    recoveredAt: { S: clients.now().toISOString() },
+    cause: { S: cause },
+  };
   try {
-    await clients.dynamoDb.send(new PutItemCommand({
-      TableName: table,
-      Item: {
-        [LOCK_PARTITION_KEY]: { S: `${event.fleetId}${RESULT_RECORD_KEY_SUFFIX}` },
-        outcome: { S: 'stopped' },
-        executionId: { S: event.executionArn },
-        status: { S: event.status },
-        ...(report.live ? { live: { S: report.live } } : {}),
-        endedAt: { S: startedAt.toISOString() },
-        recoveredAt: { S: clients.now().toISOString() },
-        cause: { S: describeRecovery(report, config) },
-      },
-    }));
+    // The last result, if it is this execution's already: a retry of this invocation wrote it (and
+    // the history item), or the execution ended through its own paths with the lock kept (moving
+    // traffic back failed), and release-lock recorded its history. Either way, no second history item.
+    // (This handler holds the lock under its recovery owner meanwhile: nobody else writes these.)
+    const last = await clients.dynamoDb.send(new GetItemCommand({ TableName: table, Key: { [LOCK_PARTITION_KEY]: { S: `${event.fleetId}${RESULT_RECORD_KEY_SUFFIX}` } }, ConsistentRead: true }));
+    const recorded = last.Item?.executionId?.S === event.executionArn;
+    if (recorded && last.Item?.outcome?.S === 'stopped') {
+      logger.info('A retry: the result and the history of this stop are recorded already');
+    } else if (recorded) {
+      await clients.dynamoDb.send(new PutItemCommand({ TableName: table, Item: result }));
+    } else {
+      const history = historyItem(stoppedHistory(event, held.phase, out.Item ?? {}, report, startedAt, cause));
+      await clients.dynamoDb.send(new TransactWriteItemsCommand({
+        TransactItems: [{ Put: { TableName: table, Item: result } }, { Put: { TableName: table, Item: history } }],
+      }));
+    }
   } catch (e) {
-    logger.warn('Could not write the result record: releasing the lock anyway', { error: (e as Error).message });
+    logger.warn('Could not write the result record and the history: releasing the lock anyway', { error: (e as Error).message });
   }
   await clients.dynamoDb.send(new DeleteItemCommand({
     TableName: table,
@@ -246,4 +261,48 @@ export function describeRecovery(report: RecoveryReport, config: FleetConfig): s
   const traffic = report.trafficMoved ? `all traffic was moved to ${report.live}` : `all traffic was already on ${report.live}`;
   const scaled = report.scaledToZero.length > 0 ? `, ${report.scaledToZero.join(' and ')} scaled to zero` : ', the other colour left running (Route 53: resolvers may still hold its address)';
   return `${head} The recovery handler restored the fleet: ${traffic}${scaled}, the lock released.`;
+}
+
+/**
+ * The history record of an execution stopped from outside, from what its lock item kept: when it
+ * took the lock (`acquiredAt`), its input and `startedBy`, its phase, the colour a stop gives
+ * traffic back to. Its state (stages, releases, rollback) died with it: the stages list is empty.
+ */
+export function stoppedHistory(
+  event: ExecutionStoppedEvent,
+  phase: string | undefined,
+  lock: Record<string, AttributeValue>,
+  report: RecoveryReport,
+  endedAt: Date,
+  cause: string,
+): HistoryRecord {
+  const restoreTo = lockItem(lock)?.restoreTo;
+  const input = lock[LOCK_ATTRIBUTES.input]?.S;
+  let startedBy = lock[LOCK_ATTRIBUTES.startedBy]?.S;
+  if (startedBy === undefined && input !== undefined) {
+    try {
+      startedBy = startedByOf(JSON.parse(input));
+    } catch {
+      startedBy = undefined;
+    }
+  }
+  const acquiredAt = lock.acquiredAt?.S;
+  // A deploy's restoreTo is the colour that served when it began until it retires the colour it left.
+  const deploying = phase === LockPhase.CUTOVER && restoreTo !== undefined;
+  return {
+    fleetId: event.fleetId,
+    executionId: event.executionArn,
+    action: phase === LockPhase.ROLLING_BACK ? 'rollback' : 'deploy',
+    outcome: 'stopped',
+    endedAt: endedAt.toISOString(),
+    ...(acquiredAt ? { startedAt: acquiredAt } : {}),
+    ...(input !== undefined ? { input } : {}),
+    ...(startedBy ? { startedBy } : {}),
+    ...(deploying ? { from: restoreTo, to: otherColour(restoreTo) } : {}),
+    ...(report.live ? { live: report.live } : {}),
+    releases: {},
+    error: event.status,
+    cause,
+    stages: '[]',
+  };
 }

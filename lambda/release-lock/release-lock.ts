@@ -19,6 +19,7 @@ import { logger } from '../common/logger';
 import { switchName } from '../common/config';
 import { STATE_NAMES } from '../../lib/private/stage-names';
 import { beginStage } from '../common/stage';
+import { historyFromState, historyItem } from '../common/history';
 
 /** The console name of the stage for each outcome. */
 export const STAGES: Record<CutoverOutcome, string> = {
@@ -72,7 +73,10 @@ export async function releaseLock(request: ReleaseLockRequest, deps: ReleaseLock
 
   // The result record is for operators: failing to write it must not keep the lock. Only an
   // execution that holds the lock writes it (one transaction).
-  const held = await recordResult(state, deps, resultRecord(state, outcome, config.fleetId, startedAt, described));
+  const held = await recordResult(state, deps, [
+    resultRecord(state, outcome, config.fleetId, startedAt, described),
+    historyItem(historyFromState(state, outcome, config.fleetId, startedAt, servingColour(state, outcome), described)),
+  ]);
   if (held === 'released-by-me') {
     logger.info('A retry: this execution already recorded its result and released the lock');
     return run.done({ ...(described ? { failure: described } : {}) });
@@ -122,14 +126,16 @@ export async function releaseLock(request: ReleaseLockRequest, deps: ReleaseLock
 }
 
 /**
- * Writes the result record if this execution holds the lock. Returns 'mine' when it does (whether
- * or not the record could be written), 'released-by-me' when the lock is gone and the result
- * record is this execution's (a retried task), otherwise the lock as another holder has it.
+ * Writes the result record and the history item if this execution holds the lock. Returns 'mine'
+ * when it does (whether or not the records could be written), 'released-by-me' when the lock is
+ * gone and the result record is this execution's (a retried task), otherwise the lock as another
+ * holder has it. The result record's put is conditional on not being this execution's already: a
+ * retry of a task whose transaction went through (its answer lost) writes no second history item.
  */
 async function recordResult(
   state: CutoverState,
   deps: ReleaseLockDeps,
-  record: Record<string, AttributeValue>,
+  [record, history]: [Record<string, AttributeValue>, Record<string, AttributeValue>],
 ): Promise<'mine' | 'released-by-me' | LockItem | undefined> {
   const { config } = deps;
   try {
@@ -145,13 +151,27 @@ async function recordResult(
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           },
         },
-        { Put: { TableName: config.lockTableName, Item: record } },
+        {
+          Put: {
+            TableName: config.lockTableName,
+            Item: record,
+            ConditionExpression: 'attribute_not_exists(#pk) OR executionId <> :me',
+            ExpressionAttributeNames: { '#pk': LOCK_PARTITION_KEY },
+            ExpressionAttributeValues: { ':me': { S: state.executionId } },
+          },
+        },
+        { Put: { TableName: config.lockTableName, Item: history } },
       ],
     }));
     return 'mine';
   } catch (e) {
     const reasons = (e as { name?: string; CancellationReasons?: Array<{ Code?: string; Item?: Record<string, AttributeValue> }> });
-    const lockReason = reasons.name === 'TransactionCanceledException' ? reasons.CancellationReasons?.[0] : undefined;
+    const cancelled = reasons.name === 'TransactionCanceledException' ? reasons.CancellationReasons : undefined;
+    const lockReason = cancelled?.[0];
+    if (lockReason?.Code !== 'ConditionalCheckFailed' && cancelled?.[1]?.Code === 'ConditionalCheckFailed') {
+      logger.info('A retry: this execution already recorded its result and its history; releasing the lock');
+      return 'mine';
+    }
     if (lockReason?.Code !== 'ConditionalCheckFailed') {
       logger.warn('Could not write the result record: releasing the lock anyway', { error: errorText(e) });
       return 'mine';

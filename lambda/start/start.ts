@@ -9,6 +9,7 @@ import {
   LOCK_PARTITION_KEY,
   LockPhase,
   RECOVERY_OWNER_PREFIX,
+  STARTED_BY_PATTERN,
   TakenOverLock,
   VERSION_PATTERN,
 } from '../../lib/private/contract';
@@ -18,6 +19,7 @@ import { isConditionFailure, LockItem, lockItem } from '../common/lock';
 import { logger } from '../common/logger';
 import { STATE_NAMES } from '../../lib/private/stage-names';
 import { beginStage } from '../common/stage';
+import { inputText } from '../common/history';
 
 export const STAGE = STATE_NAMES.start;
 
@@ -35,10 +37,10 @@ export interface StartDeps extends BaseDeps {
   readonly sfn: SFNClient;
 }
 
-const ALLOWED_FIELDS = ['imageId', 'version', 'action'] as const;
+const ALLOWED_FIELDS = ['imageId', 'version', 'action', 'startedBy'] as const;
 
 /** Checks the execution input strictly. Throws InvalidInput naming the field, the value and the fix. */
-export function validateInput(input: unknown): Required<Pick<CutoverInput, 'action'>> & Pick<CutoverInput, 'imageId' | 'version'> {
+export function validateInput(input: unknown): Required<Pick<CutoverInput, 'action'>> & Pick<CutoverInput, 'imageId' | 'version' | 'startedBy'> {
   // Step Functions passes {} when an execution is started without input.
   if (input === undefined) return { action: 'deploy' };
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
@@ -49,10 +51,10 @@ export function validateInput(input: unknown): Required<Pick<CutoverInput, 'acti
   const record = input as Record<string, unknown>;
   for (const key of Object.keys(record)) {
     if (!(ALLOWED_FIELDS as readonly string[]).includes(key)) {
-      throw new InvalidInput(`unknown field '${truncate(key, 40)}': the input accepts only imageId, version and action.`);
+      throw new InvalidInput(`unknown field '${truncate(key, 40)}': the input accepts only imageId, version, action and startedBy.`);
     }
   }
-  const { imageId, version, action } = record;
+  const { imageId, version, action, startedBy } = record;
   if (action !== undefined && action !== 'deploy' && action !== 'rollback') {
     throw new InvalidInput(`action ${describe(action)} is not an action: use 'deploy' (the default) or 'rollback'.`);
   }
@@ -66,6 +68,12 @@ export function validateInput(input: unknown): Required<Pick<CutoverInput, 'acti
       `version ${describe(version)} is not a version: use 1 to 128 letters, digits and . _ + - starting with a letter or digit, such as 1.4.2.`,
     );
   }
+  if (startedBy !== undefined && (typeof startedBy !== 'string' || !STARTED_BY_PATTERN.test(startedBy))) {
+    throw new InvalidInput(
+      `startedBy ${describe(startedBy)} is not a name: use 1 to 256 printable characters (no control characters such as line breaks), ` +
+      'such as alice@example.com or arn:aws:iam::123456789012:user/alice; or leave it out.',
+    );
+  }
   if (action === 'rollback' && (imageId !== undefined || version !== undefined)) {
     const fields = [imageId !== undefined ? 'imageId' : undefined, version !== undefined ? 'version' : undefined].filter(Boolean).join(' and ');
     throw new InvalidInput(
@@ -77,6 +85,7 @@ export function validateInput(input: unknown): Required<Pick<CutoverInput, 'acti
     action: (action as 'deploy' | 'rollback' | undefined) ?? 'deploy',
     ...(imageId !== undefined ? { imageId: imageId as string } : {}),
     ...(version !== undefined ? { version: version as string } : {}),
+    ...(startedBy !== undefined ? { startedBy: startedBy as string } : {}),
   };
 }
 
@@ -122,6 +131,9 @@ export async function start(state: StartRequest, deps: StartDeps): Promise<Start
     [LOCK_EXPIRY_ATTRIBUTE]: { N: String(expiresAt) },
     // What the recovery handler needs if this execution is stopped from outside.
     [LOCK_ATTRIBUTES.config]: { S: JSON.stringify(config) },
+    // What the history of this execution says if it is stopped from outside.
+    [LOCK_ATTRIBUTES.input]: { S: inputText(state.input) },
+    ...(input.startedBy !== undefined ? { [LOCK_ATTRIBUTES.startedBy]: { S: input.startedBy } } : {}),
   };
 
   const condition = [

@@ -413,7 +413,15 @@ export interface CutoverInput {
   readonly version?: string;
   /** `deploy` (the default) or `rollback`. */
   readonly action?: 'deploy' | 'rollback';
+  /** Who started the execution (kept in the release history); the CLI sends the caller's identity. */
+  readonly startedBy?: string;
 }
+
+/**
+ * What `startedBy` may be: 1 to 256 characters, none of them a control character (C0, DEL, C1).
+ * Checked on the characters (code points), so a name in any script counts its letters.
+ */
+export const STARTED_BY_PATTERN = /^[^\u0000-\u001f\u007f-\u009f]{1,256}$/u;
 
 /** What one colour runs. */
 export interface ColourRelease {
@@ -625,6 +633,95 @@ export const RESULT_RECORD_KEY_SUFFIX = '#last';
  */
 export const PREVIOUS_RECORD_KEY_SUFFIX = '#previous';
 
+// ---------------------------------------------------------------------------
+// The release history.
+// ---------------------------------------------------------------------------
+
+/**
+ * The lock table's global secondary index of the release history: partition key
+ * {@link HISTORY_PARTITION_ATTRIBUTE} (the fleet id), sort key {@link HISTORY_SORT_ATTRIBUTE}
+ * (ISO 8601), projection ALL. Only history items carry the partition attribute (a sparse index).
+ */
+export const HISTORY_INDEX_NAME = 'History';
+/** The history index's partition key attribute (string): the fleet id. */
+export const HISTORY_PARTITION_ATTRIBUTE = 'historyOf';
+/** The history index's sort key attribute (string): when the execution ended, ISO 8601. */
+export const HISTORY_SORT_ATTRIBUTE = 'endedAt';
+/** Infix of a history item's key: `<fleetId>#history#<endedAt>#<execution name>`. */
+export const HISTORY_KEY_INFIX = '#history#';
+
+/** The key of the history item of one execution. */
+export function historyItemKey(fleetId: string, endedAt: string, executionId: string): string {
+  return `${fleetId}${HISTORY_KEY_INFIX}${endedAt}#${executionId.split(':').pop()}`;
+}
+
+/** How an execution ended, in the history: a workflow outcome, or stopped from outside (recorded by the recovery handler). */
+export type ReleaseOutcome = CutoverOutcome | 'stopped';
+
+/** One stage of an execution in the history. */
+export interface HistoryStage {
+  readonly name: string;
+  /** ISO 8601. */
+  readonly startedAt: string;
+  readonly seconds: number;
+}
+
+/**
+ * One execution of a fleet's cutover workflow, as the release history keeps it (one item in the
+ * lock table, read through the {@link HISTORY_INDEX_NAME} index, newest first).
+ */
+export interface ReleaseHistoryEntry {
+  readonly fleetId: string;
+  /** The execution's ARN. */
+  readonly executionId: string;
+  readonly action: 'deploy' | 'rollback';
+  readonly outcome: ReleaseOutcome;
+  /** ISO 8601; absent when nothing recorded the start (a start task that failed). */
+  readonly startedAt?: string;
+  /** ISO 8601: when the result was recorded. */
+  readonly endedAt: string;
+  /** The execution input, as JSON text (at most {@link HISTORY_TEXT_LIMITS}.input bytes). */
+  readonly input?: string;
+  /** Who started it (the input's `startedBy`). */
+  readonly startedBy?: string;
+  /** The colour that served when it started. */
+  readonly from?: Colour;
+  /** The colour it deployed to (deploy) or moved back to (rollback). */
+  readonly to?: Colour;
+  /** The colour serving all production traffic at the end, as it left the fleet. */
+  readonly live?: Colour;
+  /** What each colour ran, as far as the execution knew. */
+  readonly releases: Partial<Record<Colour, ColourRelease>>;
+  readonly error?: string;
+  readonly cause?: string;
+  /** Why traffic was moved back (the rollback's reason). */
+  readonly rollbackReason?: string;
+  /** The alarm (or alarms, comma-separated) that fired. */
+  readonly alarm?: string;
+  /** From the moment production traffic first moved to the new colour to the check that saw the alarm in ALARM. */
+  readonly timeToDetectSeconds?: number;
+  /** From the rollback's decision to the moment production traffic was back on the previous colour. */
+  readonly timeToRevertSeconds?: number;
+  readonly stages: HistoryStage[];
+}
+
+/**
+ * The most bytes (UTF-8) the history item keeps of each free-text attribute: longer text is cut,
+ * ending in `…`, and stages are left out from the middle. With these caps (about 120 KB in all,
+ * plus short keys, colours and numbers) an item stays far below DynamoDB's 400 KB item limit
+ * (Amazon DynamoDB developer guide, "Constraints": item size, attribute names included).
+ */
+export const HISTORY_TEXT_LIMITS = {
+  input: 8 * 1024,
+  startedBy: 1024,
+  error: 1024,
+  cause: 32 * 1024,
+  rollbackReason: 4 * 1024,
+  alarm: 8 * 1024,
+  stages: 64 * 1024,
+  executionId: 2048,
+} as const;
+
 /** What the lock holder is doing. */
 export enum LockPhase {
   /** A deploy execution holds the lock. */
@@ -642,9 +739,18 @@ export enum LockPhase {
 /**
  * Lock attributes besides the owner, phase and lease. `restoreTo` is the colour a stop of the owner
  * gives all traffic back to; `config` is the owner's fleet configuration (JSON), which the recovery
- * handler reads when the execution status event arrives.
+ * handler reads when the execution status event arrives; `input` and `startedBy` go into the
+ * history item the recovery handler writes for a stopped execution.
  */
-export const LOCK_ATTRIBUTES = { restoreTo: 'restoreTo', config: 'config', recoveringFrom: 'recoveringFrom' } as const;
+export const LOCK_ATTRIBUTES = {
+  restoreTo: 'restoreTo',
+  config: 'config',
+  recoveringFrom: 'recoveringFrom',
+  /** The owner's execution input (JSON, capped as the history caps it), for the history of a stopped execution. */
+  input: 'input',
+  /** The owner's `startedBy`, for the history of a stopped execution. */
+  startedBy: 'startedBy',
+} as const;
 
 /** Prefix of the lock owner while the recovery handler holds it: `recovery:<execution ARN>`. */
 export const RECOVERY_OWNER_PREFIX = 'recovery:';

@@ -481,6 +481,13 @@ export class FakeAws {
     });
     this.dynamoMock.on(TransactWriteItemsCommand).callsFake((input: { TransactItems: Array<Record<string, any>> }) => {
       const reasons = input.TransactItems.map((t) => {
+        const put = t.Put;
+        if (put?.ConditionExpression) {
+          // release-lock's result record: written unless it is this execution's already.
+          if (put.ConditionExpression !== 'attribute_not_exists(#pk) OR executionId <> :me') throw new Error(`FakeAws: Put condition '${put.ConditionExpression}' is not modelled`);
+          const existing = this.items.get(put.Item.pk.S);
+          return existing && existing.executionId?.S === put.ExpressionAttributeValues[':me'].S ? { Code: 'ConditionalCheckFailed' } : { Code: 'None' };
+        }
         const check = t.ConditionCheck;
         if (!check) return { Code: 'None' };
         const item = this.items.get(check.Key.pk.S);

@@ -77,6 +77,14 @@ function modelTableWrites(fake: FakeAws): void {
     fake.items.set(key, structuredClone(input.Item!));
     return {};
   });
+  fake.dynamoMock.on(TransactWriteItemsCommand).callsFake(async (input: { TransactItems: Array<{ Put?: Input }> }) => {
+    // The recovery handler's transaction: unconditional puts (the result record and the history item).
+    for (const t of input.TransactItems) {
+      if (!t.Put || t.Put.ConditionExpression) throw new Error('test model: only unconditional puts are modelled in a transaction');
+    }
+    for (const t of input.TransactItems) fake.items.set(t.Put!.Item!.pk.S!, structuredClone(t.Put!.Item!));
+    return {};
+  });
   fake.dynamoMock.on(DeleteItemCommand).callsFake(async (input: Input) => {
     const key = input.Key!.pk.S!;
     if (!holds(input, fake.items.get(key))) throw failed(input, fake.items.get(key));
@@ -152,7 +160,7 @@ describe('recover, from the EventBridge rule', () => {
     await recoverStoppedExecution(stopped(), clients());
 
     expect(mutatingCalls()).toEqual([
-      'ModifyRule', 'UpdateItem web', 'UpdateAutoScalingGroup web-green', 'UpdateItem web#previous', 'PutItem web#last', 'DeleteItem web',
+      'ModifyRule', 'UpdateItem web', 'UpdateAutoScalingGroup web-green', 'UpdateItem web#previous', 'TransactWriteItems', 'DeleteItem web',
     ]);
     // The lock read is strongly consistent and comes first.
     expect(aws.dynamoMock.commandCalls(GetItemCommand)[0].calledBefore(aws.elbv2Mock.commandCalls(ModifyRuleCommand)[0])).toBe(true);
@@ -385,12 +393,64 @@ describe('recover, from the EventBridge rule', () => {
   it('releases the lock even when the result record cannot be written', async () => {
     greenUp();
     aws.items.set('web', lockOf(EXECUTION_ID, { restoreTo: Colour.BLUE }));
-    aws.dynamoMock.on(PutItemCommand).rejects(Object.assign(new Error('We currently do not have sufficient capacity'), { name: 'InternalServerError' }));
+    aws.dynamoMock.on(TransactWriteItemsCommand).rejects(Object.assign(new Error('We currently do not have sufficient capacity'), { name: 'InternalServerError' }));
 
     const out = await recoverStoppedExecution(stopped(), clients());
 
     expect(out.outcome).toBe('recovered');
     expect(aws.items.has('web')).toBe(false);
+  });
+
+  it('records the stop in the release history, in the transaction of the result record: what the lock kept of the execution', async () => {
+    aws.setWeights(FLEET.productionRuleArn, 90, 10);
+    greenUp();
+    aws.items.set('web', {
+      ...lockOf(EXECUTION_ID, { restoreTo: Colour.BLUE }),
+      input: { S: '{"version":"2.0.0","startedBy":"alice@example.com"}' }, startedBy: { S: 'alice@example.com' },
+    });
+
+    await recoverStoppedExecution(stopped(), clients());
+
+    const [transaction] = aws.dynamoMock.commandCalls(TransactWriteItemsCommand);
+    expect(transaction.args[0].input.TransactItems!.map((t) => t.Put!.Item!.pk.S)).toEqual(['web#last', `web#history#2025-03-01T12:40:00.000Z#${EXECUTION_ID.split(':').pop()}`]);
+    const history = aws.items.get(`web#history#2025-03-01T12:40:00.000Z#${EXECUTION_ID.split(':').pop()}`)!;
+    expect(history).toEqual({
+      pk: { S: `web#history#2025-03-01T12:40:00.000Z#${EXECUTION_ID.split(':').pop()}` },
+      historyOf: { S: 'web' },
+      endedAt: { S: '2025-03-01T12:40:00.000Z' },
+      startedAt: { S: '2025-03-01T12:00:00.000Z' },
+      executionId: { S: EXECUTION_ID },
+      action: { S: 'deploy' },
+      outcome: { S: 'stopped' },
+      input: { S: '{"version":"2.0.0","startedBy":"alice@example.com"}' },
+      startedBy: { S: 'alice@example.com' },
+      from: { S: 'blue' },
+      to: { S: 'green' },
+      live: { S: 'blue' },
+      releases: { M: {} },
+      error: { S: 'ABORTED' },
+      cause: aws.items.get('web#last')!.cause,
+      stages: { S: '[]' },
+    });
+  });
+
+  it('writes no second history item on a retry, nor for an execution whose own release-lock recorded its history (moving traffic back failed)', async () => {
+    for (const [outcome, writes] of [['stopped', 0], ['rolled-back', 1]] as const) {
+      aws.reset();
+      modelTableWrites(aws);
+      greenUp();
+      aws.items.set('web', lockOf(EXECUTION_ID, { restoreTo: Colour.BLUE }));
+      aws.items.set('web#last', { pk: { S: 'web#last' }, executionId: { S: EXECUTION_ID }, outcome: { S: outcome } });
+
+      const out = await recoverStoppedExecution(stopped(), clients());
+
+      expect(out.outcome).toBe('recovered');
+      expect(aws.dynamoMock).toHaveReceivedCommandTimes(TransactWriteItemsCommand, 0);
+      expect(aws.dynamoMock).toHaveReceivedCommandTimes(PutItemCommand, writes);
+      expect([...aws.items.keys()].filter((k) => k.includes('#history#'))).toEqual([]);
+      expect(aws.items.get('web#last')!.outcome.S).toBe('stopped');
+      expect(aws.items.has('web')).toBe(false);
+    }
   });
 
   describe('with Route 53 switching', () => {

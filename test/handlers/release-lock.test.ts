@@ -58,7 +58,14 @@ describe('release-lock', () => {
           green: { M: { imageId: { S: NEW.imageId }, version: { S: NEW.version } } },
         } },
         endedAt: { S: '2025-03-01T12:30:00.000Z' },
-      } } },
+      },
+      // Not twice for one execution: a retry whose first transaction went through writes no second history item.
+      ConditionExpression: 'attribute_not_exists(#pk) OR executionId <> :me',
+      ExpressionAttributeNames: { '#pk': 'pk' },
+      ExpressionAttributeValues: { ':me': { S: EXECUTION_ID } } } },
+      { Put: { TableName: 'web-cutover-lock', Item: expect.objectContaining({
+        pk: { S: `web#history#2025-03-01T12:30:00.000Z#${EXECUTION_ID.split(':').pop()}` }, historyOf: { S: 'web' }, outcome: { S: 'succeeded' },
+      }) } },
     ] });
     expect(aws.dynamoMock).toHaveReceivedCommandWith(DeleteItemCommand, {
       TableName: 'web-cutover-lock',
@@ -69,6 +76,82 @@ describe('release-lock', () => {
     });
     expect(out.failure).toBeUndefined();
     expect(out.stages?.map((s) => s.stage)).toEqual(['Release the lock']);
+  });
+
+  /** The history item the handler wrote, in the same transaction. */
+  const historyItemWritten = () => {
+    const writes = aws.dynamoMock.commandCalls(TransactWriteItemsCommand);
+    expect(writes).toHaveLength(1);
+    return writes[0].args[0].input.TransactItems![2].Put!.Item!;
+  };
+  const STAGES = [
+    { stage: 'Validate input and take the lock', startedAt: '2025-03-01T12:00:00.000Z', endedAt: '2025-03-01T12:00:00.500Z' },
+    { stage: 'Prepare the idle colour', startedAt: '2025-03-01T12:00:01.000Z', endedAt: '2025-03-01T12:00:03.000Z' },
+    { stage: 'Shift 10% of traffic', startedAt: '2025-03-01T12:02:00.000Z', endedAt: '2025-03-01T12:02:01.000Z' },
+    { stage: 'Watch alarms at 10%', startedAt: '2025-03-01T12:02:01.000Z', endedAt: '2025-03-01T12:03:01.000Z' },
+    { stage: 'Shift all traffic', startedAt: '2025-03-01T12:03:02.000Z', endedAt: '2025-03-01T12:03:03.000Z' },
+    { stage: 'Watch alarms during bake', startedAt: '2025-03-01T12:03:04.000Z', endedAt: '2025-03-01T12:04:59.000Z' },
+    { stage: 'Move traffic back', startedAt: '2025-03-01T12:04:59.500Z', endedAt: '2025-03-01T12:05:00.300Z' },
+  ];
+
+  it('records the execution in the release history, with the result record: releases, who, stages, rollback reason, alarm and timings', async () => {
+    const state = rolledBack({ input: { version: '1.5.0', startedBy: 'alice@example.com' }, stages: STAGES });
+
+    await releaseLock({ state, outcome: 'rolled-back' }, deps());
+
+    const history = historyItemWritten();
+    expect(history).toEqual({
+      pk: { S: `web#history#2025-03-01T12:30:00.000Z#${EXECUTION_ID.split(':').pop()}` },
+      historyOf: { S: 'web' },
+      endedAt: { S: '2025-03-01T12:30:00.000Z' },
+      startedAt: { S: '2025-03-01T12:00:00.000Z' },
+      executionId: { S: EXECUTION_ID },
+      action: { S: 'deploy' },
+      outcome: { S: 'rolled-back' },
+      input: { S: '{"version":"1.5.0","startedBy":"alice@example.com"}' },
+      startedBy: { S: 'alice@example.com' },
+      from: { S: 'blue' },
+      to: { S: 'green' },
+      live: { S: 'blue' },
+      releases: { M: {
+        blue: { M: { imageId: { S: BLUE_RELEASE.imageId }, version: { S: BLUE_RELEASE.version } } },
+        green: { M: { imageId: { S: NEW.imageId }, version: { S: NEW.version } } },
+      } },
+      error: { S: 'RolledBack' },
+      cause: resultRecord()!.cause,
+      rollbackReason: { S: 'web-green-5xx' },
+      alarm: { S: 'web-green-5xx' },
+      // From the end of the first shift (12:02:01) to the alarm seen (12:04:59); decision to traffic back.
+      timeToDetectSeconds: { N: '178' },
+      timeToRevertSeconds: { N: '1.2' },
+      stages: { S: JSON.stringify(STAGES.map((st) => ({ name: st.stage, startedAt: st.startedAt, seconds: (Date.parse(st.endedAt) - Date.parse(st.startedAt)) / 1000 }))) },
+    });
+  });
+
+  it('records a success without rollback fields, and an execution whose start task failed with what it knows', async () => {
+    await releaseLock({ state: deployState({ targetRelease: NEW, stages: STAGES.slice(0, 2) }), outcome: 'succeeded' }, deps());
+    const ok = historyItemWritten();
+    expect(ok).toMatchObject({ outcome: { S: 'succeeded' }, live: { S: 'green' }, input: { S: '{}' } });
+    for (const absent of ['error', 'cause', 'rollbackReason', 'alarm', 'timeToDetectSeconds', 'timeToRevertSeconds', 'startedBy']) expect(ok[absent]).toBeUndefined();
+
+    aws.reset();
+    aws.dynamoMock.on(DeleteItemCommand).resolves({});
+    // The state a start task that crashed hands on: no input, no colours, no stages.
+    await releaseLock({ state: { executionId: EXECUTION_ID, error: { Error: 'Error', Cause: 'the task crashed' } }, outcome: 'failed' }, deps());
+    const crashed = historyItemWritten();
+    expect(crashed).toMatchObject({ outcome: { S: 'failed' }, error: { S: 'Error' }, cause: { S: 'the task crashed' }, releases: { M: {} }, stages: { S: '[]' } });
+    for (const absent of ['startedAt', 'input', 'from', 'to', 'live']) expect(crashed[absent]).toBeUndefined();
+  });
+
+  it('writes no second history item when a retry finds its result recorded while it still holds the lock, and releases the lock', async () => {
+    // The first attempt's transaction went through, its answer was lost before the delete.
+    aws.items.set('web#last', { pk: { S: 'web#last' }, executionId: { S: EXECUTION_ID }, outcome: { S: 'succeeded' } });
+
+    const out = await releaseLock({ state: deployState(), outcome: 'succeeded' }, deps());
+
+    expect(out.failure).toBeUndefined();
+    expect([...aws.items.keys()].filter((k) => k.includes('#history#'))).toEqual([]);
+    expect(aws.dynamoMock).toHaveReceivedCommandTimes(DeleteItemCommand, 1);
   });
 
   it('writes the result record before it lets the next cutover in', async () => {

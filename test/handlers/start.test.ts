@@ -28,9 +28,9 @@ describe('start: input validation (before any AWS call)', () => {
     ['an unknown action', { action: 'promote' },
       "action 'promote' is not an action: use 'deploy' (the default) or 'rollback'."],
     ['an unknown field', { imageId: 'ami-0123456789abcdef0', foo: 1 },
-      "unknown field 'foo': the input accepts only imageId, version and action."],
+      "unknown field 'foo': the input accepts only imageId, version, action and startedBy."],
     ['a misspelt field', { imageID: 'ami-0123456789abcdef0' },
-      "unknown field 'imageID': the input accepts only imageId, version and action."],
+      "unknown field 'imageID': the input accepts only imageId, version, action and startedBy."],
     ['a rollback with a version', { action: 'rollback', version: '1.4.0' },
       "action 'rollback' takes no version: a rollback moves traffic back to the previous colour as it is; to deploy a release, leave out action."],
     ['a rollback with an image and a version', { action: 'rollback', imageId: 'ami-0123456789abcdef0', version: '1.4.0' },
@@ -41,6 +41,14 @@ describe('start: input validation (before any AWS call)', () => {
       'the input \'ami-0123456789abcdef0\' is not a JSON object: use an object such as {}, {"imageId": "ami-0123456789abcdef0"}, {"version": "1.4.2"} or {"action": "rollback"}.'],
     ['null', null,
       'the input null is not a JSON object: use an object such as {}, {"imageId": "ami-0123456789abcdef0"}, {"version": "1.4.2"} or {"action": "rollback"}.'],
+    ['an empty startedBy', { startedBy: '' },
+      "startedBy '' is not a name: use 1 to 256 printable characters (no control characters such as line breaks), such as alice@example.com or arn:aws:iam::123456789012:user/alice; or leave it out."],
+    ['a startedBy with a line break', { version: '1.4.2', startedBy: 'alice\nbob' },
+      "startedBy 'alice\nbob' is not a name: use 1 to 256 printable characters (no control characters such as line breaks), such as alice@example.com or arn:aws:iam::123456789012:user/alice; or leave it out."],
+    ['a startedBy of 257 characters', { startedBy: 'a'.repeat(257) },
+      `startedBy '${'a'.repeat(57)}...' is not a name: use 1 to 256 printable characters (no control characters such as line breaks), such as alice@example.com or arn:aws:iam::123456789012:user/alice; or leave it out.`],
+    ['a startedBy that is not a string', { startedBy: { user: 'alice' } },
+      'startedBy {"user":"alice"} is not a name: use 1 to 256 printable characters (no control characters such as line breaks), such as alice@example.com or arn:aws:iam::123456789012:user/alice; or leave it out.'],
   ];
 
   it.each(cases)('rejects %s with InvalidInput and takes no lock', async (_name, input, message) => {
@@ -56,6 +64,8 @@ describe('start: input validation (before any AWS call)', () => {
     ['a 17-digit AMI id and a version', { imageId: 'ami-0123456789abcdef0', version: '1.4.2+build.7' }, 'deploy', { imageId: 'ami-0123456789abcdef0', version: '1.4.2+build.7' }],
     ['an explicit deploy', { action: 'deploy', version: '2.0.0-rc_1' }, 'deploy', { version: '2.0.0-rc_1' }],
     ['a rollback', { action: 'rollback' }, 'rollback', {}],
+    ['a startedBy (an IAM ARN)', { version: '1.4.2', startedBy: 'arn:aws:iam::123456789012:user/alice' }, 'deploy', { version: '1.4.2' }],
+    ['a startedBy of 256 characters, not all ASCII', { action: 'rollback', startedBy: `Zoë ${'é'.repeat(252)}` }, 'rollback', {}],
   ])('accepts %s', async (_name, input, action, release) => {
     const out = await start({ input, executionId: EXECUTION_ID }, deps());
     expect(out.action).toBe(action);
@@ -79,6 +89,7 @@ describe('start: the lock', () => {
         expiresAt: { N: String(Date.parse('2025-03-01T12:00:00.000Z') / 1000 + 7200) },
         // What the recovery handler needs if this execution is stopped from outside.
         config: { S: JSON.stringify(FLEET) },
+        input: { S: '{"version":"1.4.2"}' },
       },
       ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR #owner = :me',
       ExpressionAttributeNames: { '#owner': 'owner' },
@@ -88,6 +99,14 @@ describe('start: the lock', () => {
     });
     expect(out.takenOver).toBeUndefined();
     expect(out.stages).toEqual([{ stage: 'Validate input and take the lock', startedAt: '2025-03-01T12:00:00.000Z', endedAt: '2025-03-01T12:00:00.000Z' }]);
+  });
+
+  it('keeps the input and who started it on the lock, for the history of an execution stopped from outside', async () => {
+    await start({ input: { version: '1.4.2', startedBy: 'alice@example.com' }, executionId: EXECUTION_ID }, deps());
+
+    expect(aws.dynamoMock).toHaveReceivedCommandWith(PutItemCommand, {
+      Item: expect.objectContaining({ input: { S: '{"version":"1.4.2","startedBy":"alice@example.com"}' }, startedBy: { S: 'alice@example.com' } }),
+    });
   });
 
   it('lets a rollback take over a cutover that is only keeping its previous colour warm', async () => {
@@ -235,7 +254,7 @@ describe('start: the Lambda entry point', () => {
 
     await expect(handler(event)).rejects.toMatchObject({
       name: 'InvalidInput',
-      message: "unknown field 'config': the input accepts only imageId, version and action.",
+      message: "unknown field 'config': the input accepts only imageId, version, action and startedBy.",
     });
     expect(aws.dynamoMock.calls()).toHaveLength(0);
     expect(JSON.stringify(event)).toBe(before);
