@@ -137,7 +137,7 @@ describe('release-lock', () => {
     aws.reset();
     aws.dynamoMock.on(DeleteItemCommand).resolves({});
     // The state a start task that crashed hands on: no input, no colours, no stages.
-    await releaseLock({ state: { executionId: EXECUTION_ID, error: { Error: 'Error', Cause: 'the task crashed' } }, outcome: 'failed' }, deps());
+    await releaseLock({ state: { input: undefined, executionId: EXECUTION_ID, error: { Error: 'Error', Cause: 'the task crashed' } }, outcome: 'failed' }, deps());
     const crashed = historyItemWritten();
     expect(crashed).toMatchObject({ outcome: { S: 'failed' }, error: { S: 'Error' }, cause: { S: 'the task crashed' }, releases: { M: {} }, stages: { S: '[]' } });
     for (const absent of ['startedAt', 'input', 'from', 'to', 'live']) expect(crashed[absent]).toBeUndefined();
