@@ -396,6 +396,14 @@ export class BlueGreenFleet extends Construct implements ec2.IConnectable {
     return this.cutover.grantStartCutover(grantee);
   }
 
+  /**
+   * Lets `grantee` (an operator, the CLI's role) read the fleet's release history: `dynamodb:Query`
+   * on the lock table's `History` index only.
+   */
+  public grantReadHistory(grantee: iam.IGrantable): iam.Grant {
+    return this.cutover.grantReadHistory(grantee);
+  }
+
   /** Both colours, blue first. */
   public get colours(): FleetColour[] {
     return [this.blue, this.green];

@@ -13,7 +13,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import {
-  Colour, CutoverErrorName, ExecutionStoppedEvent, FleetConfig, HANDLERS, HandlerName, LAMBDA_NOT_READY_ERRORS, LAMBDA_NOT_READY_RETRY, RetryBudget,
+  Colour, CutoverErrorName, ExecutionStoppedEvent, FleetConfig, HANDLERS, HandlerName, HISTORY_INDEX_NAME, HISTORY_PARTITION_ATTRIBUTE, HISTORY_SORT_ATTRIBUTE, LAMBDA_NOT_READY_ERRORS, LAMBDA_NOT_READY_RETRY, RetryBudget,
   ROLLBACK_ANY_ERROR_RETRY, ROLLBACK_TRANSIENT_RETRY, Route53Config, STOPPED_STATUSES, THROTTLING_ERRORS, THROTTLING_RETRY, TRANSIENT_ERRORS, TRANSIENT_RETRY,
 } from './private/contract';
 import { CutoverHandlers } from './private/cutover-handlers';
@@ -112,7 +112,10 @@ export interface CutoverWorkflowProps extends CutoverOptions {
 export class CutoverWorkflow extends Construct {
   /** The state machine operators and pipelines start. */
   public readonly stateMachine: sfn.StateMachine;
-  /** The lock table (per fleet: the lock, the last result, and the colour the last cutover left). */
+  /**
+   * The lock table (per fleet: the lock, the last result, the colour the last cutover left, and the
+   * release history, read through its `History` index).
+   */
   public readonly lockTable: dynamodb.Table;
   /**
    * The handler functions, by name (`start`, `find-live`, `prepare`, `check-health`, `smoke-test`,
@@ -174,6 +177,15 @@ export class CutoverWorkflow extends Construct {
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy,
+    });
+    // The release history: one item per execution that ends, read newest first through this index
+    // (a sparse one: only history items carry its partition key). Adding it to a fleet deployed
+    // before is an in-place update of the table, one index per stack update (see the construct test).
+    this.lockTable.addGlobalSecondaryIndex({
+      indexName: HISTORY_INDEX_NAME,
+      partitionKey: { name: HISTORY_PARTITION_ATTRIBUTE, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: HISTORY_SORT_ATTRIBUTE, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.ALL,
     });
 
     const colourConfig = (c: FleetColour) => ({
@@ -580,6 +592,18 @@ export class CutoverWorkflow extends Construct {
   private dnsDrain(name: string, next: sfn.IChainable & sfn.INextable): sfn.IChainable {
     if (!this.dnsDrainTime) return next;
     return new sfn.Wait(this, name, { stateName: name, time: sfn.WaitTime.duration(this.dnsDrainTime) }).next(next);
+  }
+
+  /**
+   * Lets `grantee` read the fleet's release history: `dynamodb:Query` on the lock table's
+   * `History` index only (not on the table, so not on the lock or the other records).
+   */
+  public grantReadHistory(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:Query'],
+      resourceArns: [`${this.lockTable.tableArn}/index/${HISTORY_INDEX_NAME}`],
+    });
   }
 
   /** Lets `grantee` start cutovers and read their executions. */

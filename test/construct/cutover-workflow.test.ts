@@ -4,7 +4,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { SmokeCheck, TrafficShift } from '../../lib';
 import { STATE_NAMES } from '../../lib/cutover-workflow';
-import { HANDLERS, retryWaitSeconds, ROLLBACK_ANY_ERROR_RETRY, ROLLBACK_TRANSIENT_RETRY, THROTTLING_RETRY, TRANSIENT_ERRORS, TRANSIENT_RETRY } from '../../lib/private/contract';
+import { HANDLERS, HISTORY_INDEX_NAME, retryWaitSeconds, ROLLBACK_ANY_ERROR_RETRY, ROLLBACK_TRANSIENT_RETRY, THROTTLING_RETRY, TRANSIENT_ERRORS, TRANSIENT_RETRY } from '../../lib/private/contract';
 import { DEPLOY_TIME_VALUE_BYTES, FLEET_CONFIG_BUDGET_BYTES } from '../../lib/private/fleet-config-size';
 import {
   DNS_TASK_TIMEOUT_SECONDS, rollbackWorstCaseSeconds, TASK_TIMEOUT_MARGIN_SECONDS, TASK_TIMEOUT_SECONDS, transientRevertWorstCaseSeconds,
@@ -265,6 +265,41 @@ describe('the cutover workflow', () => {
 
   test('the lock table is keyed by fleet and billed per request', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', { KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }], BillingMode: 'PAY_PER_REQUEST' });
+  });
+
+  test('the lock table has one global secondary index, History: the fleet id, then when an execution ended, all attributes', () => {
+    // A fleet deployed before the index existed gets it by an in-place update: GlobalSecondaryIndexes
+    // of AWS::DynamoDB::Table update with no interruption (CloudFormation resource reference), and
+    // DynamoDB creates or deletes one global secondary index per UpdateTable call (DynamoDB API
+    // reference, UpdateTable / GlobalSecondaryIndexUpdate): so this update adds exactly one.
+    const [table] = Object.values(template.findResources('AWS::DynamoDB::Table'));
+    expect(table.Properties.GlobalSecondaryIndexes).toEqual([{
+      IndexName: HISTORY_INDEX_NAME,
+      KeySchema: [{ AttributeName: 'historyOf', KeyType: 'HASH' }, { AttributeName: 'endedAt', KeyType: 'RANGE' }],
+      Projection: { ProjectionType: 'ALL' },
+    }]);
+    expect(table.Properties.AttributeDefinitions).toEqual(expect.arrayContaining([
+      { AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'historyOf', AttributeType: 'S' }, { AttributeName: 'endedAt', AttributeType: 'S' },
+    ]));
+    // The table keeps its key: the update is not a replacement.
+    expect(table.Properties.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }]);
+  });
+
+  test('no handler role may query the table (none reads the history); grantReadHistory allows Query on the History index only', () => {
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement);
+    expect(statements.filter((st: any) => [st.Action].flat().some((a: string) => a.startsWith('dynamodb:Query') || a === 'dynamodb:*'))).toEqual([]);
+
+    const other = fleetStack();
+    const operator = new iam.Role(other.stack, 'Operator', { assumedBy: new iam.AccountRootPrincipal() });
+    other.fleet.grantReadHistory(operator);
+    const t = Template.fromStack(other.stack);
+    const tableId = Object.keys(t.findResources('AWS::DynamoDB::Table'))[0];
+    const [policy] = Object.values(t.findResources('AWS::IAM::Policy')).filter((p) => p.Properties.Roles[0].Ref === other.stack.getLogicalId(operator.node.defaultChild as iam.CfnRole));
+    expect(policy.Properties.PolicyDocument.Statement).toEqual([{
+      Effect: 'Allow',
+      Action: 'dynamodb:Query',
+      Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [tableId, 'Arn'] }, `/index/${HISTORY_INDEX_NAME}`]] },
+    }]);
   });
 
   describe('a stop is a safe stop', () => {
