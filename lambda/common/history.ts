@@ -65,19 +65,21 @@ export function stagesText(stages: readonly StageTiming[] | undefined): string {
     startedAt: s.startedAt,
     seconds: Math.max(0, (Date.parse(s.endedAt) - Date.parse(s.startedAt)) / 1000),
   }));
-  let text = JSON.stringify(list);
+  const text = JSON.stringify(list);
   if (Buffer.byteLength(text, 'utf8') <= HISTORY_TEXT_LIMITS.stages) return text;
-  // Keep the first and the last stages, drop from the middle, and say how many were left out.
-  let head = Math.floor(list.length / 2);
-  let tail = list.length - head;
-  while (head + tail > 2) {
-    if (head >= tail) head--; else tail--;
-    const left = list.length - head - tail;
-    const marker: HistoryStage = { name: `${ELLIPSIS} ${left} stages left out`, startedAt: list[head].startedAt, seconds: 0 };
-    text = JSON.stringify([...list.slice(0, head), marker, ...list.slice(list.length - tail)]);
-    if (Buffer.byteLength(text, 'utf8') <= HISTORY_TEXT_LIMITS.stages) return text;
+  // Keep stages from both ends, alternately, while they fit with a marker saying how many were left out.
+  const sizes = list.map((st) => Buffer.byteLength(JSON.stringify(st), 'utf8') + 1);
+  let budget = HISTORY_TEXT_LIMITS.stages - 2 - 160;
+  let head = 0;
+  let tail = 0;
+  for (let fromHead = true; head + tail < list.length; fromHead = !fromHead) {
+    const i = fromHead ? head : list.length - 1 - tail;
+    if (sizes[i] > budget) break;
+    budget -= sizes[i];
+    if (fromHead) head++; else tail++;
   }
-  return JSON.stringify([...list.slice(0, 1), ...list.slice(-1)]);
+  const marker: HistoryStage = { name: `${ELLIPSIS} ${list.length - head - tail} stages left out`, startedAt: list[head].startedAt, seconds: 0 };
+  return JSON.stringify([...list.slice(0, head), marker, ...list.slice(list.length - tail)]);
 }
 
 /** Seconds between two ISO 8601 times, or undefined when either is missing or the span is negative. */
