@@ -29,6 +29,12 @@ export interface CutoverExecutionInput {
    * @default CutoverAction.DEPLOY
    */
   readonly action?: CutoverAction;
+  /**
+   * Who started the execution, kept in the fleet's release history: 1 to 256 characters, no
+   * control characters (the CLI sends the caller's identity).
+   * @default - the history names no one
+   */
+  readonly startedBy?: string;
 }
 
 /**
