@@ -141,6 +141,15 @@ export function iamRequestFor(req: WireRequest, principalArn: string): IamReques
       return out([table.startsWith('arn:') ? table : arn('dynamodb', `table/${table}`)], context);
     }
 
+    // list_amazondynamodb.html: Query: index arn:${Partition}:dynamodb:${Region}:${Account}:table/${TableName}/index/${IndexName},
+    // table*; a query of an index is authorized on the index's ARN (how the release history is read).
+    case 'dynamodb:Query': {
+      const table = need('TableName');
+      const tableArn = table.startsWith('arn:') ? table : arn('dynamodb', `table/${table}`);
+      const index = p.get('IndexName');
+      return out([index ? `${tableArn}/index/${index}` : tableArn]);
+    }
+
     // transaction-apis-iam.html ("Using IAM with DynamoDB transactions"): each action of a
     // TransactWriteItems is authorized as its own operation: Put as dynamodb:PutItem, Update as
     // UpdateItem, Delete as DeleteItem, ConditionCheck as dynamodb:ConditionCheckItem, on its table.

@@ -96,6 +96,18 @@ describe('the IAM gate on hand-written policies', () => {
     expect(denials[1].message).toContain('ssm:Overwrite="false"');
   });
 
+  test('judges a DynamoDB Query of an index on the index\'s ARN: Query on the History index allows that, not the table or another index', async () => {
+    const reader = new IamGate();
+    const indexArn = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/locks/index/History`;
+    reader.bindRole('ReaderFunction', { ...role([{ Effect: 'Allow', Action: 'dynamodb:Query', Resource: indexArn }]), roleId: 'ReaderRole' });
+    const queryOf = (index?: string) => json('dynamodb', 'Query', { TableName: 'locks', ...(index ? { IndexName: index } : {}), KeyConditionExpression: 'historyOf = :f' });
+
+    expect(await reader.check('ReaderFunction', queryOf('History'))).toEqual({ allowed: true });
+    expect((await reader.check('ReaderFunction', queryOf())).allowed).toBe(false);
+    expect((await reader.check('ReaderFunction', queryOf('Other'))).allowed).toBe(false);
+    expect(reader.takeDenials().map((d) => d.resource)).toEqual([`arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/locks`, `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/locks/index/Other`]);
+  });
+
   test('denies a record change outside the route53 conditions: another name, another type, a DELETE', async () => {
     for (const change of [
       { action: 'UPSERT', name: 'api.example.com', type: 'A' },
