@@ -122,8 +122,8 @@ export class CutoverWorkflow extends Construct {
   /**
    * The handler functions, by name (`start`, `find-live`, `prepare`, `check-health`, `smoke-test`,
    * `shift`, `check-alarms`, `roll-back`, `scale-to-zero`, `keep-warm`, `retire-previous`,
-   * `release-lock`, `recover`): the stack's, shared by its fleets (see `CutoverHandlers`), this
-   * fleet's resources granted to their roles.
+   * `release-lock`, `recover`, and `approval-gate` with `cutover.approval`): the stack's, shared by
+   * its fleets (see `CutoverHandlers`), this fleet's resources granted to their roles.
    */
   public readonly functions: { [name: string]: lambda.Function };
   /** The options in force, defaults applied. */
