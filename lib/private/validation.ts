@@ -297,7 +297,8 @@ export function validateCutoverOptions(options: CutoverOptions, context: Cutover
 
   // The whole cutover in one execution.
   if (poll !== undefined && healthy !== undefined && bake !== undefined && warm !== undefined && steps?.holdSeconds !== undefined) {
-    const timing = (pollSeconds: number) => cutoverTiming({
+    // The pauses poll at approval.pollInterval, or at the cutover's pollInterval when it is not set.
+    const timing = (pollSeconds: number, pausePollSeconds = approval?.pollSeconds ?? pollSeconds) => cutoverTiming({
       pollSeconds,
       healthySeconds: healthy,
       smokeSeconds: smokeSeconds(options),
@@ -307,10 +308,8 @@ export function validateCutoverOptions(options: CutoverOptions, context: Cutover
       warmSeconds: warm,
       route53: !!context.route53,
       dnsTtlSeconds: ttl,
-      ...(approval && pausePoll !== undefined ? { approval: { ...approval, pollSeconds: pausePoll } } : {}),
+      ...(approval ? { approval: { ...approval, pollSeconds: pausePollSeconds } } : {}),
     });
-    // The approval's own poll interval, or the cutover's when it follows it.
-    let pausePoll = approval ? approval.pollSeconds ?? poll : undefined;
     const timeout = cutoverTimeoutSeconds(timing(poll));
     if (timeout > LIMITS.maxExecutionSeconds) {
       errors.push(`cutover: the workflow can run for up to ${(timeout / 86400).toFixed(1)} days (healthyTimeout, smoke tests, shift steps, bakeTime and keepPreviousWarm${approval ? ', every approval pause\'s timeout' : ''}, plus the retries of every task and a margin), more than the 365 days a Step Functions execution may run: shorten keepPreviousWarm, bakeTime${approval ? ', approval.timeout' : ''} or the shift steps.`);
@@ -324,8 +323,7 @@ export function validateCutoverOptions(options: CutoverOptions, context: Cutover
       let high = LIMITS.maxExecutionSeconds;
       while (low < high) {
         const mid = Math.floor((low + high) / 2);
-        pausePoll = mid;
-        if (cutoverHistory(timing(poll)).events > LIMITS.maxHistoryEvents) low = mid + 1;
+        if (cutoverHistory(timing(poll, mid)).events > LIMITS.maxHistoryEvents) low = mid + 1;
         else high = mid;
       }
       errors.push(`cutover.approval.pollInterval (${own} seconds) makes the workflow look for a decision up to ${history.polls - withoutPauses.polls} times (approval.timeout divided by approval.pollInterval, for each pause), about ${history.events} execution history events in all, more than the ${LIMITS.maxHistoryEvents} a Step Functions execution may record: raise approval.pollInterval to at least ${low} seconds, or shorten approval.timeout.`);
@@ -339,7 +337,7 @@ export function validateCutoverOptions(options: CutoverOptions, context: Cutover
         else high = mid;
       }
       const enough = low;
-      errors.push(`cutover.pollInterval (${poll} seconds) makes the workflow check health and alarms up to ${history.polls} times (healthyTimeout, each shift step and bakeTime${approval ? ', and every approval pause' : ''}, divided by pollInterval), about ${history.events} execution history events, more than the ${LIMITS.maxHistoryEvents} a Step Functions execution may record: raise pollInterval to at least ${enough} seconds, or shorten healthyTimeout, the shift steps or bakeTime.`);
+      errors.push(`cutover.pollInterval (${poll} seconds) makes the workflow check health and alarms up to ${history.polls} times (healthyTimeout, each shift step and bakeTime${approval ? ', and every approval pause' : ''}, divided by pollInterval), about ${history.events} execution history events, more than the ${LIMITS.maxHistoryEvents} a Step Functions execution may record: raise pollInterval to at least ${enough} seconds, or shorten healthyTimeout, the shift steps or bakeTime${approval ? ' (or set approval.pollInterval, or shorten approval.timeout)' : ''}.`);
     }
   }
 

@@ -174,6 +174,11 @@ describe('cutover.approval validation', () => {
       .toMatch(/^cutover\.approval\.pollInterval \(60 seconds\) makes the workflow look for a decision up to 43201 times .* raise approval\.pollInterval to at least \d+ seconds, or shorten approval\.timeout\.$/);
   });
 
+  test('rejects pauses that poll at the cutover pollInterval too often, pointing at approval.pollInterval too', () => {
+    expect(error({ timeout: Duration.days(3) }))
+      .toMatch(/^cutover\.pollInterval \(10 seconds\) makes the workflow check health and alarms up to \d+ times \(healthyTimeout, each shift step and bakeTime, and every approval pause, divided by pollInterval\).* raise pollInterval to at least \d+ seconds, .*\(or set approval\.pollInterval, or shorten approval\.timeout\)\.$/);
+  });
+
   test('rejects pauses longer than a Step Functions execution may run', () => {
     expect(error({ timeout: Duration.days(400), pollInterval: Duration.days(1) })).toMatch(/^cutover: the workflow can run for up to 4\d\d\.\d days .*every approval pause's timeout.*shorten keepPreviousWarm, bakeTime, approval\.timeout or the shift steps\.$/);
   });
