@@ -198,8 +198,8 @@ async function notify(deps: ApprovalGateDeps, state: CutoverState, pause: LockPa
   try {
     await deps.sns.send(new PublishCommand({
       TopicArn: topic,
-      // SNS subjects: at most 100 characters, no line breaks.
-      Subject: `Cutover of ${fleetId} waits for approval`.slice(0, 100),
+      // SNS subjects: no line breaks, less than 100 characters (SNS API reference, Publish, Subject).
+      Subject: `Cutover of ${fleetId} waits for approval`.slice(0, 99),
       Message: JSON.stringify(message, null, 2),
     }));
     logger.info('Notified the pause', { topic });

@@ -57,7 +57,8 @@ describe('approval-gate before the shift', () => {
     expect(lockPause()).toEqual({ state: BEFORE, since: '2025-03-01T12:00:00.000Z', until: '2025-03-01T12:10:00.000Z', onTimeout: 'roll-back' });
     // The lock is written only if this execution holds it.
     expect(aws.dynamoMock).toHaveReceivedCommandWith(UpdateItemCommand, { ConditionExpression: '#owner = :me', ExpressionAttributeValues: expect.objectContaining({ ':me': { S: EXECUTION_ID } }) });
-    // A decision written just before counts: the record is read strongly consistent.
+    // A decision written just before counts: the record is read strongly consistent ("a strongly
+    // consistent read ... always returns the last updated value": DynamoDB API reference, GetItem).
     expect(aws.dynamoMock).toHaveReceivedCommandWith(GetItemCommand, { Key: { pk: { S: 'web#approval' } }, ConsistentRead: true });
     expect(aws.cloudWatchMock).not.toHaveReceivedCommand(DescribeAlarmsCommand);
     expect(out.stages?.map((s) => s.stage)).toEqual([BEFORE]);
@@ -179,7 +180,10 @@ describe('approval-gate notifications', () => {
     expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 1);
     const sent = snsMock.commandCalls(PublishCommand)[0].args[0].input;
     expect(sent.TopicArn).toBe(TOPIC);
-    expect(sent.Subject!.length).toBeLessThanOrEqual(100);
+    // "Subjects must be UTF-8 text with no line breaks or control characters, and less than 100
+    // characters long" (SNS API reference, Publish, Subject).
+    expect(sent.Subject!.length).toBeLessThan(100);
+    expect(sent.Subject).not.toMatch(/[\r\n]/);
     const message = JSON.parse(sent.Message!);
     expect(message).toMatchObject({
       fleetId: 'web',
