@@ -240,6 +240,8 @@ export class Lab {
       this.functions.set(arn, { logicalId: id, handlerName: name, environment: this.deployed.resolver.resolve(r.Properties.Environment?.Variables ?? {}) });
     }
     this.recorder.gate.bindTemplate(this.template, (v) => this.deployed.resolver.resolve(v), (roleId) => this.deployed.physical[roleId] ?? roleId);
+    // A redeploy may bring a handler the first template had not (an optional one, such as approval-gate).
+    if (this.handlers.size > 0) this.loadHandlers();
     const sm = resources[this.stateMachineId()];
     this.definition = JSON.parse(this.deployed.resolver.resolve(sm.Properties.DefinitionString));
     const config = this.definition.States[STATE_NAMES.start]?.Parameters?.config;

@@ -174,6 +174,66 @@ export class TrafficShift {
   }
 }
 
+/** What a pause of {@link ApprovalGate} does when its timeout passes without a decision. */
+export enum ApprovalTimeoutAction {
+  /** Go on with the cutover, as if approved. */
+  CONTINUE = 'continue',
+  /**
+   * Undo the cutover: before the shift the idle colour is scaled back to zero and the execution
+   * fails with `ApprovalTimedOut`; between shift steps traffic goes back to the previous colour,
+   * as after an alarm, and the execution ends `RolledBack`.
+   */
+  ROLL_BACK = 'roll-back',
+}
+
+/**
+ * Pauses of the cutover that wait for an operator's decision. Each pause is a state of its own in
+ * the Step Functions console ("Wait for approval before the shift", "Wait for approval at 10%"):
+ * a task that polls the fleet's table for an approval record every `pollInterval`, until a
+ * decision or `timeout`. An operator decides with `npx cdk-ec2-blue-green approve` / `reject`, or
+ * by writing the record (`<fleetId>#approval`) in the fleet's lock table. Polling rather than a
+ * task token: it runs the same way in the local lab and on AWS, there is no token to lose, and
+ * the decision stays in the table for audit; each poll costs one Lambda invocation.
+ */
+export interface ApprovalGate {
+  /**
+   * How long each pause waits for a decision, from its first poll: at least 1 second and at
+   * least `pollInterval`, whole seconds. Every pause's timeout counts towards the state
+   * machine's timeout (a Step Functions execution lasts at most a year).
+   */
+  readonly timeout: Duration;
+
+  /**
+   * What a pause does when `timeout` passes without a decision.
+   * @default ApprovalTimeoutAction.ROLL_BACK
+   */
+  readonly onTimeout?: ApprovalTimeoutAction;
+
+  /**
+   * Pause once the idle colour passed its health checks, smoke tests and pre-traffic hook, before
+   * any production traffic moves.
+   * @default true
+   */
+  readonly beforeShift?: boolean;
+
+  /**
+   * Pause after each step of a canary or linear shift short of 100 %, once the step has held
+   * for its time, before the next step. Alarms and the new colour's health are still checked at
+   * every poll of the pause: an alarm moves traffic back. Has no effect with
+   * `TrafficShift.allAtOnce()` (a warning says so).
+   * @default false
+   */
+  readonly betweenSteps?: boolean;
+
+  /**
+   * How often a pause looks for a decision (and, between steps, at the alarms): whole seconds,
+   * at least 1. A long timeout may need a longer interval: every poll adds events to the
+   * execution's history (at most 25,000).
+   * @default - the cutover's `pollInterval`
+   */
+  readonly pollInterval?: Duration;
+}
+
 /** Settings of the cutover workflow. */
 export interface CutoverOptions {
   /**
@@ -241,4 +301,11 @@ export interface CutoverOptions {
    * @default - no stickiness: each request is routed by the weights alone
    */
   readonly stickinessDuration?: Duration;
+
+  /**
+   * Pauses that wait for an operator's approval: before the shift and/or between canary or
+   * linear steps, each up to a timeout, with a default action on timeout.
+   * @default - no pause: the cutover runs from start to end on its own
+   */
+  readonly approval?: ApprovalGate;
 }

@@ -94,6 +94,11 @@ export interface CutoverWorkflowProps extends CutoverOptions {
   /** The user's rollback alarms, read lazily so alarms added after construction count. */
   readonly rollbackAlarms: () => cloudwatch.IAlarm[];
   /**
+   * The fleet's notification topic: the approval gate publishes one message to it per pause.
+   * @default - no notifications
+   */
+  readonly notificationTopicArn?: string;
+  /**
    * How long the handlers' and the state machine's log groups keep their events.
    * @default logs.RetentionDays.ONE_MONTH
    */
@@ -120,8 +125,8 @@ export class CutoverWorkflow extends Construct {
   /**
    * The handler functions, by name (`start`, `find-live`, `prepare`, `check-health`, `smoke-test`,
    * `shift`, `check-alarms`, `roll-back`, `scale-to-zero`, `keep-warm`, `retire-previous`,
-   * `release-lock`, `recover`): the stack's, shared by its fleets (see `CutoverHandlers`), this
-   * fleet's resources granted to their roles.
+   * `release-lock`, `recover`, and `approval-gate` with `cutover.approval`): the stack's, shared by
+   * its fleets (see `CutoverHandlers`), this fleet's resources granted to their roles.
    */
   public readonly functions: { [name: string]: lambda.Function };
   /** The options in force, defaults applied. */
@@ -155,6 +160,7 @@ export class CutoverWorkflow extends Construct {
     }
     // Defaults applied and the timing computed once, by the fleet, after validation.
     const settings = props.settings;
+    this.settings = settings;
     this.pollInterval = settings.pollInterval;
     this.healthyTimeout = settings.healthyTimeout;
     this.bakeTime = settings.bakeTime;
@@ -227,6 +233,7 @@ export class CutoverWorkflow extends Construct {
       // listener-rule switch (0 = none), so the rule's setting follows the config at every shift.
       ...(partialSteps.length > 0 ? { stepSeconds: this.trafficShift.stepBake.toSeconds() } : {}),
       ...(dns ? { route53: dns.records } : { stickinessSeconds: partialSteps.length > 0 ? stickiness ?? 0 : 0 }),
+      ...(props.notificationTopicArn ? { notificationTopicArn: props.notificationTopicArn } : {}),
     });
 
     // The handler functions are the stack's, shared by its fleets (one function, role and log
@@ -236,15 +243,17 @@ export class CutoverWorkflow extends Construct {
     handlers.applyLogSettings(retention, removalPolicy);
     handlers.smokeSecurityGroup(props.vpc).connections.allowTo(props.loadBalancerSecurityGroups, ec2.Port.tcp(props.testPort), `Smoke tests to the test listener of ${props.fleetId}`);
     // Each handler's timeout, VPC placement and grants are its spec's (lib/private/handler-specs.ts).
+    // The optional handlers only where their states are: a default fleet's template has none of them.
+    const used: HandlerName[] = [...HANDLERS, ...(settings.approval ? ['approval-gate' as const] : [])];
     const fns = {} as Record<HandlerName, lambda.Function>;
-    for (const name of HANDLERS) {
+    for (const name of used) {
       const spec = HANDLER_SPECS[name];
       const timeout = handlerTimeoutSeconds(spec, { route53: dns !== undefined, smokeBudgetSeconds: smokeBudget });
       fns[name] = handlers.function(name, timeout, spec.inVpc ? props.vpc : undefined);
     }
     this.functions = fns;
     const grantContext = this.grantContext(props);
-    for (const name of HANDLERS) HANDLER_SPECS[name].grants(handlers.grants(fns[name]), grantContext);
+    for (const name of used) HANDLER_SPECS[name].grants(handlers.grants(fns[name]), grantContext);
     // Checked at synth, when rollback alarms added after construction are known too.
     this.node.addValidation({ validate: () => fleetConfigProblems(this.node.path, stack.resolve(config())) });
 
@@ -292,7 +301,7 @@ export class CutoverWorkflow extends Construct {
     // runs): a policy of their own, since a function's default policy may not name the state
     // machine, which depends on the function.
     const executionsArn = Arn.format({ service: 'states', resource: 'execution', resourceName: `${this.stateMachine.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }, stack);
-    for (const name of HANDLERS) HANDLER_SPECS[name].machineGrants?.(handlers.grants(fns[name]), { stack, executionsArn });
+    for (const name of used) HANDLER_SPECS[name].machineGrants?.(handlers.grants(fns[name]), { stack, executionsArn });
 
     // A smoke check's `${version}` placeholder is now part of the definition. The definition is an
     // Fn::Join, never an Fn::Sub, so CloudFormation leaves it alone; the linters' check for
@@ -331,6 +340,7 @@ export class CutoverWorkflow extends Construct {
       ...(props.productionRule ? { productionRuleArn: props.productionRule.listenerRuleArn } : {}),
       ...(props.testRule ? { testRuleArn: props.testRule.listenerRuleArn } : {}),
       ...(props.dns ? { dns: { zoneArn: props.dns.zone.hostedZoneArn, recordName: props.dns.records.recordName, recordType: props.dns.records.recordType } } : {}),
+      ...(props.notificationTopicArn ? { notificationTopicArn: props.notificationTopicArn } : {}),
     };
   }
 
@@ -370,6 +380,7 @@ export class CutoverWorkflow extends Construct {
   }
 
   private supersededState?: sfn.Fail;
+  private settings!: CutoverSettings;
 
   private definition(props: CutoverWorkflowProps, config: () => FleetConfig): sfn.IChainable {
     const N = STATE_NAMES;
@@ -513,6 +524,8 @@ export class CutoverWorkflow extends Construct {
 
     // The shift: one task per weight step. Each step short of 100 % holds for the step time,
     // its alarms checked every poll interval; an alarm at any step moves all traffic back.
+    // With cutover.approval: a pause before the shift and/or after each partial step (see approvalPause).
+    const approval = props.settings.approval;
     let shiftChain: sfn.INextable & sfn.IChainable = bake;
     const steps = this.trafficShift.steps;
     for (let i = steps.length - 1; i >= 0; i--) {
@@ -525,14 +538,18 @@ export class CutoverWorkflow extends Construct {
         const watch = this.task(N.watch(weight), 'check-alarms', { phase: 'shift' });
         watch.addCatch(rollBack, errorAt);
         const wait = new sfn.Wait(this, N.waitWatch(weight), { stateName: N.waitWatch(weight), time: sfn.WaitTime.duration(this.pollInterval) });
+        // A pause between steps: rejected or timed out (ROLL_BACK), or an alarm, moves traffic back.
+        const nextStep = approval?.betweenSteps ? this.approvalPause(weight, shiftChain, rollBack, rollBack) : shiftChain;
         shift.next(watch).next(new sfn.Choice(this, N.watchVerdict(weight), { stateName: N.watchVerdict(weight) })
           .when(sfn.Condition.isPresent('$.alarm'), rollBack)
-          .when(sfn.Condition.booleanEquals('$.shiftStep.done', true), shiftChain)
+          .when(sfn.Condition.booleanEquals('$.shiftStep.done', true), nextStep)
           .otherwise(wait.next(watch)));
       }
       shiftChain = shift;
     }
-    const firstShift = shiftChain;
+    // A pause before the shift: nothing has moved, so a rejection or a timeout (ROLL_BACK) scales
+    // the idle colour back to zero and ends failed with ApprovalRejected or ApprovalTimedOut.
+    const firstShift = approval?.beforeShift ? this.approvalPause(undefined, shiftChain, scaleIdleDown) : shiftChain;
 
     // Smoke tests, then the optional user hook.
     if (props.preTrafficHook) {
@@ -584,6 +601,34 @@ export class CutoverWorkflow extends Construct {
       .when(sfn.Condition.stringEquals('$.action', 'rollback'), rollbackShift)
       .otherwise(prepare));
     return start;
+  }
+
+  /**
+   * One approval pause (`cutover.approval`): the approval-gate task, a Choice, and a Wait of the
+   * approval's poll interval back to the task while no decision came. Step Functions' task tokens
+   * (`.waitForTaskToken`) would wait without polling, but the local lab's interpreter
+   * (aws-local-stepfunctions) does not run them: a poll of the fleet's table runs the same in the
+   * lab and on AWS, has no token to lose, leaves the decision in the table for audit, and costs
+   * one Lambda invocation and one Wait per poll interval. `weight` is set for a pause between
+   * shift steps, where `onAlarm` takes an alarm seen while paused; `onFail` takes a rejection, a
+   * rollback on timeout and any other failure.
+   */
+  private approvalPause(weight: number | undefined, next: sfn.IChainable, onFail: sfn.IChainable, onAlarm?: sfn.IChainable): sfn.INextable & sfn.IChainable {
+    const N = STATE_NAMES;
+    const approval = this.settings.approval!;
+    const gate = this.task(N.approval(weight), 'approval-gate', {
+      ...(weight !== undefined ? { weight } : {}),
+      timeoutSeconds: approval.timeoutSeconds,
+      onTimeout: approval.onTimeout,
+    });
+    gate.addCatch(onFail, { resultPath: '$.error' });
+    const wait = new sfn.Wait(this, N.waitApproval(weight), { stateName: N.waitApproval(weight), time: sfn.WaitTime.duration(approval.pollInterval) });
+    const verdict = new sfn.Choice(this, N.approvalVerdict(weight), { stateName: N.approvalVerdict(weight) });
+    if (onAlarm) verdict.when(sfn.Condition.isPresent('$.alarm'), onAlarm);
+    gate.next(verdict
+      .when(sfn.Condition.booleanEquals('$.approval.done', true), next)
+      .otherwise(wait.next(gate)));
+    return gate;
   }
 
   /**

@@ -26,6 +26,8 @@ export class FleetWarnings {
   public static readonly STICKINESS_NEVER_USED = WARNING_IDS.stickinessNeverUsed;
   /** Stickiness outlasts a shift step. */
   public static readonly STICKINESS_OUTLASTS_STEP = WARNING_IDS.stickinessOutlastsStep;
+  /** `cutover.approval.betweenSteps` is set for an all-at-once shift, which has no steps to pause between. */
+  public static readonly APPROVAL_BETWEEN_STEPS_NEVER_USED = WARNING_IDS.approvalBetweenStepsNeverUsed;
   /** A listener rule condition (not host-header or path-pattern) that the smoke tests must meet themselves. */
   public static readonly LISTENER_RULE_CONDITIONS = WARNING_IDS.listenerRuleConditions;
 

@@ -22,8 +22,8 @@ export { TrafficSwitch } from './traffic-switch';
 export type { Route53TrafficSwitchOptions } from './traffic-switch';
 export { DnsRecords } from './dns-records';
 export type { DnsRecordsProps } from './dns-records';
-export { SmokeCheck, TrafficShift } from './cutover-options';
-export type { CanaryTrafficShiftOptions, CutoverOptions, HttpSmokeCheckOptions, LinearTrafficShiftOptions } from './cutover-options';
+export { ApprovalTimeoutAction, SmokeCheck, TrafficShift } from './cutover-options';
+export type { ApprovalGate, CanaryTrafficShiftOptions, CutoverOptions, HttpSmokeCheckOptions, LinearTrafficShiftOptions } from './cutover-options';
 
 // The cutover workflow (`fleet.cutover`), its executions' input, output and error names.
 export { CutoverWorkflow } from './cutover-workflow';

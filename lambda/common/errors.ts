@@ -68,6 +68,16 @@ export class Superseded extends CutoverError {
   public override readonly name = CutoverErrorName.SUPERSEDED;
 }
 
+/** An operator rejected an approval pause. */
+export class ApprovalRejected extends CutoverError {
+  public override readonly name = CutoverErrorName.APPROVAL_REJECTED;
+}
+
+/** An approval pause timed out without a decision, and its timeout rolls back. */
+export class ApprovalTimedOut extends CutoverError {
+  public override readonly name = CutoverErrorName.APPROVAL_TIMED_OUT;
+}
+
 /** Moving traffic back failed; reported, never thrown by a handler. */
 export class RollbackFailed extends CutoverError {
   public override readonly name = CutoverErrorName.ROLLBACK_FAILED;

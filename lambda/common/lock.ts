@@ -69,23 +69,33 @@ export async function requireLock(
 }
 
 /**
- * Sets lock attributes with one conditional write that also checks `executionId` holds the lock;
- * throws Superseded otherwise.
+ * Sets lock attributes (and removes `remove`) with one conditional write that also checks
+ * `executionId` holds the lock; throws Superseded otherwise.
  */
 export async function updateLock(
   deps: { readonly dynamoDb: DynamoDBClient; readonly config: FleetConfig },
   executionId: string,
   set: Record<string, AttributeValue>,
   notDone: string,
+  remove: readonly string[] = [],
 ): Promise<void> {
   const names = Object.keys(set);
+  const clauses = [
+    ...(names.length > 0 ? [`SET ${names.map((_, i) => `#a${i} = :v${i}`).join(', ')}`] : []),
+    ...(remove.length > 0 ? [`REMOVE ${remove.map((_, i) => `#r${i}`).join(', ')}`] : []),
+  ];
+  if (clauses.length === 0) throw new RangeError('updateLock: nothing to set or remove.');
   try {
     await deps.dynamoDb.send(new UpdateItemCommand({
       TableName: deps.config.lockTableName,
       Key: lockKey(deps.config.fleetId),
-      UpdateExpression: `SET ${names.map((_, i) => `#a${i} = :v${i}`).join(', ')}`,
+      UpdateExpression: clauses.join(' '),
       ConditionExpression: '#owner = :me',
-      ExpressionAttributeNames: { '#owner': 'owner', ...Object.fromEntries(names.map((n, i) => [`#a${i}`, n])) },
+      ExpressionAttributeNames: {
+        '#owner': 'owner',
+        ...Object.fromEntries(names.map((n, i) => [`#a${i}`, n])),
+        ...Object.fromEntries(remove.map((n, i) => [`#r${i}`, n])),
+      },
       ExpressionAttributeValues: { ':me': { S: executionId }, ...Object.fromEntries(names.map((n, i) => [`:v${i}`, set[n]])) },
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     }));

@@ -51,8 +51,14 @@ export const HANDLERS = [
   'start', 'find-live', 'prepare', 'check-health', 'smoke-test', 'shift', 'check-alarms',
   'roll-back', 'scale-to-zero', 'keep-warm', 'retire-previous', 'release-lock', 'recover',
 ] as const;
+/**
+ * Handlers of states that only some workflows have: their function exists only in stacks with a
+ * fleet that uses them, so a default fleet's template does not change. `approval-gate` runs the
+ * pauses of `cutover.approval`.
+ */
+export const OPTIONAL_HANDLERS = ['approval-gate'] as const;
 /** A handler folder name, such as `find-live`. */
-export type HandlerName = typeof HANDLERS[number];
+export type HandlerName = typeof HANDLERS[number] | typeof OPTIONAL_HANDLERS[number];
 
 /**
  * Handlers that are not workflow tasks: CloudFormation custom-resource providers, one Lambda
@@ -118,6 +124,19 @@ export enum CutoverErrorName {
    * result and ends with this error. The cause names the execution that holds the fleet now.
    */
   SUPERSEDED = 'Superseded',
+  /**
+   * An operator rejected a pause of `cutover.approval` (the approval record's decision `reject`).
+   * Before the shift nothing had moved: the idle colour was scaled back to zero and the execution
+   * ends with this error. Between shift steps traffic goes back to the previous colour as after
+   * an alarm, and the execution ends `RolledBack`, its cause naming this error.
+   */
+  APPROVAL_REJECTED = 'ApprovalRejected',
+  /**
+   * A pause of `cutover.approval` reached its timeout without a decision and its `onTimeout` is
+   * `ROLL_BACK`. Before the shift: the idle colour was scaled back to zero and the execution ends
+   * with this error; between shift steps: traffic went back and the execution ends `RolledBack`.
+   */
+  APPROVAL_TIMED_OUT = 'ApprovalTimedOut',
 }
 
 /** Throttling errors retried by the state machine (with backoff and jitter). */
@@ -313,6 +332,11 @@ export interface FleetConfig {
   readonly stickinessSeconds?: number;
   /** Set when production traffic is switched by Route 53 weighted records instead of the production rule. */
   readonly route53?: Route53Config;
+  /**
+   * The SNS topic of the fleet's notifications, when it has one: a handler that pauses (the
+   * approval gate) publishes one message to it per pause.
+   */
+  readonly notificationTopicArn?: string;
 }
 
 /** One colour's resources, as the handlers see them. */
@@ -539,6 +563,27 @@ export interface CutoverState {
   readonly rollbackError?: { readonly Error: string; readonly Cause: string };
   /** Set by the state machine when scaling a colour to zero after a failure failed: `{ Error, Cause }`. */
   readonly cleanupError?: { readonly Error: string; readonly Cause: string };
+  /** Bookkeeping of the approval pause under way, or of the last one (`cutover.approval`). */
+  readonly approval?: ApprovalBookkeeping;
+}
+
+/** What the approval gate knows of one pause, in the state. */
+export interface ApprovalBookkeeping {
+  /** The paused state's name (as in the lock's `pause.state` and the approval record's `pause`). */
+  readonly state: string;
+  /** When the pause began and when it times out, ISO 8601. */
+  readonly since: string;
+  readonly until: string;
+  readonly onTimeout: ApprovalTimeoutBehaviour;
+  readonly polls: number;
+  /** Whether the pause is over and the cutover goes on (approved, or timed out with `continue`). */
+  readonly done: boolean;
+  /** The operator's decision, when one was read. */
+  readonly decision?: ApprovalDecision;
+  readonly by?: string;
+  readonly at?: string;
+  /** Set when the pause ended on its timeout. */
+  readonly timedOut?: boolean;
 }
 
 // ---------------------------------------------------------------------------
@@ -604,6 +649,22 @@ export interface CheckAlarmsPayload {
 export interface ScaleToZeroPayload {
   readonly state: CutoverState;
   readonly colour: ColourRole;
+}
+
+/** What a pause does when its timeout passes without a decision. */
+export type ApprovalTimeoutBehaviour = 'continue' | 'roll-back';
+
+/** An operator's decision in the approval record. */
+export type ApprovalDecision = 'approve' | 'reject';
+
+/** Payload of the approval-gate handler. */
+export interface ApprovalGatePayload {
+  readonly state: CutoverState;
+  /** The weight (percent) the new colour holds during a pause between shift steps; absent before the shift. */
+  readonly weight?: number;
+  /** How long the pause waits for a decision, from its first poll. */
+  readonly timeoutSeconds: number;
+  readonly onTimeout: ApprovalTimeoutBehaviour;
 }
 
 /** Payload of the release-lock handler. */
@@ -750,7 +811,30 @@ export const LOCK_ATTRIBUTES = {
   input: 'input',
   /** The owner's `startedBy`, for the history of a stopped execution. */
   startedBy: 'startedBy',
+  /** The holder's approval pause while it waits (JSON of LockPause); removed when the pause ends. */
+  pause: 'pause',
 } as const;
+
+/**
+ * The lock's `pause` attribute (JSON text) while the holder waits for an approval; removed when
+ * the pause ends.
+ */
+export interface LockPause {
+  /** The paused state's name. */
+  readonly state: string;
+  /** ISO 8601. */
+  readonly since: string;
+  readonly until: string;
+  readonly onTimeout: ApprovalTimeoutBehaviour;
+}
+
+/**
+ * Suffix of the key of the approval record an operator writes to decide a pause:
+ * `<fleetId>#approval`, attributes `executionId` (the execution ARN), `pause` (the paused state's
+ * name), `decision` (`approve` | `reject`), `by` and `at` (ISO 8601). The paused execution only
+ * accepts a record with its own execution id and pause; the record stays as the decision's audit.
+ */
+export const APPROVAL_RECORD_KEY_SUFFIX = '#approval';
 
 /** Prefix of the lock owner while the recovery handler holds it: `recovery:<execution ARN>`. */
 export const RECOVERY_OWNER_PREFIX = 'recovery:';

@@ -30,6 +30,16 @@ export interface CutoverTiming {
   readonly warmSeconds: number;
   /** Wait after a rollback before the colour traffic left is scaled to zero (DNS caching). */
   readonly drainSeconds: number;
+  /** The approval pauses (`cutover.approval`): how many, each one's timeout and poll interval. */
+  readonly approval?: ApprovalTiming;
+}
+
+/** The approval pauses of a cutover. */
+export interface ApprovalTiming {
+  /** How many pauses the longest path has: before the shift, and one per partial step. */
+  readonly pauses: number;
+  readonly timeoutSeconds: number;
+  readonly pollSeconds: number;
 }
 
 /** Margin added to the worst case, for the state machine's own transitions. */
@@ -56,11 +66,13 @@ const EVENTS_PER_SHIFT = 12;
  */
 export function cutoverTimeoutSeconds(t: CutoverTiming): number {
   const steps = t.partialStepSeconds.reduce((sum, s) => sum + s + t.pollSeconds, 0);
-  const waits = t.healthySeconds + t.pollSeconds + steps + t.bakeSeconds + t.pollSeconds + t.warmSeconds + t.drainSeconds;
+  // Each approval pause waits up to its timeout, overrun by one poll interval like the loops.
+  const pauses = t.approval ? t.approval.pauses * (t.approval.timeoutSeconds + t.approval.pollSeconds) : 0;
+  const waits = t.healthySeconds + t.pollSeconds + steps + t.bakeSeconds + t.pollSeconds + t.warmSeconds + t.drainSeconds + pauses;
   const task = taskWorstCaseSeconds(TASK_TIMEOUT_SECONDS);
   // start, find-live, prepare, 2 health checks, 2 checks per partial step, 2 bake checks,
-  // keep-warm, retire-previous (or a scale-down), release-lock.
-  const ordinaryTasks = 3 + 2 + 2 * t.partialStepSeconds.length + 2 + 3;
+  // keep-warm, retire-previous (or a scale-down), release-lock; 2 polls per approval pause.
+  const ordinaryTasks = 3 + 2 + 2 * t.partialStepSeconds.length + 2 + 3 + 2 * (t.approval?.pauses ?? 0);
   const tasks = ordinaryTasks * task
     + taskWorstCaseSeconds(smokeFunctionTimeoutSeconds(t.smokeSeconds))
     + t.shiftTasks * taskWorstCaseSeconds(t.shiftTaskSeconds)
@@ -109,7 +121,9 @@ export function transientRevertWorstCaseSeconds(functionSeconds: number): number
 /** The worst-case number of polls (health, shift steps, bake) and history events of a cutover. */
 export function cutoverHistory(t: CutoverTiming): { polls: number; events: number } {
   const loops = [t.healthySeconds, ...t.partialStepSeconds, t.bakeSeconds];
-  const polls = loops.reduce((sum, s) => sum + Math.ceil(s / t.pollSeconds) + 1, 0);
+  const a = t.approval;
+  const pausePolls = a ? a.pauses * (Math.ceil(a.timeoutSeconds / a.pollSeconds) + 1) : 0;
+  const polls = loops.reduce((sum, s) => sum + Math.ceil(s / t.pollSeconds) + 1, 0) + pausePolls;
   return { polls, events: polls * EVENTS_PER_POLL + t.shiftTasks * EVENTS_PER_SHIFT + FIXED_EVENTS };
 }
 
@@ -129,6 +143,14 @@ export interface TimingInputs {
   readonly route53: boolean;
   /** The records' effective TTL (Route 53 only): the record's, or the load balancer's for alias records. */
   readonly dnsTtlSeconds?: number;
+  /** The approval gate, when `cutover.approval` is set. */
+  readonly approval?: {
+    readonly beforeShift: boolean;
+    /** Whether a pause follows each partial step. */
+    readonly betweenSteps: boolean;
+    readonly timeoutSeconds: number;
+    readonly pollSeconds: number;
+  };
 }
 
 /** The cutover's timing, the one place it is assembled. */
@@ -143,6 +165,13 @@ export function cutoverTiming(i: TimingInputs): CutoverTiming {
     bakeSeconds: i.bakeSeconds,
     warmSeconds: i.warmSeconds,
     drainSeconds: i.route53 ? DNS_DRAIN_TTLS * (i.dnsTtlSeconds ?? ALIAS_RECORD_TTL_SECONDS) : 0,
+    ...(i.approval ? {
+      approval: {
+        pauses: (i.approval.beforeShift ? 1 : 0) + (i.approval.betweenSteps ? i.partialSteps : 0),
+        timeoutSeconds: i.approval.timeoutSeconds,
+        pollSeconds: i.approval.pollSeconds,
+      },
+    } : {}),
   };
 }
 

@@ -89,4 +89,5 @@ export const WARNING_IDS = {
   stickinessNeverUsed: 'cdk-ec2-blue-green:stickinessNeverUsed',
   stickinessOutlastsStep: 'cdk-ec2-blue-green:stickinessOutlastsStep',
   listenerRuleConditions: 'cdk-ec2-blue-green:listenerRuleConditions',
+  approvalBetweenStepsNeverUsed: 'cdk-ec2-blue-green:approvalBetweenStepsNeverUsed',
 } as const;

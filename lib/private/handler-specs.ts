@@ -39,6 +39,8 @@ export interface GrantContext {
   readonly testRuleArn?: string;
   /** The fleet's records (Route 53 switch only). */
   readonly dns?: GrantDnsContext;
+  /** The fleet's notification topic, when it has one. */
+  readonly notificationTopicArn?: string;
 }
 
 /** What a fleet's state machine adds to the context once it exists. */
@@ -268,6 +270,18 @@ export const HANDLER_SPECS: { readonly [name in HandlerName]: HandlerSpec } = {
     inVpc: false,
     // The result record is written in a transaction with a check of the lock's owner.
     grants: (g, c) => table(g, c, ['DeleteItem', 'PutItem', 'ConditionCheckItem', 'GetItem']),
+  },
+  'approval-gate': {
+    timeout: 'task',
+    inVpc: false,
+    grants: (g, c) => {
+      // Checks the lock and sets or removes its `pause`; reads the approval record.
+      table(g, c, ['GetItem', 'UpdateItem']);
+      // Between shift steps every poll watches alarms and the new colour's health, as check-alarms does.
+      describe(g, ['cloudwatch:DescribeAlarms', 'elasticloadbalancing:DescribeTargetHealth', 'autoscaling:DescribeAutoScalingGroups']);
+      // One message per pause, to the fleet's own topic only.
+      if (c.notificationTopicArn) g.allow(['sns:Publish'], [c.notificationTopicArn]);
+    },
   },
   'recover': {
     timeout: 'route53',

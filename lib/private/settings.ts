@@ -3,10 +3,10 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { IConstruct } from 'constructs';
-import { CutoverOptions, TrafficShift } from '../cutover-options';
+import { ApprovalTimeoutAction, CutoverOptions, TrafficShift } from '../cutover-options';
 import { BlueGreenFleetProps, FleetAlarmOptions } from '../fleet-props';
 import { TrafficSwitch } from '../traffic-switch';
-import { SmokeCheckConfig } from './contract';
+import { ApprovalTimeoutBehaviour, SmokeCheckConfig } from './contract';
 import { CutoverTiming, cutoverTiming, cutoverTimeoutSeconds, smokeSeconds } from './cutover-timing';
 import { CUTOVER_DEFAULTS, DEFAULTS } from './defaults';
 import { listenerPortAndProtocol, MAX_RULE_PRIORITY } from './listener-rules';
@@ -123,6 +123,18 @@ export interface CutoverSettings {
   readonly timeoutSeconds: number;
   /** With Route 53 switching: how long traffic may keep reaching a colour after the records left it. */
   readonly dnsDrainSeconds?: number;
+  /** The approval gate, when `approval` is set. */
+  readonly approval?: ApprovalSettings;
+}
+
+/** `cutover.approval` with defaults applied. */
+export interface ApprovalSettings {
+  readonly timeoutSeconds: number;
+  readonly pollInterval: Duration;
+  readonly onTimeout: ApprovalTimeoutBehaviour;
+  readonly beforeShift: boolean;
+  /** Whether each partial step is followed by a pause (false with an all-at-once shift). */
+  readonly betweenSteps: boolean;
 }
 
 /**
@@ -136,6 +148,14 @@ export function cutoverSettings(options: CutoverOptions, route53?: { readonly tt
   const keepPreviousWarm = options.keepPreviousWarm ?? CUTOVER_DEFAULTS.keepPreviousWarm;
   const trafficShift = options.trafficShift ?? TrafficShift.allAtOnce();
   const smokeBudgetSeconds = smokeSeconds(options);
+  const a = options.approval;
+  const approval: ApprovalSettings | undefined = a ? {
+    timeoutSeconds: a.timeout.toSeconds(),
+    pollInterval: a.pollInterval ?? pollInterval,
+    onTimeout: a.onTimeout === ApprovalTimeoutAction.CONTINUE ? 'continue' : 'roll-back',
+    beforeShift: a.beforeShift ?? true,
+    betweenSteps: (a.betweenSteps ?? false) && trafficShift.steps.length > 1,
+  } : undefined;
   const timing = cutoverTiming({
     pollSeconds: pollInterval.toSeconds(),
     healthySeconds: healthyTimeout.toSeconds(),
@@ -146,6 +166,7 @@ export function cutoverSettings(options: CutoverOptions, route53?: { readonly tt
     warmSeconds: keepPreviousWarm.toSeconds(),
     route53: route53 !== undefined,
     dnsTtlSeconds: route53?.ttlSeconds,
+    ...(approval ? { approval: { ...approval, pollSeconds: approval.pollInterval.toSeconds() } } : {}),
   });
   return {
     pollInterval,
@@ -160,5 +181,6 @@ export function cutoverSettings(options: CutoverOptions, route53?: { readonly tt
     timing,
     timeoutSeconds: cutoverTimeoutSeconds(timing),
     dnsDrainSeconds: route53 ? timing.drainSeconds : undefined,
+    ...(approval ? { approval } : {}),
   };
 }

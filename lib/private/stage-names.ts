@@ -23,6 +23,10 @@ export const STATE_NAMES = {
   watch: (weight: number) => `Watch alarms at ${weight}%`,
   watchVerdict: (weight: number) => `Alarm or step done at ${weight}%?`,
   waitWatch: (weight: number) => `Wait at ${weight}%`,
+  /** The approval gate's task (`cutover.approval`): before the shift, or while a shift step holds at `weight`. */
+  approval: (weight?: number) => (weight === undefined ? 'Wait for approval before the shift' : `Wait for approval at ${weight}%`),
+  approvalVerdict: (weight?: number) => (weight === undefined ? 'Decided before the shift?' : `Decided at ${weight}%?`),
+  waitApproval: (weight?: number) => (weight === undefined ? 'Wait for a decision before the shift' : `Wait for a decision at ${weight}%`),
   bake: 'Watch alarms during bake',
   bakeVerdict: 'Alarm or bake done?',
   waitBake: 'Wait before the next alarm check',

@@ -3,7 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { VERSION_PATTERN } from './contract';
-import { CutoverOptions, HttpSmokeCheckOptions, SmokeCheck, TrafficShift } from '../cutover-options';
+import { ApprovalTimeoutAction, CutoverOptions, HttpSmokeCheckOptions, SmokeCheck, TrafficShift } from '../cutover-options';
 import { BlueGreenFleetProps, CountAlarmOptions, LatencyAlarmOptions } from '../fleet-props';
 import { TrafficSwitch } from '../traffic-switch';
 import { isWholeNumber, resolved, wholeSeconds } from './checks';
@@ -284,6 +284,8 @@ export function validateCutoverOptions(options: CutoverOptions, context: Cutover
     }
   }
 
+  const approval = checkApproval(errors, warnings, options, poll, steps?.partial.length);
+
   // DNS caching: the previous colour must outlive the answers that still name it.
   const ttl = context.dnsTtlSeconds;
   if (context.route53 && ttl !== undefined && warm !== undefined && warm < DNS_DRAIN_TTLS * ttl) {
@@ -295,7 +297,8 @@ export function validateCutoverOptions(options: CutoverOptions, context: Cutover
 
   // The whole cutover in one execution.
   if (poll !== undefined && healthy !== undefined && bake !== undefined && warm !== undefined && steps?.holdSeconds !== undefined) {
-    const timing = (pollSeconds: number) => cutoverTiming({
+    // The pauses poll at approval.pollInterval, or at the cutover's pollInterval when it is not set.
+    const timing = (pollSeconds: number, pausePollSeconds = approval?.pollSeconds ?? pollSeconds) => cutoverTiming({
       pollSeconds,
       healthySeconds: healthy,
       smokeSeconds: smokeSeconds(options),
@@ -305,13 +308,26 @@ export function validateCutoverOptions(options: CutoverOptions, context: Cutover
       warmSeconds: warm,
       route53: !!context.route53,
       dnsTtlSeconds: ttl,
+      ...(approval ? { approval: { ...approval, pollSeconds: pausePollSeconds } } : {}),
     });
     const timeout = cutoverTimeoutSeconds(timing(poll));
     if (timeout > LIMITS.maxExecutionSeconds) {
-      errors.push(`cutover: the workflow can run for up to ${(timeout / 86400).toFixed(1)} days (healthyTimeout, smoke tests, shift steps, bakeTime and keepPreviousWarm, plus the retries of every task and a margin), more than the 365 days a Step Functions execution may run: shorten keepPreviousWarm, bakeTime or the shift steps.`);
+      errors.push(`cutover: the workflow can run for up to ${(timeout / 86400).toFixed(1)} days (healthyTimeout, smoke tests, shift steps, bakeTime and keepPreviousWarm${approval ? ', every approval pause\'s timeout' : ''}, plus the retries of every task and a margin), more than the 365 days a Step Functions execution may run: shorten keepPreviousWarm, bakeTime${approval ? ', approval.timeout' : ''} or the shift steps.`);
     }
     const history = cutoverHistory(timing(poll));
-    if (history.events > LIMITS.maxHistoryEvents) {
+    const withoutPauses = approval ? cutoverHistory({ ...timing(poll), approval: undefined }) : history;
+    if (approval && approval.pollSeconds !== undefined && history.events > LIMITS.maxHistoryEvents && withoutPauses.events <= LIMITS.maxHistoryEvents) {
+      // The pauses' own polls are too many: the smallest approval.pollInterval that fits.
+      const own = approval.pollSeconds;
+      let low = own + 1;
+      let high = LIMITS.maxExecutionSeconds;
+      while (low < high) {
+        const mid = Math.floor((low + high) / 2);
+        if (cutoverHistory(timing(poll, mid)).events > LIMITS.maxHistoryEvents) low = mid + 1;
+        else high = mid;
+      }
+      errors.push(`cutover.approval.pollInterval (${own} seconds) makes the workflow look for a decision up to ${history.polls - withoutPauses.polls} times (approval.timeout divided by approval.pollInterval, for each pause), about ${history.events} execution history events in all, more than the ${LIMITS.maxHistoryEvents} a Step Functions execution may record: raise approval.pollInterval to at least ${low} seconds, or shorten approval.timeout.`);
+    } else if (history.events > LIMITS.maxHistoryEvents) {
       // The smallest poll interval that fits (events only fall as the interval grows).
       let low = poll + 1;
       let high = LIMITS.maxExecutionSeconds;
@@ -321,7 +337,7 @@ export function validateCutoverOptions(options: CutoverOptions, context: Cutover
         else high = mid;
       }
       const enough = low;
-      errors.push(`cutover.pollInterval (${poll} seconds) makes the workflow check health and alarms up to ${history.polls} times (healthyTimeout, each shift step and bakeTime, divided by pollInterval), about ${history.events} execution history events, more than the ${LIMITS.maxHistoryEvents} a Step Functions execution may record: raise pollInterval to at least ${enough} seconds, or shorten healthyTimeout, the shift steps or bakeTime.`);
+      errors.push(`cutover.pollInterval (${poll} seconds) makes the workflow check health and alarms up to ${history.polls} times (healthyTimeout, each shift step and bakeTime${approval ? ', and every approval pause' : ''}, divided by pollInterval), about ${history.events} execution history events, more than the ${LIMITS.maxHistoryEvents} a Step Functions execution may record: raise pollInterval to at least ${enough} seconds, or shorten healthyTimeout, the shift steps or bakeTime${approval ? ' (or set approval.pollInterval, or shorten approval.timeout)' : ''}.`);
     }
   }
 
@@ -329,6 +345,66 @@ export function validateCutoverOptions(options: CutoverOptions, context: Cutover
 }
 
 
+
+/** `cutover.approval` checked, in seconds; `pollSeconds` undefined when it follows the cutover's poll interval. */
+interface CheckedApproval {
+  readonly timeoutSeconds: number;
+  readonly pollSeconds?: number;
+  readonly beforeShift: boolean;
+  readonly betweenSteps: boolean;
+}
+
+/**
+ * Checks `cutover.approval`: a timeout of whole seconds, at least 1 and at least the poll
+ * interval; a known onTimeout; at least one pause. `betweenSteps` with an all-at-once shift is a
+ * warning, as stickiness is: nothing breaks, the option only has nothing to act on (and a fleet
+ * may switch strategies between environments with the same approval settings).
+ */
+function checkApproval(errors: string[], warnings: FleetWarning[], options: CutoverOptions, poll: number | undefined, partialSteps: number | undefined): CheckedApproval | undefined {
+  const a = options.approval;
+  if (a === undefined) return undefined;
+  if (typeof a !== 'object' || a === null) {
+    errors.push('cutover.approval is not an object: give { timeout: Duration.hours(1) } and the optional onTimeout, beforeShift, betweenSteps and pollInterval.');
+    return undefined;
+  }
+  const before = errors.length;
+  if (a.timeout === undefined) {
+    errors.push('cutover.approval.timeout is missing: set how long a pause waits for a decision, such as Duration.hours(1).');
+  }
+  const timeout = wholeSeconds(errors, 'cutover.approval.timeout', a.timeout, 'Duration.hours(1)');
+  const ownPoll = wholeSeconds(errors, 'cutover.approval.pollInterval', a.pollInterval, 'Duration.minutes(1)');
+  if (ownPoll !== undefined && ownPoll < 1) {
+    errors.push(`cutover.approval.pollInterval is ${ownPoll} seconds: set it to at least 1 second, such as Duration.seconds(30).`);
+  }
+  const pausePoll = ownPoll ?? poll;
+  if (timeout !== undefined && timeout < 1) {
+    errors.push(`cutover.approval.timeout is ${timeout} seconds: set it to at least 1 second, such as Duration.hours(1).`);
+  } else if (timeout !== undefined && pausePoll !== undefined && pausePoll >= 1 && timeout < pausePoll) {
+    errors.push(`cutover.approval.timeout (${timeout} seconds) is shorter than ${ownPoll !== undefined ? 'cutover.approval.pollInterval' : 'cutover.pollInterval'} (${pausePoll} seconds): a pause would look for a decision only once. Set the timeout to at least the poll interval.`);
+  }
+  const actions: string[] = Object.values(ApprovalTimeoutAction);
+  if (a.onTimeout !== undefined && !actions.includes(a.onTimeout)) {
+    errors.push(`cutover.approval.onTimeout is ${JSON.stringify(a.onTimeout)}: use ApprovalTimeoutAction.ROLL_BACK or ApprovalTimeoutAction.CONTINUE.`);
+  }
+  for (const flag of ['beforeShift', 'betweenSteps'] as const) {
+    if (a[flag] !== undefined && typeof a[flag] !== 'boolean') errors.push(`cutover.approval.${flag} is ${JSON.stringify(a[flag])}: set it to true or false.`);
+  }
+  const beforeShift = a.beforeShift ?? true;
+  const betweenSteps = (a.betweenSteps ?? false) && (partialSteps ?? 0) > 0;
+  if (a.betweenSteps === true && partialSteps === 0) {
+    warnings.push({
+      id: WARNING_IDS.approvalBetweenStepsNeverUsed,
+      message: 'cutover.approval.betweenSteps is set but cutover.trafficShift moves all traffic at once: there are no steps to pause between. Remove betweenSteps, or use TrafficShift.canary() or TrafficShift.linear().',
+    });
+  }
+  if (!beforeShift && a.betweenSteps !== true) {
+    errors.push('cutover.approval pauses nowhere: beforeShift is false and betweenSteps is not set. Set beforeShift to true, or betweenSteps to true with a canary or linear shift, or remove approval.');
+  } else if (!beforeShift && partialSteps === 0) {
+    errors.push('cutover.approval pauses nowhere: beforeShift is false and cutover.trafficShift moves all traffic at once, so betweenSteps has no steps. Set beforeShift to true, use TrafficShift.canary() or TrafficShift.linear(), or remove approval.');
+  }
+  if (errors.length > before || timeout === undefined) return undefined;
+  return { timeoutSeconds: timeout, ...(ownPoll !== undefined ? { pollSeconds: ownPoll } : {}), beforeShift, betweenSteps };
+}
 
 /** Characters of an HTTP token (RFC 9110, section 5.6.2): what a header name may hold. */
 const HEADER_NAME_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;

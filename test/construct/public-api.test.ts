@@ -10,7 +10,7 @@ import { baseProps, fleetStack } from './fleet-fixture';
 describe('the public API (lib/index.ts)', () => {
   test('exports exactly these values at run time (types are erased)', () => {
     expect(Object.keys(lib).sort()).toEqual([
-      'BlueGreenFleet', 'Colour', 'CutoverAction', 'CutoverErrorName', 'CutoverWorkflow', 'DnsRecords', 'FleetColour',
+      'ApprovalTimeoutAction', 'BlueGreenFleet', 'Colour', 'CutoverAction', 'CutoverErrorName', 'CutoverWorkflow', 'DnsRecords', 'FleetColour',
       'FleetErrorName', 'FleetWarnings', 'SmokeCheck', 'TrafficShift', 'TrafficSwitch',
     ]);
   });

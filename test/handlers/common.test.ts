@@ -6,7 +6,7 @@ import { Colour, CutoverErrorName } from '../../lib/private/contract';
 import { loadFleetConfig, parseFleetConfig } from '../../lambda/common/config';
 import * as errors from '../../lambda/common/errors';
 import { appendStage, healthyTargets, readRuleWeights, setRuleWeights, writeRelease } from '../../lambda/common/fleet';
-import { HANDLERS, RESOURCE_HANDLERS } from '../../lib/private/contract';
+import { HANDLERS, OPTIONAL_HANDLERS, RESOURCE_HANDLERS } from '../../lib/private/contract';
 import { FakeAws, FLEET, target } from './fake-aws';
 
 const aws = new FakeAws();
@@ -182,10 +182,10 @@ describe('handler names', () => {
       .filter((d) => d.isDirectory() && d.name !== 'common')
       .map((d) => d.name)
       .sort();
-    expect([...HANDLERS, ...RESOURCE_HANDLERS].sort()).toEqual(folders);
+    expect([...HANDLERS, ...OPTIONAL_HANDLERS, ...RESOURCE_HANDLERS].sort()).toEqual(folders);
   });
 
-  it.each([...HANDLERS, ...RESOURCE_HANDLERS])('lambda/%s/index.ts exports a handler function', async (name) => {
+  it.each([...HANDLERS, ...OPTIONAL_HANDLERS, ...RESOURCE_HANDLERS])('lambda/%s/index.ts exports a handler function', async (name) => {
     const file = path.join(lambdaDir, name, 'index.ts');
     expect(existsSync(file)).toBe(true);
     const mod = (await import(file)) as { handler?: unknown };

@@ -457,7 +457,7 @@ export class FakeAws {
       return item ? { Item: clone(item) } : {};
     });
     // The lock table's conditional updates, as the handlers make them: conditions of `name = :value`
-    // clauses joined by AND (names plain or `#alias`), then SET `name = :value` pairs.
+    // clauses joined by AND (names plain or `#alias`), then SET `name = :value` pairs and REMOVE names.
     this.dynamoMock.on(UpdateItemCommand).callsFake((input: {
       Key: Record<string, AttributeValue>; UpdateExpression: string; ConditionExpression?: string;
       ExpressionAttributeNames?: Record<string, string>; ExpressionAttributeValues?: Record<string, AttributeValue>;
@@ -475,7 +475,10 @@ export class FakeAws {
         throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {}, Item: item ? clone(item) : undefined });
       }
       const updated = item ?? { pk: { S: key } };
-      for (const [, n, v] of input.UpdateExpression.matchAll(/(#?\w+) = (:\w+)/g)) updated[name(n)] = value(v);
+      const [setClause, removeClause] = input.UpdateExpression.split(/\bREMOVE\b/);
+      for (const [, n, v] of setClause.matchAll(/(#?\w+) = (:\w+)/g)) updated[name(n)] = value(v);
+      // REMOVE `name, ...` removes the attributes (DynamoDB developer guide, "Update expressions"); an absent one is left absent.
+      for (const n of (removeClause ?? '').split(',').map((r) => r.trim()).filter(Boolean)) delete updated[name(n)];
       this.items.set(key, updated);
       return {};
     });

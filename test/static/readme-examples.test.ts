@@ -34,7 +34,7 @@ export function exampleModule(code: string): string {
     "import { Construct } from 'constructs';",
   ];
   if (/^import /m.test(code)) return `${header.join('\n')}\n${code}\nexport {};\n`;
-  const lib = "import { BlueGreenFleet, BlueGreenFleetProps, SmokeCheck, TrafficShift, TrafficSwitch } from 'cdk-ec2-blue-green';";
+  const lib = "import { ApprovalTimeoutAction, BlueGreenFleet, BlueGreenFleetProps, SmokeCheck, TrafficShift, TrafficSwitch } from 'cdk-ec2-blue-green';";
   // A block of props (`name: value,` lines) is a part of the fleet's props.
   const body = /^[A-Za-z]+: /.test(code.trim()) ? `const props: Partial<BlueGreenFleetProps> = {\n${code}};\nvoid props;` : code;
   return `${header.join('\n')}
