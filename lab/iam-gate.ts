@@ -126,6 +126,11 @@ export function iamRequestFor(req: WireRequest, principalArn: string): IamReques
       return out(names.map((n) => arn('cloudwatch', `alarm:${n}`)));
     }
 
+    // list_amazoncloudwatch.html: PutMetricData has no resource types ("*"); key cloudwatch:namespace
+    // (CloudWatch user guide, "Using condition keys to limit access to CloudWatch namespaces").
+    case 'cloudwatch:PutMetricData':
+      return out(['*'], { 'cloudwatch:namespace': need('Namespace') });
+
     // list_amazondynamodb.html: item actions: table* arn:${Partition}:dynamodb:${Region}:${Account}:table/${TableName};
     // keys dynamodb:LeadingKeys (partition key values), dynamodb:ReturnValues.
     case 'dynamodb:GetItem':

@@ -90,6 +90,7 @@ export function parseFleetConfig(raw: unknown, where = 'config'): FleetConfig {
   c.integer('warmSeconds', 0);
   c.optionalInteger('stepSeconds', 0);
   c.optionalInteger('stickinessSeconds', 0, 604800);
+  c.optionalString('notificationTopicArn');
   if (dns && c.object('route53')) {
     const route53 = (value as Record<string, unknown>).route53 as Record<string, unknown>;
     const r = new Checker(route53, problems, 'route53');

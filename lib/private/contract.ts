@@ -313,6 +313,12 @@ export interface FleetConfig {
   readonly stickinessSeconds?: number;
   /** Set when production traffic is switched by Route 53 weighted records instead of the production rule. */
   readonly route53?: Route53Config;
+  /**
+   * The fleet's notification topic (`notifications` prop), when it has one: cutover outcomes are
+   * published to it by an EventBridge rule, and a handler that pauses publishes one message per
+   * pause to it.
+   */
+  readonly notificationTopicArn?: string;
 }
 
 /** One colour's resources, as the handlers see them. */
@@ -677,6 +683,18 @@ export const SMOKE_TEST_ENDPOINT_ENV = 'BLUE_GREEN_TEST_ENDPOINT';
 export function smokeTestEndpointEnv(colour: Colour): string {
   return `${SMOKE_TEST_ENDPOINT_ENV}_${colour.toUpperCase()}`;
 }
+
+/**
+ * The CloudWatch metric the handlers that move production traffic (shift, roll-back, recover)
+ * publish after each weight change: each colour's percentage of production traffic, one datum per
+ * colour, dimensions `Fleet` (the fleet id) and `Colour` (blue or green).
+ */
+export const TRAFFIC_WEIGHT_METRIC = {
+  namespace: 'BlueGreenFleet',
+  metricName: 'TrafficWeight',
+  fleetDimension: 'Fleet',
+  colourDimension: 'Colour',
+} as const;
 
 /** The success output of a cutover execution. */
 export interface CutoverSummary {

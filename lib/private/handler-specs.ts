@@ -1,5 +1,5 @@
 import { Arn, Stack } from 'aws-cdk-lib';
-import { HandlerName } from './contract';
+import { HandlerName, TRAFFIC_WEIGHT_METRIC } from './contract';
 import { nagResource } from './nag-resource';
 import { DNS_TASK_TIMEOUT_SECONDS, smokeFunctionTimeoutSeconds, TASK_TIMEOUT_SECONDS } from './validation';
 
@@ -128,6 +128,18 @@ function moveTraffic(g: HandlerGrants, c: GrantContext): void {
     'Read-only GetChange: Route 53 change ids are generated per call, so they cannot be named in advance.');
 }
 
+/**
+ * Publishing the TrafficWeight metric after a weight change. PutMetricData has no resource-level
+ * permissions; the `cloudwatch:namespace` condition key limits it to the fleets' namespace
+ * (CloudWatch user guide, "Using condition keys to limit access to CloudWatch namespaces"). Called
+ * before any other grant of the role, so the role's `Resource::*` acknowledgement names it too.
+ */
+function publishesTrafficMetric(g: HandlerGrants): void {
+  g.allow(['cloudwatch:PutMetricData'], ['*'], { StringEquals: { 'cloudwatch:namespace': TRAFFIC_WEIGHT_METRIC.namespace } });
+  g.acknowledge('AwsSolutions-IAM5[Resource::*]',
+    `Describe and read actions, and cloudwatch:PutMetricData limited by condition to the ${TRAFFIC_WEIGHT_METRIC.namespace} namespace, support no resource-level permissions; every other mutating action of this role is scoped to the fleets' own ARNs.`);
+}
+
 /** Setting the capacity of the fleet's groups. Group ARNs carry a generated id before the name: only that part is a wildcard. */
 function scaling(g: HandlerGrants, c: GrantContext): void {
   g.allow(['autoscaling:UpdateAutoScalingGroup'], c.groupArns);
@@ -215,6 +227,7 @@ export const HANDLER_SPECS: { readonly [name in HandlerName]: HandlerSpec } = {
     timeout: 'route53',
     inVpc: false,
     grants: (g, c) => {
+      publishesTrafficMetric(g);
       // A rollback execution's shift updates the record of the colour traffic left.
       table(g, c, ['GetItem', 'UpdateItem']);
       if (readsTraffic(c).length > 0) describe(g, readsTraffic(c));
@@ -231,6 +244,7 @@ export const HANDLER_SPECS: { readonly [name in HandlerName]: HandlerSpec } = {
     timeout: 'route53',
     inVpc: false,
     grants: (g, c) => {
+      publishesTrafficMetric(g);
       table(g, c, ['GetItem', 'UpdateItem']);
       if (readsTraffic(c).length > 0) describe(g, readsTraffic(c));
       moveTraffic(g, c);
@@ -274,6 +288,7 @@ export const HANDLER_SPECS: { readonly [name in HandlerName]: HandlerSpec } = {
     inVpc: false,
     // Production traffic, both colours' health and capacity, the lock and records.
     grants: (g, c) => {
+      publishesTrafficMetric(g);
       table(g, c, ['GetItem', 'UpdateItem', 'PutItem', 'DeleteItem']);
       describe(g, [...readsTraffic(c), 'elasticloadbalancing:DescribeTargetHealth', 'autoscaling:DescribeAutoScalingGroups']);
       moveTraffic(g, c);
