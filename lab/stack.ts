@@ -23,6 +23,10 @@ const DEPLOYED_BY_CLOUDFORMATION = [
   /^AWS::AutoScaling::AutoScalingGroup$/,
   /^AWS::IAM::(Role|InstanceProfile|Policy)$/,
   /^AWS::DynamoDB::Table$/,
+  // A fleet's notification topic and its key (`notifications`): the lab publishes the rule's
+  // messages to the topic in moto.
+  /^AWS::KMS::Key$/,
+  /^AWS::SNS::Topic$/,
 ];
 
 export interface Clients {

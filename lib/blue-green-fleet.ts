@@ -4,12 +4,14 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { Colour } from './private/contract';
 import { CutoverWorkflow } from './cutover-workflow';
 import { DnsRecords } from './dns-records';
 import { FleetColour } from './fleet-colour';
 import { FleetResourcesProvider } from './private/fleet-resources';
+import { createNotificationTopic } from './private/notifications';
 import { BlueGreenFleetPropsError } from './private/props-error';
 import { BlueGreenFleetProps } from './fleet-props';
 import { TrafficSwitch } from './traffic-switch';
@@ -64,6 +66,12 @@ export class BlueGreenFleet extends Construct implements ec2.IConnectable {
 
   /** The cutover workflow: its state machine, handlers and lock table. */
   public readonly cutover: CutoverWorkflow;
+
+  /**
+   * The topic each cutover's outcome is published to, with `notifications`: the one passed in, or
+   * the one the fleet created. Subscribe to it (`topic.addSubscription(...)`).
+   */
+  public readonly notificationsTopic?: sns.ITopic;
 
   private readonly userRollbackAlarms: cloudwatch.IAlarm[] = [];
   /**
@@ -312,6 +320,10 @@ export class BlueGreenFleet extends Construct implements ec2.IConnectable {
       });
     }
 
+    if (props.notifications) {
+      this.notificationsTopic = props.notifications.topic ?? createNotificationTopic(this, props.removalPolicy ?? DEFAULTS.removalPolicy);
+    }
+
     const colourLoadBalancers = this.colours.map((c) => c.loadBalancer!);
     this.cutover = CutoverWorkflow._create(this, 'Cutover', {
       ...props.cutover,
@@ -332,6 +344,7 @@ export class BlueGreenFleet extends Construct implements ec2.IConnectable {
       instanceRole: this.instanceRole,
       rollbackAlarms: () => this.rollbackAlarms,
       sharedAlarms: this.loadBalancerErrorsAlarm ? [this.loadBalancerErrorsAlarm] : [],
+      notificationTopic: this.notificationsTopic,
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
       dns: this.dnsRecords ? { zone: this.dnsRecords.zone, records: this.dnsRecords._config, ttl: Duration.seconds(dns!.ttlSeconds) } : undefined,

@@ -696,6 +696,35 @@ export const TRAFFIC_WEIGHT_METRIC = {
   colourDimension: 'Colour',
 } as const;
 
+/** Execution statuses the notification rule publishes: every way an execution ends. */
+export const NOTIFIED_STATUSES = ['SUCCEEDED', 'FAILED', 'ABORTED', 'TIMED_OUT'] as const;
+
+/**
+ * The SNS message published when a cutover execution ends (fleets with `notifications`), as the
+ * rule's input transformer builds it from the execution status change event.
+ */
+export interface CutoverNotification {
+  /** `Blue/green cutover <execution> of <fleet> ended <status>`. */
+  readonly summary: string;
+  /** The fleet id. */
+  readonly fleet: string;
+  /** The execution's name. */
+  readonly execution: string;
+  /** SUCCEEDED, FAILED, ABORTED or TIMED_OUT. */
+  readonly status: string;
+  /** The error name of a FAILED execution (`RolledBack`, `SmokeTestFailed`...); null otherwise. */
+  readonly error: string | null;
+  /** Its cause; null otherwise. */
+  readonly cause: string | null;
+  /** The execution input (JSON text): the release requested. */
+  readonly input: string | null;
+  /** The output of a SUCCEEDED execution (JSON text, a CutoverSummary: the releases); null otherwise. */
+  readonly output: string | null;
+  readonly executionArn: string;
+  /** The execution in the Step Functions console. */
+  readonly console: string;
+}
+
 /** The success output of a cutover execution. */
 export interface CutoverSummary {
   readonly action: 'deploy' | 'rollback';

@@ -39,6 +39,13 @@ export interface GrantContext {
   readonly testRuleArn?: string;
   /** The fleet's records (Route 53 switch only). */
   readonly dns?: GrantDnsContext;
+  /**
+   * The fleet's notification topic (fleets with `notifications`): a handler that publishes to it
+   * needs `sns:Publish` on it, and with `notificationKeyArn` `kms:GenerateDataKey*` and `kms:Decrypt` on that key.
+   */
+  readonly notificationTopicArn?: string;
+  /** The KMS key of the notification topic, when it is encrypted with a key of this app. */
+  readonly notificationKeyArn?: string;
 }
 
 /** What a fleet's state machine adds to the context once it exists. */
