@@ -96,6 +96,17 @@ describe('the IAM gate on hand-written policies', () => {
     expect(denials[1].message).toContain('ssm:Overwrite="false"');
   });
 
+  test('judges PutMetricData by its namespace (the cloudwatch:namespace condition key)', async () => {
+    const metrics = new IamGate();
+    metrics.bindRole('MetricFunction', role([
+      { Effect: 'Allow', Action: 'cloudwatch:PutMetricData', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'BlueGreenFleet' } } },
+    ]));
+    const put = (namespace: string) => json('monitoring', 'PutMetricData', { Namespace: namespace, MetricData: [{ MetricName: 'TrafficWeight', Value: 100 }] });
+    expect(await metrics.check('MetricFunction', put('BlueGreenFleet'))).toEqual({ allowed: true });
+    expect((await metrics.check('MetricFunction', put('Shop'))).allowed).toBe(false);
+    expect(metrics.takeDenials()[0].message).toContain('cloudwatch:namespace');
+  });
+
   test('denies a record change outside the route53 conditions: another name, another type, a DELETE', async () => {
     for (const change of [
       { action: 'UPSERT', name: 'api.example.com', type: 'A' },
