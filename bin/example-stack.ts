@@ -47,6 +47,12 @@ export interface ExampleStackProps extends StackProps {
    * @default false
    */
   readonly sharedListener?: boolean;
+  /**
+   * Give every fleet of the example its cutover notifications (a new topic, encrypted with a key of
+   * its own) and its CloudWatch dashboard.
+   * @default false
+   */
+  readonly observability?: boolean;
 }
 
 /** Where the example's weighted records go. */
@@ -74,6 +80,7 @@ export class ExampleStack extends Stack {
     const userData = exampleUserData();
 
     const shared = props.sharedListener ? sharedListeners(this, vpc) : undefined;
+    const observability: Partial<BlueGreenFleetProps> = props.observability ? { notifications: {}, dashboard: true } : {};
     const fleetProps = (host: string, priority: number): Partial<BlueGreenFleetProps> => (shared ? {
       loadBalancer: shared.loadBalancer,
       productionListener: shared.production,
@@ -95,6 +102,7 @@ export class ExampleStack extends Stack {
           ttl: props.route53.ttl,
         }),
       } : {}),
+      ...observability,
       ...props.fleet,
       cutover: {
         smokeChecks: [SmokeCheck.http({ path: '/health', jsonField: 'version', jsonValue: '${version}', latencyBudget: Duration.seconds(1) })],
@@ -120,6 +128,7 @@ export class ExampleStack extends Stack {
         userData,
         capacity: { minCapacity: 2, maxCapacity: 6 },
         healthCheck: { path: '/health' },
+        ...observability,
         cutover: {
           smokeChecks: [SmokeCheck.http({ path: '/health', jsonField: 'version', jsonValue: '${version}', latencyBudget: Duration.seconds(1) })],
           ...props.cutover,

@@ -126,6 +126,11 @@ export function iamRequestFor(req: WireRequest, principalArn: string): IamReques
       return out(names.map((n) => arn('cloudwatch', `alarm:${n}`)));
     }
 
+    // list_amazoncloudwatch.html: PutMetricData has no resource types ("*"); key cloudwatch:namespace
+    // (CloudWatch user guide, "Using condition keys to limit access to CloudWatch namespaces").
+    case 'cloudwatch:PutMetricData':
+      return out(['*'], { 'cloudwatch:namespace': need('Namespace') });
+
     // list_amazondynamodb.html: item actions: table* arn:${Partition}:dynamodb:${Region}:${Account}:table/${TableName};
     // keys dynamodb:LeadingKeys (partition key values), dynamodb:ReturnValues.
     case 'dynamodb:GetItem':
@@ -247,6 +252,11 @@ export function iamRequestFor(req: WireRequest, principalArn: string): IamReques
     }
     case 'ssm:DeleteParameter':
       return out([parameterArn(need('Name'))]);
+
+    // list_amazonsns.html: Publish: topic* arn:${Partition}:sns:${Region}:${Account}:${TopicName}
+    // (the request's TopicArn; a direct publish to a phone number or endpoint is not mapped).
+    case 'sns:Publish':
+      return out([need('TopicArn')]);
     default:
       throw new UnmappedCall(`${action} is neither mapped to its resources by the lab's IAM gate nor listed as unjudgeable (lab/iam-gate.ts)`);
   }

@@ -6,6 +6,7 @@ import { StopInstancesCommand } from '@aws-sdk/client-ec2';
 import { DescribeRulesCommand, ModifyRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand, ListResourceRecordSetsCommand, ResourceRecordSet } from '@aws-sdk/client-route-53';
 import { CreateEventBusCommand, EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetParametersCommand } from '@aws-sdk/client-ssm';
 import { App, Duration, Stack } from 'aws-cdk-lib';
@@ -69,7 +70,7 @@ export interface RunHooks {
   readonly stop?: (state: string, n: number) => 'ABORTED' | 'TIMED_OUT' | undefined;
   /**
    * Deliver the execution status change event to the template's EventBridge rules when the
-   * execution ends ABORTED, TIMED_OUT or FAILED, as Step Functions does (default true).
+   * execution ends, as Step Functions does (default true).
    */
   readonly statusEvents?: boolean;
 }
@@ -80,6 +81,8 @@ export interface StatusEventDelivery {
   readonly matched: string[];
   /** Each invocation of a rule's target function: its input, output or error, and its AWS calls. */
   readonly invocations: Array<{ rule: string; input: any; output?: any; error?: string; calls: RecordedCall[] }>;
+  /** Each message a rule's SNS topic target published (to the topic in moto): the transformed input, as JSON text. */
+  readonly published: Array<{ rule: string; topicArn: string; message: string }>;
 }
 
 /** What one execution did. */
@@ -101,7 +104,7 @@ export interface ExecutionResult {
   /** AWS calls the handlers made during this execution. */
   readonly calls: RecordedCall[];
   readonly durationMs: number;
-  /** What the EventBridge rules did with the status change event (executions not SUCCEEDED). */
+  /** What the EventBridge rules did with the status change event. */
   readonly statusEvent?: StatusEventDelivery;
 }
 
@@ -156,6 +159,7 @@ export class Lab {
   public readonly executionRecords = new Map<string, { name: string; status: string; startDate: Date; stopDate?: Date; input: string }>();
   private eventBridge?: EventBridgeClient;
   private sqs?: SQSClient;
+  private sns?: SNSClient;
   /** The fleet in use, by construct id (see {@link useFleet}). */
   private fleet?: string;
   private constructor(private props: LabProps) {}
@@ -417,7 +421,9 @@ export class Lab {
     if (lostConfig) throw new Error(lostConfig);
     const calls = this.recorder.calls.slice(firstCall);
     const durationMs = Date.now() - startedAt;
-    const statusEvent = result.status !== 'SUCCEEDED' && hooks.statusEvents !== false ? await this.deliverStatusEvent(executionId, result.status) : undefined;
+    const statusEvent = hooks.statusEvents !== false
+      ? await this.deliverStatusEvent(executionId, result.status, { output: result.output, error: result.error, cause: result.cause })
+      : undefined;
     return { ...result, states, transitions: states.length, calls, durationMs, ...(statusEvent ? { statusEvent } : {}) };
   }
 
@@ -481,9 +487,11 @@ export class Lab {
    * EventBridge API reference (InputTransformer) says: a placeholder outside quotes becomes the
    * value's JSON, inside quotes its text. (moto 5.2 inserts strings without their quotes, which
    * turns the templates CDK writes into invalid JSON, so the lab does not use moto's transformer.)
-   * The target function runs up to three times on error, as an asynchronous Lambda invocation.
+   * The target function runs up to three times on error, as an asynchronous Lambda invocation; a
+   * topic target gets the transformed input published to the topic in moto. The detail carries the
+   * output of a SUCCEEDED execution (JSON text) and the error and cause of a FAILED one, null otherwise.
    */
-  public async deliverStatusEvent(executionId: string, status: string): Promise<StatusEventDelivery> {
+  public async deliverStatusEvent(executionId: string, status: string, ended: { output?: unknown; error?: string; cause?: string } = {}): Promise<StatusEventDelivery> {
     const record = this.executionRecords.get(executionId);
     const now = new Date();
     const event = {
@@ -503,10 +511,12 @@ export class Lab {
         startDate: record?.startDate.getTime() ?? now.getTime(),
         stopDate: now.getTime(),
         input: record?.input ?? '{}',
-        output: null,
+        output: status === 'SUCCEEDED' ? JSON.stringify(ended.output ?? null) : null,
+        error: status === 'FAILED' ? ended.error ?? null : null,
+        cause: status === 'FAILED' ? ended.cause ?? null : null,
       },
     };
-    const delivery: StatusEventDelivery = { matched: [], invocations: [] };
+    const delivery: StatusEventDelivery = { matched: [], invocations: [], published: [] };
     const resources = this.template.Resources as Record<string, any>;
     for (const [ruleId, rule] of Object.entries<any>(resources)) {
       if (rule.Type !== 'AWS::Events::Rule') continue;
@@ -514,10 +524,19 @@ export class Lab {
       if (!(await this.motoMatches(ruleId, pattern, event))) continue;
       delivery.matched.push(ruleId);
       for (const target of rule.Properties.Targets ?? []) {
-        const fn = this.functions.get(this.deployed.resolver.resolve(target.Arn));
-        if (!fn) throw new Error(`the lab: rule ${ruleId} targets ${JSON.stringify(target.Arn)}, which is not a handler function it runs`);
+        const arn = this.deployed.resolver.resolve(target.Arn);
         const transformer = target.InputTransformer ? this.deployed.resolver.resolve(target.InputTransformer) : undefined;
         const input = transformer ? transformInput(transformer.InputPathsMap ?? {}, transformer.InputTemplate, event) : event;
+        if (typeof arn === 'string' && arn.startsWith('arn:aws:sns:')) {
+          // EventBridge publishes the transformed input as the message (an object as its JSON text).
+          this.sns ??= new SNSClient({ endpoint: this.moto.endpoint, region: REGION, credentials: { accessKeyId: 'lab', secretAccessKey: 'lab' } });
+          const message = typeof input === 'string' ? input : JSON.stringify(input);
+          await this.sns.send(new PublishCommand({ TopicArn: arn, Message: message }));
+          delivery.published.push({ rule: ruleId, topicArn: arn, message });
+          continue;
+        }
+        const fn = this.functions.get(arn);
+        if (!fn) throw new Error(`the lab: rule ${ruleId} targets ${JSON.stringify(target.Arn)}, which is neither a handler function it runs nor a topic`);
         const handler = this.handlers.get(fn.handlerName)!;
         for (let attempt = 0; attempt < 3; attempt++) {
           const first = this.recorder.calls.length;

@@ -14,6 +14,12 @@ export interface RecordedCall {
   readonly principal?: string;
   /** Milliseconds since the recorder started. */
   readonly at: number;
+  /**
+   * A telemetry write (CloudWatch PutMetricData): it adds a data point and changes nothing of a
+   * fleet, its traffic or its lock, so it is not `mutating` (the counts of mutating calls are
+   * counts of changes to the fleet).
+   */
+  readonly telemetry?: boolean;
   /** Whether the recorder answered with an injected fault instead of forwarding. */
   readonly injected?: string;
   /** Why the IAM gate answered AccessDenied instead of forwarding. */
@@ -21,6 +27,8 @@ export interface RecordedCall {
 }
 
 const READ_ONLY = /^(Describe|Get|List|BatchGet|Query|Scan|GET |HEAD )/;
+/** Writes that only add telemetry (see {@link RecordedCall.telemetry}). */
+const TELEMETRY = /^PutMetricData$/;
 
 /**
  * A recording proxy between the handlers and moto_server: every request a handler's SDK
@@ -126,7 +134,8 @@ export class CallRecorder {
     req.on('end', async () => {
       const body = Buffer.concat(chunks);
       const { service, action, json, protocol } = identify(req, body);
-      const call = { service, action, mutating: !READ_ONLY.test(action), stage: this.stage, principal: this.principal, at: Date.now() - this.started };
+      const telemetry = TELEMETRY.test(action);
+      const call = { service, action, mutating: !READ_ONLY.test(action) && !telemetry, ...(telemetry ? { telemetry } : {}), stage: this.stage, principal: this.principal, at: Date.now() - this.started };
       const wire: WireRequest = { service, action, protocol, method: req.method ?? 'GET', path: new URL(req.url ?? '/', 'http://x').pathname, body: body.toString('utf8') };
       let verdict;
       try {

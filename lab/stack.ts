@@ -23,6 +23,10 @@ const DEPLOYED_BY_CLOUDFORMATION = [
   /^AWS::AutoScaling::AutoScalingGroup$/,
   /^AWS::IAM::(Role|InstanceProfile|Policy)$/,
   /^AWS::DynamoDB::Table$/,
+  // A fleet's notification topic and its key (`notifications`): the lab publishes the rule's
+  // messages to the topic in moto.
+  /^AWS::KMS::Key$/,
+  /^AWS::SNS::Topic$/,
 ];
 
 export interface Clients {
@@ -272,6 +276,10 @@ async function readStack(clients: Clients, template: any, stackName: string, ima
         break;
       case 'AWS::EC2::SecurityGroup':
         attributes[id] = { GroupId: arn };
+        break;
+      case 'AWS::KMS::Key':
+        // Ref is the key id, Fn::GetAtt Arn its ARN (CloudFormation reference, AWS::KMS::Key, Return values).
+        attributes[id] = { Arn: arn.startsWith('arn:') ? arn : `arn:aws:kms:${REGION}:${ACCOUNT}:key/${arn}`, KeyId: arn.split('/').pop()! };
         break;
       case 'AWS::IAM::Role':
         attributes[id] = { Arn: `arn:aws:iam::${ACCOUNT}:role/${arn}` };

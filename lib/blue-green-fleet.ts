@@ -4,12 +4,15 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { Colour } from './private/contract';
 import { CutoverWorkflow } from './cutover-workflow';
 import { DnsRecords } from './dns-records';
 import { FleetColour } from './fleet-colour';
 import { FleetResourcesProvider } from './private/fleet-resources';
+import { createNotificationTopic } from './private/notifications';
+import { createFleetDashboard, trafficWeightMetric } from './private/dashboard';
 import { BlueGreenFleetPropsError } from './private/props-error';
 import { BlueGreenFleetProps } from './fleet-props';
 import { TrafficSwitch } from './traffic-switch';
@@ -64,6 +67,19 @@ export class BlueGreenFleet extends Construct implements ec2.IConnectable {
 
   /** The cutover workflow: its state machine, handlers and lock table. */
   public readonly cutover: CutoverWorkflow;
+
+  /**
+   * The topic each cutover's outcome is published to, with `notifications`: the one passed in, or
+   * the one the fleet created. Subscribe to it (`topic.addSubscription(...)`).
+   */
+  public readonly notificationsTopic?: sns.ITopic;
+
+  /** The fleet's CloudWatch dashboard, with `dashboard: true`. */
+  public readonly dashboard?: cloudwatch.Dashboard;
+  /** The alarms the dashboard's alarm status widget shows (rollback alarms added later join it). */
+  private readonly dashboardAlarms: cloudwatch.IAlarm[] = [];
+  /** The fleet id the handlers and the TrafficWeight metric name the fleet by. */
+  private readonly fleetId: string;
 
   private readonly userRollbackAlarms: cloudwatch.IAlarm[] = [];
   /**
@@ -312,11 +328,16 @@ export class BlueGreenFleet extends Construct implements ec2.IConnectable {
       });
     }
 
+    if (props.notifications) {
+      this.notificationsTopic = props.notifications.topic ?? createNotificationTopic(this, props.removalPolicy ?? DEFAULTS.removalPolicy);
+    }
+
     const colourLoadBalancers = this.colours.map((c) => c.loadBalancer!);
+    this.fleetId = Names.uniqueId(this);
     this.cutover = CutoverWorkflow._create(this, 'Cutover', {
       ...props.cutover,
       settings: cutoverSettings(props.cutover ?? {}, dns ? { ttlSeconds: dns.ttlSeconds } : undefined),
-      fleetId: Names.uniqueId(this),
+      fleetId: this.fleetId,
       vpc: props.vpc,
       loadBalancer: this.shared?.loadBalancer,
       loadBalancerSecurityGroups: this.shared?.loadBalancer
@@ -332,12 +353,35 @@ export class BlueGreenFleet extends Construct implements ec2.IConnectable {
       instanceRole: this.instanceRole,
       rollbackAlarms: () => this.rollbackAlarms,
       sharedAlarms: this.loadBalancerErrorsAlarm ? [this.loadBalancerErrorsAlarm] : [],
+      notificationTopic: this.notificationsTopic,
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
       dns: this.dnsRecords ? { zone: this.dnsRecords.zone, records: this.dnsRecords._config, ttl: Duration.seconds(dns!.ttlSeconds) } : undefined,
     });
 
+    if (props.dashboard) {
+      this.dashboardAlarms.push(
+        ...this.colours.flatMap((c) => [...c.alarms, ...(c.healthyHostsAlarm ? [c.healthyHostsAlarm] : [])]),
+        ...(this.loadBalancerErrorsAlarm ? [this.loadBalancerErrorsAlarm] : []),
+      );
+      this.dashboard = createFleetDashboard(this, 'Dashboard', {
+        fleetId: this.fleetId,
+        colours: this.colours,
+        stateMachine: this.cutover.stateMachine,
+        alarms: this.dashboardAlarms,
+      });
+    }
+
     this.acknowledgeDeliberateChoices(props);
+  }
+
+  /**
+   * `TrafficWeight` of a colour (namespace `BlueGreenFleet`, dimensions `Fleet` and `Colour`,
+   * Maximum per minute): its percentage of production traffic, published by the cutover's shift,
+   * roll-back and recovery handlers after every change they make.
+   */
+  public metricTrafficWeight(colour: Colour, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return trafficWeightMetric(this.fleetId, colour, props);
   }
 
   /**
@@ -423,6 +467,7 @@ export class BlueGreenFleet extends Construct implements ec2.IConnectable {
       throw new Error(`addRollbackAlarm: alarm ${alarm.node.path} is already a rollback alarm of ${this.node.path}; add each alarm once.`);
     }
     this.userRollbackAlarms.push(alarm);
+    if (this.dashboard) this.dashboardAlarms.push(alarm);
   }
 
   /** The alarms added with {@link addRollbackAlarm}. */

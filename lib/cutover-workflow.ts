@@ -9,6 +9,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
@@ -22,6 +23,7 @@ import { CutoverOptions, TrafficShift } from './cutover-options';
 import { FleetColour } from './fleet-colour';
 import { fleetConfigProblems } from './private/fleet-config-size';
 import { nagResource } from './private/nag-resource';
+import { NOTIFIED_STATUSES, outcomeMessage } from './private/notifications';
 import { CutoverSettings } from './private/settings';
 import { STATE_NAMES } from './private/stage-names';
 import {
@@ -94,10 +96,10 @@ export interface CutoverWorkflowProps extends CutoverOptions {
   /** The user's rollback alarms, read lazily so alarms added after construction count. */
   readonly rollbackAlarms: () => cloudwatch.IAlarm[];
   /**
-   * The fleet's notification topic: the approval gate publishes one message to it per pause.
+   * The topic every execution's outcome is published to (and, by handlers that pause, each pause).
    * @default - no notifications
    */
-  readonly notificationTopicArn?: string;
+  readonly notificationTopic?: sns.ITopic;
   /**
    * How long the handlers' and the state machine's log groups keep their events.
    * @default logs.RetentionDays.ONE_MONTH
@@ -141,6 +143,9 @@ export class CutoverWorkflow extends Construct {
 
   /** How long production traffic may keep reaching a colour after the records moved away from it (Route 53 only). */
   public readonly dnsDrainTime?: Duration;
+
+  /** With notifications: the rule that publishes each execution's outcome to the topic. */
+  public readonly notificationRule?: events.Rule;
 
   /**
    * Builds the workflow of a fleet. Only a `BlueGreenFleet` creates one (`fleet.cutover`): its
@@ -233,7 +238,7 @@ export class CutoverWorkflow extends Construct {
       // listener-rule switch (0 = none), so the rule's setting follows the config at every shift.
       ...(partialSteps.length > 0 ? { stepSeconds: this.trafficShift.stepBake.toSeconds() } : {}),
       ...(dns ? { route53: dns.records } : { stickinessSeconds: partialSteps.length > 0 ? stickiness ?? 0 : 0 }),
-      ...(props.notificationTopicArn ? { notificationTopicArn: props.notificationTopicArn } : {}),
+      ...(props.notificationTopic ? { notificationTopicArn: props.notificationTopic.topicArn } : {}),
     });
 
     // The handler functions are the stack's, shared by its fleets (one function, role and log
@@ -297,6 +302,19 @@ export class CutoverWorkflow extends Construct {
         maxEventAge: Duration.hours(1),
       })],
     });
+    if (props.notificationTopic) {
+      // One message per execution that ends, whichever way. The target grants EventBridge
+      // sns:Publish in the topic's policy, and the use of its key in the key's policy.
+      this.notificationRule = new events.Rule(this, 'NotifyOutcome', {
+        description: `Blue/green cutover of ${props.fleetId}: publish each execution's outcome`,
+        eventPattern: {
+          source: ['aws.states'],
+          detailType: ['Step Functions Execution Status Change'],
+          detail: { stateMachineArn: [this.stateMachine.stateMachineArn], status: [...NOTIFIED_STATUSES] },
+        },
+        targets: [new eventTargets.SnsTopic(props.notificationTopic, { message: outcomeMessage(props.fleetId) })],
+      });
+    }
     // Grants that name the state machine (the start handler asks whether the lock's owner still
     // runs): a policy of their own, since a function's default policy may not name the state
     // machine, which depends on the function.
@@ -337,10 +355,11 @@ export class CutoverWorkflow extends Construct {
       tableArn: this.lockTable.tableArn,
       launchTemplateArns: props.colours.map((c) => Arn.format({ service: 'ec2', resource: 'launch-template', resourceName: c.launchTemplate.launchTemplateId }, stack)),
       instanceRoleArn: props.instanceRole.roleArn,
+      ...(props.notificationTopic ? { notificationTopicArn: props.notificationTopic.topicArn } : {}),
+      ...(props.notificationTopic?.masterKey ? { notificationKeyArn: props.notificationTopic.masterKey.keyArn } : {}),
       ...(props.productionRule ? { productionRuleArn: props.productionRule.listenerRuleArn } : {}),
       ...(props.testRule ? { testRuleArn: props.testRule.listenerRuleArn } : {}),
       ...(props.dns ? { dns: { zoneArn: props.dns.zone.hostedZoneArn, recordName: props.dns.records.recordName, recordType: props.dns.records.recordType } } : {}),
-      ...(props.notificationTopicArn ? { notificationTopicArn: props.notificationTopicArn } : {}),
     };
   }
 

@@ -214,6 +214,25 @@ export interface FleetAlarmOptions {
   readonly latencyP99?: LatencyAlarmOptions;
 }
 
+/**
+ * Where a fleet's cutover outcomes are published: one SNS message per execution that ends
+ * (SUCCEEDED, FAILED, ABORTED or TIMED_OUT), sent by an EventBridge rule on the state machine's
+ * "Step Functions Execution Status Change" events.
+ */
+export interface FleetNotifications {
+  /**
+   * The topic to publish to. The fleet adds a statement to its policy that lets EventBridge
+   * (`events.amazonaws.com`) publish, and, when it has a KMS key of this app, one to the key's
+   * policy that lets EventBridge use it: an imported topic (`Topic.fromTopicArn`) gets neither, so
+   * give EventBridge `sns:Publish` on it, and on its key `kms:GenerateDataKey*` and `kms:Decrypt`,
+   * yourself. A topic encrypted with the AWS managed key (`alias/aws/sns`) cannot receive
+   * EventBridge messages: its key policy cannot be changed.
+   * @default - a new topic, SSL only, encrypted with a new customer managed key (rotated yearly)
+   * whose policy lets EventBridge use it
+   */
+  readonly topic?: sns.ITopic;
+}
+
 /** Properties of a {@link BlueGreenFleet}. */
 export interface BlueGreenFleetProps {
   /** The VPC the fleet and (unless one is passed in) its load balancer live in. */
@@ -397,6 +416,22 @@ export interface BlueGreenFleetProps {
    * @default - no notifications
    */
   readonly notificationTopic?: sns.ITopic;
+
+  /**
+   * Publish every cutover's outcome to an SNS topic (`notifications: {}` creates one): fleet,
+   * execution, status, error and cause, the input, the output and a console link, one message per
+   * execution that ends; handlers that pause a cutover publish to it too. Adds the topic, its key
+   * and policy, and an EventBridge rule (4 resources) unless a topic is passed.
+   * @default - no notifications
+   */
+  readonly notifications?: FleetNotifications;
+
+  /**
+   * Add a CloudWatch dashboard of the fleet: per colour requests, target 5XX, p99 response time,
+   * healthy hosts and the `TrafficWeight` metric, the fleet's alarms, and the cutover executions.
+   * @default false
+   */
+  readonly dashboard?: boolean;
 
   /**
    * How long the fleet's log groups keep their events: the state machine's and, with Route 53

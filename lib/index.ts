@@ -11,6 +11,7 @@ export type {
   FleetCapacity,
   FleetHealthCheck,
   FleetListenerRule,
+  FleetNotifications,
   LatencyAlarmOptions,
   ToggleAlarmOptions,
 } from './fleet-props';

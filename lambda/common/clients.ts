@@ -60,3 +60,14 @@ export const elbv2 = /* @__PURE__ */ nameSocketErrors(/* @__PURE__ */ new Elasti
 export const route53 = /* @__PURE__ */ nameSocketErrors(/* @__PURE__ */ new Route53Client(CLIENT_CONFIG));
 export const ssm = /* @__PURE__ */ nameSocketErrors(/* @__PURE__ */ new SSMClient(CLIENT_CONFIG));
 export const sfn = /* @__PURE__ */ nameSocketErrors(/* @__PURE__ */ new SFNClient(CLIENT_CONFIG));
+
+/**
+ * The TrafficWeight metric's client: two attempts of at most 2 s each. The metric is published
+ * after production traffic moved, and only informs: it must never hold a cutover (or a rollback's
+ * next step) for the minute the ordinary client's five attempts could take.
+ */
+export const METRICS_CLIENT_CONFIG = {
+  maxAttempts: 2,
+  requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true },
+} as const;
+export const metricsCloudWatch = /* @__PURE__ */ new CloudWatchClient(METRICS_CLIENT_CONFIG);

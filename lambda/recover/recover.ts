@@ -21,6 +21,7 @@ import { assessColour, colourAtFull, describeColourHealth, RuleWeights, stillSer
 import { isConditionFailure, lockItem, lockKey, previousRecordKey, requireLock } from '../common/lock';
 import { logger, setLogContext } from '../common/logger';
 import { readProductionWeights, scaleColourToZero, setProductionWeights, switchName, TrafficClients } from '../common/traffic';
+import { MetricClients, publishTrafficWeights } from '../common/traffic-metric';
 import { STATE_NAMES } from '../../lib/private/stage-names';
 import { beginStage } from '../common/stage';
 import { HistoryRecord, historyItem, startedByOf } from '../common/history';
@@ -31,7 +32,7 @@ export const STAGE = STATE_NAMES.recover;
 export const RECOVERY_LEASE_SECONDS = 600;
 
 /** What the recovery needs, without the fleet configuration (it comes from the lock or the state). */
-export interface RecoverClients extends TrafficClients {
+export interface RecoverClients extends TrafficClients, MetricClients {
   readonly dynamoDb: DynamoDBClient;
   readonly autoScaling: AutoScalingClient;
   readonly now: () => Date;
@@ -83,6 +84,8 @@ async function restoreTraffic(
     if (atFull === colour) return { live: colour, trafficMoved: false, weightsBefore: weights };
     const change = await setProductionWeights(deps, config, weightsFor(colour, 100), { now: deps.now, sleep: deps.sleep });
     logger.warn('Production traffic restored', { live: colour, before: weights, changed: change.changed, callMs: change.callMs, inSync: change.inSync });
+    // Only once traffic is restored; a failed metric is only a warning.
+    await publishTrafficWeights(deps, config, weightsFor(colour, 100));
     return { live: colour, trafficMoved: change.changed, weightsBefore: weights };
   }
   return {

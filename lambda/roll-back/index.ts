@@ -1,4 +1,4 @@
-import { dynamoDb, elbv2, route53 } from '../common/clients';
+import { dynamoDb, elbv2, metricsCloudWatch, route53 } from '../common/clients';
 import { loadFleetConfig } from '../common/config';
 import { systemClock } from '../common/deps';
 import { rollBack, RollBackRequest, RollBackResponse } from './roll-back';
@@ -7,4 +7,4 @@ export type { RollBackRequest, RollBackResponse } from './roll-back';
 
 /** "Move traffic back". Payload: the state. */
 export const handler = async (event: RollBackRequest): Promise<RollBackResponse> =>
-  rollBack(event, { elbv2, route53, dynamoDb, config: loadFleetConfig(event), now: systemClock });
+  rollBack(event, { elbv2, route53, dynamoDb, metrics: metricsCloudWatch, config: loadFleetConfig(event), now: systemClock });

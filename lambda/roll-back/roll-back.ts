@@ -6,6 +6,7 @@ import { colours, weightsFor } from '../common/fleet';
 import { requireLock, updateLock } from '../common/lock';
 import { logger } from '../common/logger';
 import { setProductionWeights, TrafficClients } from '../common/traffic';
+import { MetricClients, publishTrafficWeights } from '../common/traffic-metric';
 import { STATE_NAMES } from '../../lib/private/stage-names';
 import { beginStage } from '../common/stage';
 
@@ -16,7 +17,7 @@ export type RollBackRequest = CutoverState;
 /** The state with rollback recorded and targetWeight 0. */
 export type RollBackResponse = CutoverState & Required<Pick<CutoverState, 'rollback' | 'targetWeight'>>;
 
-export interface RollBackDeps extends BaseDeps, TrafficClients {
+export interface RollBackDeps extends BaseDeps, TrafficClients, MetricClients {
   readonly dynamoDb: DynamoDBClient;
   /** How the Route 53 INSYNC wait sleeps (tests move a clock instead). */
   readonly sleep?: Sleep;
@@ -41,7 +42,8 @@ export async function rollBack(state: RollBackRequest, deps: RollBackDeps): Prom
   } else {
     await requireLock(deps, state.executionId, `move traffic back to ${live}`);
   }
-  const change = await setProductionWeights(deps, config, weightsFor(live, 100), { now: deps.now, sleep: deps.sleep });
+  const weights = weightsFor(live, 100);
+  const change = await setProductionWeights(deps, config, weights, { now: deps.now, sleep: deps.sleep });
   if (change.inSync === false) {
     // Route 53 has the weights; its servers will follow. Not a reason to fail the rollback.
     logger.warn('The Route 53 change moving traffic back is not INSYNC yet', { dnsChangeId: change.dnsChangeId, waitedMs: change.syncMs });
@@ -56,6 +58,8 @@ export async function rollBack(state: RollBackRequest, deps: RollBackDeps): Prom
     ...(change.inSync !== undefined ? { dnsInSync: change.inSync, dnsSyncMs: change.syncMs } : {}),
   };
   logger.warn('Production traffic moved back', { live, changed: change.changed, before: change.before, ...rollback });
+  // Traffic is back before the metric is sent; a failed metric is only a warning.
+  await publishTrafficWeights(deps, config, weights);
   return run.done({
     targetWeight: 0,
     rollback,

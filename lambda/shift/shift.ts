@@ -6,6 +6,7 @@ import { colours, weightsFor } from '../common/fleet';
 import { requireLock, updateLock } from '../common/lock';
 import { logger } from '../common/logger';
 import { setProductionWeights, switchName, TrafficClients } from '../common/traffic';
+import { MetricClients, publishTrafficWeights } from '../common/traffic-metric';
 import { STATE_NAMES } from '../../lib/private/stage-names';
 import { beginStage } from '../common/stage';
 
@@ -20,7 +21,7 @@ export type ShiftRequest = ShiftPayload;
 /** The state with trafficMoved and targetWeight set. */
 export type ShiftResponse = CutoverState & Required<Pick<CutoverState, 'trafficMoved' | 'targetWeight'>>;
 
-export interface ShiftDeps extends BaseDeps, TrafficClients {
+export interface ShiftDeps extends BaseDeps, TrafficClients, MetricClients {
   readonly dynamoDb: DynamoDBClient;
   /** How the Route 53 INSYNC wait sleeps (tests move a clock instead). */
   readonly sleep?: Sleep;
@@ -54,6 +55,8 @@ export async function shift(request: ShiftRequest, deps: ShiftDeps): Promise<Shi
     target, weight, changed: change.changed, before: change.before, callMs: change.callMs,
     ...(change.dnsChangeId ? { dnsChangeId: change.dnsChangeId, inSync: change.inSync, syncMs: change.syncMs } : {}),
   });
+  // After the move, never before: the metric only reports what was done (a failure is a warning).
+  await publishTrafficWeights(deps, config, weights);
   if (change.inSync === false && state.action === 'rollback') {
     // Moving back is what the operator asked for: Route 53 has the weights, its servers will follow.
     logger.warn('The Route 53 change moving traffic back is not INSYNC yet', { dnsChangeId: change.dnsChangeId, waitedMs: change.syncMs });

@@ -333,8 +333,9 @@ export interface FleetConfig {
   /** Set when production traffic is switched by Route 53 weighted records instead of the production rule. */
   readonly route53?: Route53Config;
   /**
-   * The SNS topic of the fleet's notifications, when it has one: a handler that pauses (the
-   * approval gate) publishes one message to it per pause.
+   * The fleet's notification topic (`notifications` prop), when it has one: cutover outcomes are
+   * published to it by an EventBridge rule, and a handler that pauses publishes one message per
+   * pause to it.
    */
   readonly notificationTopicArn?: string;
 }
@@ -866,6 +867,47 @@ export const SMOKE_TEST_ENDPOINT_ENV = 'BLUE_GREEN_TEST_ENDPOINT';
 /** The variable that replaces one colour's smoke test address (it wins over {@link SMOKE_TEST_ENDPOINT_ENV}). */
 export function smokeTestEndpointEnv(colour: Colour): string {
   return `${SMOKE_TEST_ENDPOINT_ENV}_${colour.toUpperCase()}`;
+}
+
+/**
+ * The CloudWatch metric the handlers that move production traffic (shift, roll-back, recover)
+ * publish after each weight change: each colour's percentage of production traffic, one datum per
+ * colour, dimensions `Fleet` (the fleet id) and `Colour` (blue or green).
+ */
+export const TRAFFIC_WEIGHT_METRIC = {
+  namespace: 'BlueGreenFleet',
+  metricName: 'TrafficWeight',
+  fleetDimension: 'Fleet',
+  colourDimension: 'Colour',
+} as const;
+
+/** Execution statuses the notification rule publishes: every way an execution ends. */
+export const NOTIFIED_STATUSES = ['SUCCEEDED', 'FAILED', 'ABORTED', 'TIMED_OUT'] as const;
+
+/**
+ * The SNS message published when a cutover execution ends (fleets with `notifications`), as the
+ * rule's input transformer builds it from the execution status change event.
+ */
+export interface CutoverNotification {
+  /** `Blue/green cutover <execution> of <fleet> ended <status>`. */
+  readonly summary: string;
+  /** The fleet id. */
+  readonly fleet: string;
+  /** The execution's name. */
+  readonly execution: string;
+  /** SUCCEEDED, FAILED, ABORTED or TIMED_OUT. */
+  readonly status: string;
+  /** The error name of a FAILED execution (`RolledBack`, `SmokeTestFailed`...); null otherwise. */
+  readonly error: string | null;
+  /** Its cause; null otherwise. */
+  readonly cause: string | null;
+  /** The execution input (JSON text): the release requested. */
+  readonly input: string | null;
+  /** The output of a SUCCEEDED execution (JSON text, a CutoverSummary: the releases); null otherwise. */
+  readonly output: string | null;
+  readonly executionArn: string;
+  /** The execution in the Step Functions console. */
+  readonly console: string;
 }
 
 /** The success output of a cutover execution. */

@@ -1,5 +1,5 @@
 import { Arn, Stack } from 'aws-cdk-lib';
-import { HandlerName } from './contract';
+import { HandlerName, TRAFFIC_WEIGHT_METRIC } from './contract';
 import { nagResource } from './nag-resource';
 import { DNS_TASK_TIMEOUT_SECONDS, smokeFunctionTimeoutSeconds, TASK_TIMEOUT_SECONDS } from './validation';
 
@@ -39,8 +39,13 @@ export interface GrantContext {
   readonly testRuleArn?: string;
   /** The fleet's records (Route 53 switch only). */
   readonly dns?: GrantDnsContext;
-  /** The fleet's notification topic, when it has one. */
+  /**
+   * The fleet's notification topic (fleets with `notifications`): a handler that publishes to it
+   * needs `sns:Publish` on it, and with `notificationKeyArn` `kms:GenerateDataKey*` and `kms:Decrypt` on that key.
+   */
   readonly notificationTopicArn?: string;
+  /** The KMS key of the notification topic, when it is encrypted with a key of this app. */
+  readonly notificationKeyArn?: string;
 }
 
 /** What a fleet's state machine adds to the context once it exists. */
@@ -130,6 +135,18 @@ function moveTraffic(g: HandlerGrants, c: GrantContext): void {
     'Read-only GetChange: Route 53 change ids are generated per call, so they cannot be named in advance.');
 }
 
+/**
+ * Publishing the TrafficWeight metric after a weight change. PutMetricData has no resource-level
+ * permissions; the `cloudwatch:namespace` condition key limits it to the fleets' namespace
+ * (CloudWatch user guide, "Using condition keys to limit access to CloudWatch namespaces"). Called
+ * before any other grant of the role, so the role's `Resource::*` acknowledgement names it too.
+ */
+function publishesTrafficMetric(g: HandlerGrants): void {
+  g.allow(['cloudwatch:PutMetricData'], ['*'], { StringEquals: { 'cloudwatch:namespace': TRAFFIC_WEIGHT_METRIC.namespace } });
+  g.acknowledge('AwsSolutions-IAM5[Resource::*]',
+    `Describe and read actions, and cloudwatch:PutMetricData limited by condition to the ${TRAFFIC_WEIGHT_METRIC.namespace} namespace, support no resource-level permissions; every other mutating action of this role is scoped to the fleets' own ARNs.`);
+}
+
 /** Setting the capacity of the fleet's groups. Group ARNs carry a generated id before the name: only that part is a wildcard. */
 function scaling(g: HandlerGrants, c: GrantContext): void {
   g.allow(['autoscaling:UpdateAutoScalingGroup'], c.groupArns);
@@ -217,6 +234,7 @@ export const HANDLER_SPECS: { readonly [name in HandlerName]: HandlerSpec } = {
     timeout: 'route53',
     inVpc: false,
     grants: (g, c) => {
+      publishesTrafficMetric(g);
       // A rollback execution's shift updates the record of the colour traffic left.
       table(g, c, ['GetItem', 'UpdateItem']);
       if (readsTraffic(c).length > 0) describe(g, readsTraffic(c));
@@ -233,6 +251,7 @@ export const HANDLER_SPECS: { readonly [name in HandlerName]: HandlerSpec } = {
     timeout: 'route53',
     inVpc: false,
     grants: (g, c) => {
+      publishesTrafficMetric(g);
       table(g, c, ['GetItem', 'UpdateItem']);
       if (readsTraffic(c).length > 0) describe(g, readsTraffic(c));
       moveTraffic(g, c);
@@ -281,6 +300,9 @@ export const HANDLER_SPECS: { readonly [name in HandlerName]: HandlerSpec } = {
       describe(g, ['cloudwatch:DescribeAlarms', 'elasticloadbalancing:DescribeTargetHealth', 'autoscaling:DescribeAutoScalingGroups']);
       // One message per pause, to the fleet's own topic only.
       if (c.notificationTopicArn) g.allow(['sns:Publish'], [c.notificationTopicArn]);
+      // A publisher to a topic encrypted with a customer managed key needs that key (Amazon SNS
+      // Developer Guide, "Key management": publishers need kms:GenerateDataKey* and kms:Decrypt).
+      if (c.notificationKeyArn) g.allow(['kms:GenerateDataKey*', 'kms:Decrypt'], [c.notificationKeyArn]);
     },
   },
   'recover': {
@@ -288,6 +310,7 @@ export const HANDLER_SPECS: { readonly [name in HandlerName]: HandlerSpec } = {
     inVpc: false,
     // Production traffic, both colours' health and capacity, the lock and records.
     grants: (g, c) => {
+      publishesTrafficMetric(g);
       table(g, c, ['GetItem', 'UpdateItem', 'PutItem', 'DeleteItem']);
       describe(g, [...readsTraffic(c), 'elasticloadbalancing:DescribeTargetHealth', 'autoscaling:DescribeAutoScalingGroups']);
       moveTraffic(g, c);

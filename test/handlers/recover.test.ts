@@ -1,4 +1,5 @@
 import { UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
+import { PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import {
   AttributeValue, ConditionalCheckFailedException, DeleteItemCommand, GetItemCommand, PutItemCommand, TransactWriteItemsCommand, UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
@@ -149,6 +150,36 @@ describe('recover, from the EventBridge rule', () => {
         weightsBefore: { blue: 90, green: 10 }, scaledToZero: [Colour.GREEN],
       },
     });
+  });
+
+  it('publishes the TrafficWeight metric (100/0 on blue) once it restored traffic', async () => {
+    aws.setWeights(FLEET.productionRuleArn, 90, 10);
+    greenUp();
+    aws.items.set('web', lockOf(EXECUTION_ID, { restoreTo: Colour.BLUE }));
+
+    await recoverStoppedExecution(stopped(), { ...clients(), metrics: aws.cloudWatch });
+
+    expect(aws.cloudWatchMock).toHaveReceivedCommandTimes(PutMetricDataCommand, 1);
+    expect(aws.cloudWatchMock).toHaveReceivedCommandWith(PutMetricDataCommand, {
+      Namespace: 'BlueGreenFleet',
+      MetricData: [
+        { MetricName: 'TrafficWeight', Dimensions: [{ Name: 'Fleet', Value: 'web' }, { Name: 'Colour', Value: 'blue' }], Value: 100, Unit: 'Percent' },
+        { MetricName: 'TrafficWeight', Dimensions: [{ Name: 'Fleet', Value: 'web' }, { Name: 'Colour', Value: 'green' }], Value: 0, Unit: 'Percent' },
+      ],
+    });
+    expect(aws.elbv2Mock.commandCalls(ModifyRuleCommand)[0].calledBefore(aws.cloudWatchMock.commandCalls(PutMetricDataCommand)[0])).toBe(true);
+  });
+
+  it('recovers all the same when the TrafficWeight metric cannot be published', async () => {
+    aws.setWeights(FLEET.productionRuleArn, 90, 10);
+    greenUp();
+    aws.items.set('web', lockOf(EXECUTION_ID, { restoreTo: Colour.BLUE }));
+    aws.cloudWatchMock.on(PutMetricDataCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'Throttling' }));
+
+    const out = await recoverStoppedExecution(stopped(), { ...clients(), metrics: aws.cloudWatch });
+
+    expect(out).toMatchObject({ outcome: 'recovered', report: { live: Colour.BLUE, trafficMoved: true } });
+    expect(aws.items.has('web')).toBe(false);
   });
 
   it('moves traffic before it writes anything, then claims the lock, scales down, retires, records and releases, in that order', async () => {

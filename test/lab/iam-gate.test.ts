@@ -108,6 +108,27 @@ describe('the IAM gate on hand-written policies', () => {
     expect(reader.takeDenials().map((d) => d.resource)).toEqual([`arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/locks`, `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/locks/index/Other`]);
   });
 
+  test('judges an SNS Publish on the topic it names: allowed on the granted topic, denied on another', async () => {
+    const publisher = new IamGate();
+    const topic = `arn:aws:sns:${REGION}:${ACCOUNT}:releases`;
+    publisher.bindRole('GateFunction', role([{ Effect: 'Allow', Action: 'sns:Publish', Resource: topic }]));
+    const publish = (arn: string) => query('sns', 'Publish', { TopicArn: arn, Message: 'm' });
+    expect(await publisher.check('GateFunction', publish(topic))).toEqual({ allowed: true });
+    expect((await publisher.check('GateFunction', publish(`${topic}-other`))).allowed).toBe(false);
+    expect(publisher.takeDenials().map((d) => d.resource)).toEqual([`${topic}-other`]);
+  });
+
+  test('judges PutMetricData by its namespace (the cloudwatch:namespace condition key)', async () => {
+    const metrics = new IamGate();
+    metrics.bindRole('MetricFunction', role([
+      { Effect: 'Allow', Action: 'cloudwatch:PutMetricData', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'BlueGreenFleet' } } },
+    ]));
+    const put = (namespace: string) => json('monitoring', 'PutMetricData', { Namespace: namespace, MetricData: [{ MetricName: 'TrafficWeight', Value: 100 }] });
+    expect(await metrics.check('MetricFunction', put('BlueGreenFleet'))).toEqual({ allowed: true });
+    expect((await metrics.check('MetricFunction', put('Shop'))).allowed).toBe(false);
+    expect(metrics.takeDenials()[0].message).toContain('cloudwatch:namespace');
+  });
+
   test('denies a record change outside the route53 conditions: another name, another type, a DELETE', async () => {
     for (const change of [
       { action: 'UPSERT', name: 'api.example.com', type: 'A' },

@@ -188,6 +188,32 @@ describe('two fleets on one load balancer\'s shared listeners (the example with 
   });
 });
 
+describe('the example with notifications and a dashboard on both fleets (observability, sharedListener)', () => {
+  const synth = synthWithNag((app) => new ExampleStack(app, 'BlueGreenObserved', { sharedListener: true, observability: true }));
+  const templateFile = path.join(synth.outdir, 'BlueGreenObserved.template.json');
+
+  test('synthesizes with cdk-nag AwsSolutions checks and no unacknowledged finding', () => {
+    expect(synth.error).toBeUndefined();
+    expect(nagFindings(synth.outdir)).toEqual([]);
+  });
+
+  test('cfn-lint reports no errors', () => {
+    const errors = cfnLint(templateFile).filter((m) => m.Level === 'Error');
+    expect(errors.map((e) => `${e.Rule.Id}: ${e.Message}`)).toEqual([]);
+  });
+
+  test('has per fleet a rotated key, an encrypted topic with a policy, an outcome rule and a dashboard', () => {
+    const t = JSON.parse(fs.readFileSync(templateFile, 'utf8'));
+    const of = (type: string) => Object.values<any>(t.Resources).filter((r) => r.Type === type);
+    expect(of('AWS::KMS::Key').map((k) => k.Properties.EnableKeyRotation)).toEqual([true, true]);
+    expect(of('AWS::SNS::Topic').every((topic) => topic.Properties.KmsMasterKeyId)).toBe(true);
+    expect(of('AWS::SNS::Topic')).toHaveLength(2);
+    expect(of('AWS::SNS::TopicPolicy')).toHaveLength(2);
+    expect(of('AWS::Events::Rule').filter((r) => r.Properties.Targets[0].Arn.Ref?.includes('NotificationsTopic'))).toHaveLength(2);
+    expect(of('AWS::CloudWatch::Dashboard')).toHaveLength(2);
+  });
+});
+
 describe('the static checks can fail', () => {
   test('cdk-nag rejects a security group open to the world', () => {
     const synth = synthWithNag((app) => {
