@@ -35,7 +35,7 @@ export interface StartDeps extends BaseDeps {
   readonly sfn: SFNClient;
 }
 
-const ALLOWED_FIELDS = ['imageId', 'version', 'action'] as const;
+const ALLOWED_FIELDS = ['imageId', 'version', 'action', 'startedBy'] as const;
 
 /** Checks the execution input strictly. Throws InvalidInput naming the field, the value and the fix. */
 export function validateInput(input: unknown): Required<Pick<CutoverInput, 'action'>> & Pick<CutoverInput, 'imageId' | 'version'> {
@@ -49,10 +49,13 @@ export function validateInput(input: unknown): Required<Pick<CutoverInput, 'acti
   const record = input as Record<string, unknown>;
   for (const key of Object.keys(record)) {
     if (!(ALLOWED_FIELDS as readonly string[]).includes(key)) {
-      throw new InvalidInput(`unknown field '${truncate(key, 40)}': the input accepts only imageId, version and action.`);
+      throw new InvalidInput(`unknown field '${truncate(key, 40)}': the input accepts only imageId, version, action and startedBy.`);
     }
   }
-  const { imageId, version, action } = record;
+  const { imageId, version, action, startedBy } = record;
+  if (startedBy !== undefined && (typeof startedBy !== 'string' || startedBy.length < 1 || startedBy.length > 256)) {
+    throw new InvalidInput(`startedBy ${describe(startedBy)} is not a name: use 1 to 256 characters naming who started the execution, such as an IAM ARN or a user name.`);
+  }
   if (action !== undefined && action !== 'deploy' && action !== 'rollback') {
     throw new InvalidInput(`action ${describe(action)} is not an action: use 'deploy' (the default) or 'rollback'.`);
   }

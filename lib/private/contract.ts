@@ -413,6 +413,8 @@ export interface CutoverInput {
   readonly version?: string;
   /** `deploy` (the default) or `rollback`. */
   readonly action?: 'deploy' | 'rollback';
+  /** Who started the execution (the CLI sends the caller's identity); recorded, never acted on. */
+  readonly startedBy?: string;
 }
 
 /** What one colour runs. */

@@ -28,9 +28,9 @@ describe('start: input validation (before any AWS call)', () => {
     ['an unknown action', { action: 'promote' },
       "action 'promote' is not an action: use 'deploy' (the default) or 'rollback'."],
     ['an unknown field', { imageId: 'ami-0123456789abcdef0', foo: 1 },
-      "unknown field 'foo': the input accepts only imageId, version and action."],
+      "unknown field 'foo': the input accepts only imageId, version, action and startedBy."],
     ['a misspelt field', { imageID: 'ami-0123456789abcdef0' },
-      "unknown field 'imageID': the input accepts only imageId, version and action."],
+      "unknown field 'imageID': the input accepts only imageId, version, action and startedBy."],
     ['a rollback with a version', { action: 'rollback', version: '1.4.0' },
       "action 'rollback' takes no version: a rollback moves traffic back to the previous colour as it is; to deploy a release, leave out action."],
     ['a rollback with an image and a version', { action: 'rollback', imageId: 'ami-0123456789abcdef0', version: '1.4.0' },
@@ -39,6 +39,10 @@ describe('start: input validation (before any AWS call)', () => {
       'the input ["ami-0123456789abcdef0"] is not a JSON object: use an object such as {}, {"imageId": "ami-0123456789abcdef0"}, {"version": "1.4.2"} or {"action": "rollback"}.'],
     ['a string', 'ami-0123456789abcdef0',
       'the input \'ami-0123456789abcdef0\' is not a JSON object: use an object such as {}, {"imageId": "ami-0123456789abcdef0"}, {"version": "1.4.2"} or {"action": "rollback"}.'],
+    ['a startedBy that is not a string', { version: '1.4.2', startedBy: 7 },
+      'startedBy 7 is not a name: use 1 to 256 characters naming who started the execution, such as an IAM ARN or a user name.'],
+    ['an empty startedBy', { version: '1.4.2', startedBy: '' },
+      "startedBy '' is not a name: use 1 to 256 characters naming who started the execution, such as an IAM ARN or a user name."],
     ['null', null,
       'the input null is not a JSON object: use an object such as {}, {"imageId": "ami-0123456789abcdef0"}, {"version": "1.4.2"} or {"action": "rollback"}.'],
   ];
@@ -56,6 +60,7 @@ describe('start: input validation (before any AWS call)', () => {
     ['a 17-digit AMI id and a version', { imageId: 'ami-0123456789abcdef0', version: '1.4.2+build.7' }, 'deploy', { imageId: 'ami-0123456789abcdef0', version: '1.4.2+build.7' }],
     ['an explicit deploy', { action: 'deploy', version: '2.0.0-rc_1' }, 'deploy', { version: '2.0.0-rc_1' }],
     ['a rollback', { action: 'rollback' }, 'rollback', {}],
+    ['a deploy naming who started it', { version: '1.4.2', startedBy: 'arn:aws:iam::123456789012:user/ops' }, 'deploy', { version: '1.4.2' }],
   ])('accepts %s', async (_name, input, action, release) => {
     const out = await start({ input, executionId: EXECUTION_ID }, deps());
     expect(out.action).toBe(action);
@@ -235,7 +240,7 @@ describe('start: the Lambda entry point', () => {
 
     await expect(handler(event)).rejects.toMatchObject({
       name: 'InvalidInput',
-      message: "unknown field 'config': the input accepts only imageId, version and action.",
+      message: "unknown field 'config': the input accepts only imageId, version, action and startedBy.",
     });
     expect(aws.dynamoMock.calls()).toHaveLength(0);
     expect(JSON.stringify(event)).toBe(before);
