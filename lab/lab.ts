@@ -429,7 +429,9 @@ export class Lab {
     };
     // The task never answers while the execution is stopped; it is settled once the execution has
     // ended, so the interpreter's task timer (TimeoutSeconds) does not outlive the run.
-    const hang = () => new Promise<any>((_, reject) => { hung.push(reject); });
+    // A task the stop caught in a hook after the run had ended fails at once (nothing awaits it).
+    let finished = false;
+    const hang = () => (finished ? Promise.reject(new Error('the lab stopped the execution')) : new Promise<any>((_, reject) => { hung.push(reject); }));
     const seen = new Map<string, number>();
     const states: string[] = [];
     const timeline: Array<{ state: string; at: number }> = [];
@@ -522,6 +524,7 @@ export class Lab {
           ? { executionId, status: stoppedAs, ...(stopDetail.error ? { error: stopDetail.error } : {}), cause: stopDetail.cause ?? `stopped from outside (${stoppedAs}) before '${stoppedAt}' ran`, states, timeline, transitions: 0, invocations, calls: [], durationMs: 0 }
           : { executionId, status: 'FAILED', error: inner.name, cause: inner.message, states, timeline, transitions: 0, invocations, calls: [], durationMs: 0 };
       }
+      finished = true;
       for (const reject of hung) reject(new Error(`the lab stopped the execution before '${stoppedAt}'`));
       await events.catch(() => undefined);
       record.status = result.status;
