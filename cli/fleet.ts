@@ -160,7 +160,7 @@ export async function readStatus(fleet: Fleet): Promise<FleetStatus> {
     readLock(fleet),
     call('dynamodb:GetItem', () => aws.dynamoDb.send(new GetItemCommand({ TableName: config.lockTableName, Key: { [LOCK_PARTITION_KEY]: { S: `${config.fleetId}${RESULT_RECORD_KEY_SUFFIX}` } } }))),
     alarmNames.length
-      ? call('cloudwatch:DescribeAlarms', () => aws.cloudWatch.send(new DescribeAlarmsCommand({ AlarmNames: alarmNames.slice(0, 100), StateValue: 'ALARM' })))
+      ? call('cloudwatch:DescribeAlarms', () => aws.cloudWatch.send(new DescribeAlarmsCommand({ AlarmNames: alarmNames.slice(0, 100) })))
       : Promise.resolve({ MetricAlarms: [], CompositeAlarms: [] }),
   ]);
 
@@ -210,7 +210,8 @@ export async function readStatus(fleet: Fleet): Promise<FleetStatus> {
     lock,
     execution,
     pause,
-    alarmsInAlarm: [...(alarms.MetricAlarms ?? []), ...(alarms.CompositeAlarms ?? [])].map((a) => a.AlarmName!).sort(),
+    // Filtered here rather than with StateValue, which moto does not apply.
+    alarmsInAlarm: [...(alarms.MetricAlarms ?? []), ...(alarms.CompositeAlarms ?? [])].filter((a) => a.StateValue === 'ALARM').map((a) => a.AlarmName!).sort(),
     warmUntil: lock?.warmUntil ?? null,
     last: last ? {
       outcome: last.outcome?.S ?? 'unknown',

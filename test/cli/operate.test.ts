@@ -1,0 +1,136 @@
+import { execFile, spawn } from 'child_process';
+import * as path from 'path';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { Duration } from 'aws-cdk-lib';
+import { Colour, TrafficShift } from '../../lib';
+import { STATE_NAMES } from '../../lib/cutover-workflow';
+import { Lab } from '../../lab/lab';
+import { OPERATOR_ACCESS_KEY_ID } from '../../lab/recorder';
+import { LAB_PROPS } from '../lab/lab-fixture';
+import { cliEnv, latch, runCli } from './cli-fixture';
+
+/**
+ * `status`, `abort` and the bin itself against a lab whose fleet shifts traffic as a canary
+ * (10 %, then the rest), one lab for the file.
+ */
+const CANARY = { cutover: { ...LAB_PROPS.cutover, trafficShift: TrafficShift.canary({ percent: 10, bake: Duration.seconds(1) }) } };
+const BIN = path.join(__dirname, '..', '..', 'dist', 'cli', 'index.js');
+
+let lab: Lab;
+beforeAll(async () => { lab = await Lab.start(CANARY); }, 120_000);
+afterAll(async () => { await lab?.stop(); });
+
+describe('status and abort mid-canary', () => {
+  beforeAll(async () => { await lab.reset(CANARY); }, 60_000);
+
+  test('status --json reports the split, both colours, the execution at its stage and the lock; abort ends at 100 % on the previous colour', async () => {
+    const hold = latch();
+    lab.nextRunHooks = { beforeTask: async (state, n) => { if (state === STATE_NAMES.watch(10) && n === 0) { hold.arrive(); await hold.wait; } } };
+    const started = await runCli(lab, ['deploy', '--version', '2.0.0', '--yes']);
+    expect(started.code).toBe(0);
+    const arn = /Started (\S+)/.exec(started.stdout)![1];
+    await hold.reached;
+    try {
+      await statusThenAbort(arn);
+    } finally {
+      hold.open();
+    }
+  });
+
+  async function statusThenAbort(arn: string): Promise<void> {
+    const { code, stdout } = await runCli(lab, ['status', '--json']);
+    expect(code).toBe(0);
+    const status = JSON.parse(stdout);
+    const lock = (await lab.lock())!;
+    const sts = new STSClient({ endpoint: lab.moto.endpoint, region: 'us-east-1', credentials: { accessKeyId: OPERATOR_ACCESS_KEY_ID, secretAccessKey: 'operator' } });
+    expect(status).toMatchObject({
+      fleetId: lab.config.fleetId,
+      stateMachineArn: lab.stateMachineArn(),
+      switch: 'listener-rule',
+      live: null,
+      weights: { production: await lab.weights('production'), test: await lab.weights('test') },
+      lock: { owner: arn, phase: lock.phase.S, restoreTo: lock.restoreTo.S, expiresAt: new Date(Number(lock.expiresAt.N) * 1000).toISOString() },
+      execution: { executionArn: arn, status: 'RUNNING', stage: STATE_NAMES.watch(10), startedBy: (await sts.send(new GetCallerIdentityCommand({}))).Arn },
+      pause: null,
+      alarmsInAlarm: [],
+    });
+    expect(status.weights.production).toEqual({ blue: 90, green: 10 });
+    for (const c of [Colour.BLUE, Colour.GREEN]) {
+      const g = await lab.group(c);
+      expect(status.colours[c]).toMatchObject({ desired: g.desired, min: g.min, max: g.max, inService: g.instances.length, release: await lab.release(c) });
+      expect(status.colours[c].healthy).toBeLessThanOrEqual(g.instances.length);
+    }
+    expect(status.colours.blue.healthy).toBe(status.colours.blue.inService);
+
+    const aborted = await runCli(lab, ['abort', '--yes']);
+    expect(aborted.stderr).toBe('');
+    expect(aborted.code).toBe(0);
+    expect(aborted.stdout).toContain(`About to stop execution ${arn.split(':').pop()} (at '${STATE_NAMES.watch(10)}')`);
+    expect(aborted.stdout).toContain('The lock is released. Traffic: blue 100 %, green 0 % (live: blue, version initial)');
+    expect(await lab.weights()).toEqual({ blue: 100, green: 0 });
+    expect(await lab.lock()).toBeUndefined();
+    expect((await lab.group(Colour.GREEN)).desired).toBe(0);
+    expect((await lab.execution(arn).done!).status).toBe('ABORTED');
+
+    const after = JSON.parse((await runCli(lab, ['status', '--json'])).stdout);
+    expect(after).toMatchObject({ live: 'blue', lock: null, execution: null, last: { executionArn: arn, outcome: 'stopped' } });
+  }
+
+  test('abort with nothing running says so and exits 2', async () => {
+    const { code, stderr } = await runCli(lab, ['abort', '--yes']);
+    expect(code).toBe(2);
+    expect(stderr).toContain(`No execution is running on fleet '${lab.config.fleetId}' (its lock is free): nothing to abort.`);
+  });
+
+  test('approve with no pause waiting says so and exits 2', async () => {
+    const { code, stderr } = await runCli(lab, ['approve', '--yes']);
+    expect(code).toBe(2);
+    expect(stderr).toContain(`No pause is waiting on fleet '${lab.config.fleetId}'`);
+  });
+});
+
+describe('the bin', () => {
+  const env = () => ({ PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', ...cliEnv(lab) });
+
+  test('runs as a child process: status --json exits 0, an unknown option exits 2 with the usage', async () => {
+    const run = (args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [BIN, ...args], { env: env() }, (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }));
+    });
+    const ok = await run(['status', '--json']);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout).weights.production).toEqual(await lab.weights());
+
+    const bad = await run(['deploy', '--versoin', '2.0.0']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("Unknown option '--versoin'");
+    expect(bad.stderr).toContain('Usage: cdk-ec2-blue-green deploy');
+  });
+
+  test('status --watch in a terminal: a coloured screen redrawn until Ctrl-C', async () => {
+    // util-linux script(1) runs the bin on a pseudo-terminal: stdout is a TTY, and Ctrl-C typed
+    // into it reaches the bin as SIGINT. -e: script exits with the bin's exit code; exec: the
+    // shell script(1) starts the command with becomes the bin (a shell left waiting would die of
+    // the SIGINT too, and script would report that).
+    const child = spawn('script', ['-qefc', `exec ${process.execPath} ${BIN} status --watch`, '/dev/null'], { env: { ...env(), TERM: 'xterm' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let screen = '';
+    child.stdout.on('data', (d) => { screen += d.toString('utf8'); });
+    const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
+    const clears = () => screen.split('\u001b[H\u001b[2J').length - 1;
+    const deadline = Date.now() + 20_000;
+    while (clears() < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    child.stdin.write('\u0003');
+    const code = await exited;
+
+    expect(clears()).toBeGreaterThanOrEqual(2);
+    expect(code).toBe(0);
+    // eslint-disable-next-line no-control-regex
+    const text = screen.split('\u001b[H\u001b[2J').pop()!.replace(/\u001b\[[0-9;]*m/g, '').replace(/\r/g, '');
+    expect(text).toContain(`Fleet ${lab.config.fleetId}  (listener rule)`);
+    expect(text).toMatch(/Traffic +production +blue +100 % +green +0 % +live: blue/);
+    expect(text).toMatch(/blue \* +2 +2 +2 +initial +ami-/);
+    expect(text).toContain('Lock       free');
+    expect(text).toContain('(every 2 s; Ctrl-C to stop)');
+    // Colour on a terminal: the live colour's name in blue.
+    expect(screen).toContain('\u001b[34mblue\u001b[0m');
+  }, 60_000);
+});
