@@ -1,8 +1,10 @@
 import { execFile, spawn } from 'child_process';
 import * as path from 'path';
+import { GetItemCommand, PutItemCommand, UpdateItemCommand, UpdateTableCommand } from '@aws-sdk/client-dynamodb';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { Duration } from 'aws-cdk-lib';
 import { Colour, TrafficShift } from '../../lib';
+import { LOCK_PARTITION_KEY } from '../../lib/private/contract';
 import { STATE_NAMES } from '../../lib/cutover-workflow';
 import { Lab } from '../../lab/lab';
 import { OPERATOR_ACCESS_KEY_ID } from '../../lab/recorder';
@@ -17,6 +19,13 @@ const CANARY = { cutover: { ...LAB_PROPS.cutover, trafficShift: TrafficShift.can
 const BIN = path.join(__dirname, '..', '..', 'dist', 'cli', 'index.js');
 
 let lab: Lab;
+
+/** The caller's identity as the emulator's STS reports it (what the CLI records as who acted). */
+async function callerArn(): Promise<string> {
+  const sts = new STSClient({ endpoint: lab.moto.endpoint, region: 'us-east-1', credentials: { accessKeyId: OPERATOR_ACCESS_KEY_ID, secretAccessKey: 'operator' } });
+  return (await sts.send(new GetCallerIdentityCommand({}))).Arn!;
+}
+
 beforeAll(async () => { lab = await Lab.start(CANARY); }, 120_000);
 afterAll(async () => { await lab?.stop(); });
 
@@ -42,7 +51,6 @@ describe('status and abort mid-canary', () => {
     expect(code).toBe(0);
     const status = JSON.parse(stdout);
     const lock = (await lab.lock())!;
-    const sts = new STSClient({ endpoint: lab.moto.endpoint, region: 'us-east-1', credentials: { accessKeyId: OPERATOR_ACCESS_KEY_ID, secretAccessKey: 'operator' } });
     expect(status).toMatchObject({
       fleetId: lab.config.fleetId,
       stateMachineArn: lab.stateMachineArn(),
@@ -50,7 +58,7 @@ describe('status and abort mid-canary', () => {
       live: null,
       weights: { production: await lab.weights('production'), test: await lab.weights('test') },
       lock: { owner: arn, phase: lock.phase.S, restoreTo: lock.restoreTo.S, expiresAt: new Date(Number(lock.expiresAt.N) * 1000).toISOString() },
-      execution: { executionArn: arn, status: 'RUNNING', stage: STATE_NAMES.watch(10), startedBy: (await sts.send(new GetCallerIdentityCommand({}))).Arn },
+      execution: { executionArn: arn, status: 'RUNNING', stage: STATE_NAMES.watch(10), startedBy: await callerArn() },
       pause: null,
       alarmsInAlarm: [],
     });
@@ -133,4 +141,81 @@ describe('the bin', () => {
     // Colour on a terminal: the live colour's name in blue.
     expect(screen).toContain('\u001b[34mblue\u001b[0m');
   }, 60_000);
+});
+
+describe('approve and reject', () => {
+  beforeAll(async () => { await lab.reset(CANARY); }, 60_000);
+
+  test('write the approval record for the pause the lock shows (contract of the approval gate)', async () => {
+    const hold = latch();
+    lab.nextRunHooks = { beforeTask: async (state) => { if (state === STATE_NAMES.prepare) { hold.arrive(); await hold.wait; } } };
+    const arn = /Started (\S+)/.exec((await runCli(lab, ['deploy', '--version', '2.0.0', '--yes'])).stdout)![1];
+    await hold.reached;
+    try {
+      // A paused handler sets `pause` on the lock item (JSON text: state, since, until, onTimeout).
+      const pause = { state: 'Approve the release', since: '2026-01-01T10:00:00.000Z', until: '2026-01-01T11:00:00.000Z', onTimeout: 'roll-back' };
+      await lab.clients.dynamoDb.send(new UpdateItemCommand({
+        TableName: lab.config.lockTableName,
+        Key: { [LOCK_PARTITION_KEY]: { S: lab.config.fleetId } },
+        UpdateExpression: 'SET #p = :p',
+        ExpressionAttributeNames: { '#p': 'pause' },
+        ExpressionAttributeValues: { ':p': { S: JSON.stringify(pause) } },
+      }));
+      const screen = await runCli(lab, ['status']);
+      expect(screen.stdout).toContain("Pause      waiting at 'Approve the release' since 2026-01-01T10:00:00.000Z; at 2026-01-01T11:00:00.000Z it will roll back");
+      expect(JSON.parse((await runCli(lab, ['status', '--json'])).stdout).pause).toEqual(pause);
+
+      const key = { [LOCK_PARTITION_KEY]: { S: `${lab.config.fleetId}#approval` } };
+      const approved = await runCli(lab, ['approve', '--yes']);
+      expect(approved.code).toBe(0);
+      const record = (await lab.clients.dynamoDb.send(new GetItemCommand({ TableName: lab.config.lockTableName, Key: key }))).Item!;
+      expect(record).toMatchObject({ executionId: { S: arn }, pause: { S: pause.state }, decision: { S: 'approve' }, by: { S: await callerArn() } });
+      expect(Date.parse(record.at.S!)).toBeGreaterThan(Date.now() - 60_000);
+
+      const rejected = await runCli(lab, ['reject', '--yes']);
+      expect(rejected.code).toBe(0);
+      expect((await lab.clients.dynamoDb.send(new GetItemCommand({ TableName: lab.config.lockTableName, Key: key }))).Item!.decision).toEqual({ S: 'reject' });
+    } finally {
+      hold.open();
+    }
+    await lab.execution(arn).done;
+  });
+});
+
+describe('history', () => {
+  test('lists the History index newest first, as the history records it (contract of the release history)', async () => {
+    const table = lab.config.lockTableName;
+    // The index the release history adds to the lock table (partition historyOf, sort endedAt).
+    await lab.clients.dynamoDb.send(new UpdateTableCommand({
+      TableName: table,
+      AttributeDefinitions: [{ AttributeName: 'historyOf', AttributeType: 'S' }, { AttributeName: 'endedAt', AttributeType: 'S' }],
+      GlobalSecondaryIndexUpdates: [{ Create: { IndexName: 'History', KeySchema: [{ AttributeName: 'historyOf', KeyType: 'HASH' }, { AttributeName: 'endedAt', KeyType: 'RANGE' }], Projection: { ProjectionType: 'ALL' } } }],
+    })).catch((e) => { if (!/already exists/i.test(e.message)) throw e; });
+    const fleetId = lab.config.fleetId;
+    const entry = (n: number, outcome: string, version: string) => {
+      const endedAt = `2026-01-0${n}T10:00:00.000Z`;
+      return {
+        [LOCK_PARTITION_KEY]: { S: `${fleetId}#history#${endedAt}#run-${n}` },
+        historyOf: { S: fleetId }, endedAt: { S: endedAt }, startedAt: { S: `2026-01-0${n}T09:50:00.000Z` },
+        executionId: { S: `arn:aws:states:us-east-1:123456789012:execution:sm:run-${n}` }, action: { S: 'deploy' }, outcome: { S: outcome },
+        input: { S: JSON.stringify({ version }) }, from: { S: 'blue' }, to: { S: 'green' }, live: { S: outcome === 'succeeded' ? 'green' : 'blue' },
+        releases: { M: { green: { M: { imageId: { S: 'ami-12345678' }, version: { S: version } } }, blue: { M: { imageId: { S: 'ami-12345678' }, version: { S: 'initial' } } } } },
+        stages: { S: '[]' }, startedBy: { S: `ops-${n}` },
+      };
+    };
+    for (const [n, outcome, version] of [[1, 'succeeded', '1.0.0'], [2, 'rolled-back', '1.1.0'], [3, 'succeeded', '1.2.0']] as const) {
+      await lab.clients.dynamoDb.send(new PutItemCommand({ TableName: table, Item: entry(n, outcome, version) }));
+    }
+
+    const json = await runCli(lab, ['history', '--limit', '2', '--json']);
+    expect(json.code).toBe(0);
+    const entries = JSON.parse(json.stdout);
+    expect(entries.map((e: any) => [e.endedAt, e.outcome, e.startedBy])).toEqual([['2026-01-03T10:00:00.000Z', 'succeeded', 'ops-3'], ['2026-01-02T10:00:00.000Z', 'rolled-back', 'ops-2']]);
+    expect(entries[0].releases.green).toEqual({ imageId: 'ami-12345678', version: '1.2.0' });
+
+    const table2 = await runCli(lab, ['history']);
+    const rows = table2.stdout.trim().split('\n').slice(1);
+    expect(rows).toHaveLength(3);
+    expect(rows[1]).toMatch(/^2026-01-02T10:00:00Z +deploy +rolled-back +blue +initial +run-2 +ops-2$/);
+  });
 });
