@@ -63,7 +63,7 @@ export function translateAwsError(e: unknown, action: string): CliError {
   if (e instanceof CliError) return e;
   const err = e as { name?: string; message?: string };
   const name = err?.name ?? 'Error';
-  if (name === 'CredentialsProviderError' || /Could not load credentials|credential/i.test(err?.message ?? '') && name !== 'AccessDeniedException') {
+  if (name === 'CredentialsProviderError') {
     return new CliError(`No AWS credentials: ${err.message}. Set AWS_PROFILE (and run 'aws sso login' for SSO), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, then try again.`);
   }
   if (/AccessDenied|UnauthorizedOperation|NotAuthorized/.test(name)) {

@@ -125,12 +125,13 @@ export async function follow(fleet: Fleet, io: CliIo, executionArn: string, time
     }
     const d: DescribeExecutionCommandOutput = await call('states:DescribeExecution', () => fleet.aws.sfn.send(new DescribeExecutionCommand({ executionArn })));
     if (d.status !== 'RUNNING') {
-      if (fresh.length || lastId === 0) {
-        // Events written as it ended.
-        for (const e of await newEvents(fleet, executionArn, lastId)) {
-          const name = e.stateEnteredEventDetails?.name;
-          if (name && !printed.has(name)) { printed.add(name); out(io, `${style.dim('        ')}  ${name}`); }
-        }
+      // The states entered between the last read of the history and the end.
+      for (const e of await newEvents(fleet, executionArn, lastId)) {
+        const name = e.stateEnteredEventDetails?.name;
+        if (!name || printed.has(name)) continue;
+        printed.add(name);
+        const at = e.timestamp ? e.timestamp.getTime() : Date.now();
+        out(io, `${style.dim(`+${(((at - (startedAt ?? at)) / 1000)).toFixed(1).padStart(6)}s`)}  ${name}`);
       }
       return ended(fleet, io, d);
     }

@@ -114,6 +114,24 @@ describe('the bin', () => {
     expect(bad.stderr).toContain('Usage: cdk-ec2-blue-green deploy');
   });
 
+  test('says what to do without credentials, and for a state machine that does not exist', async () => {
+    const run = (args: string[], extra: Record<string, string>) => new Promise<{ code: number; stderr: string }>((resolve) => {
+      execFile(process.execPath, [BIN, ...args], { env: { ...env(), ...extra } }, (error, _stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stderr }));
+    });
+    // No keys, no profile files, no instance metadata: the SDK's default chain finds nothing.
+    const { AWS_ACCESS_KEY_ID: _k, AWS_SECRET_ACCESS_KEY: _s, ...noKeys } = cliEnv(lab);
+    const bare = await new Promise<{ code: number; stderr: string }>((resolve) => {
+      execFile(process.execPath, [BIN, 'status'], { env: { PATH: process.env.PATH!, HOME: '/nonexistent', AWS_EC2_METADATA_DISABLED: 'true', ...noKeys } }, (error, _stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stderr }));
+    });
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toContain('Error: No AWS credentials');
+    expect(bare.stderr).toContain('Set AWS_PROFILE');
+
+    const missing = await run(['status', '--state-machine', `${lab.stateMachineArn()}Gone`], {});
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(`State machine ${lab.stateMachineArn()}Gone does not exist in account 123456789012, region us-east-1: check the ARN`);
+  });
+
   test('status --watch in a terminal: a coloured screen redrawn until Ctrl-C', async () => {
     // util-linux script(1) runs the bin on a pseudo-terminal: stdout is a TTY, and Ctrl-C typed
     // into it reaches the bin as SIGINT. -e: script exits with the bin's exit code; exec: the
