@@ -1,4 +1,5 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -27,11 +28,7 @@ export interface Aws {
  * SSO, instance roles).
  */
 export function awsClients(io: CliIo, region: string): Aws {
-  const env = io.env;
-  const credentials = env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
-    ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) }
-    : undefined;
-  const config = { region, ...(env.AWS_ENDPOINT_URL ? { endpoint: env.AWS_ENDPOINT_URL } : {}), ...(credentials ? { credentials } : {}), maxAttempts: 5 };
+  const config = clientConfig(io, region);
   return {
     region,
     sfn: new SFNClient(config),
@@ -44,6 +41,20 @@ export function awsClients(io: CliIo, region: string): Aws {
     route53: new Route53Client({ ...config, region: 'us-east-1' }),
     sts: new STSClient(config),
   };
+}
+
+/** The SDK client configuration from the CLI's environment (region undefined: the SDK's own resolution). */
+function clientConfig(io: CliIo, region: string | undefined) {
+  const env = io.env;
+  const credentials = env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+    ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) }
+    : undefined;
+  return { ...(region ? { region } : {}), ...(env.AWS_ENDPOINT_URL ? { endpoint: env.AWS_ENDPOINT_URL } : {}), ...(credentials ? { credentials } : {}), maxAttempts: 5 };
+}
+
+/** A CloudFormation client, to find a fleet by its stack. */
+export function cloudFormationClient(io: CliIo, region: string | undefined): CloudFormationClient {
+  return new CloudFormationClient(clientConfig(io, region));
 }
 
 /** Who is calling: the caller's ARN (STS GetCallerIdentity), else $USER. */

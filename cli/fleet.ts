@@ -1,4 +1,5 @@
 import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import { ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeExecutionCommand, DescribeStateMachineCommand, GetExecutionHistoryCommand, HistoryEvent } from '@aws-sdk/client-sfn';
@@ -8,7 +9,7 @@ import { parseFleetConfig } from '../lambda/common/config';
 import { readRecordWeights } from '../lambda/common/dns';
 import { readReleases, readRuleWeights, RuleWeights, targetStates } from '../lambda/common/fleet';
 import { lockItem, lockKey } from '../lambda/common/lock';
-import { Aws, awsClients, call, translateAwsError } from './aws';
+import { Aws, awsClients, call, cloudFormationClient, translateAwsError } from './aws';
 import { CliError, CliIo } from './io';
 
 /** A fleet as the CLI found it: its state machine and the configuration its definition carries. */
@@ -26,11 +27,13 @@ const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:]+:
  * DescribeStateMachine, then the fleet configuration literal in the payload of
  * "Validate input and take the lock", as the handlers get it.
  */
-export async function findFleet(io: CliIo, stateMachine: string | undefined): Promise<Fleet> {
-  const arn = stateMachine ?? io.env.BLUE_GREEN_STATE_MACHINE;
+export async function findFleet(io: CliIo, where: FleetLocation): Promise<Fleet> {
+  if (where.stack !== undefined && where.stateMachine !== undefined) throw new CliError('Pass either --state-machine or --stack (with --fleet), not both.');
+  if (where.fleet !== undefined && where.stack === undefined) throw new CliError('--fleet needs --stack: the stack the fleet is in.');
+  const arn = where.stack !== undefined ? await stateMachineOfStack(io, where.stack, where.fleet) : where.stateMachine ?? io.env.BLUE_GREEN_STATE_MACHINE;
   if (!arn) {
-    throw new CliError('No state machine given: pass --state-machine <ARN> or set BLUE_GREEN_STATE_MACHINE to the ARN of the fleet\'s cutover state machine '
-      + '(aws stepfunctions list-state-machines lists them; the fleet\'s is the one named after it). --stack/--fleet are not available yet.');
+    throw new CliError('No fleet given: pass --state-machine <ARN> (or set BLUE_GREEN_STATE_MACHINE) with the ARN of the fleet\'s cutover state machine, '
+      + 'or --stack <stack name> [--fleet <construct id>].');
   }
   const m = STATE_MACHINE_ARN.exec(arn);
   if (!m) throw new CliError(`'${arn}' is not a state machine ARN: use one such as arn:aws:states:eu-west-1:123456789012:stateMachine:WebCutover1A2B3C.`);
@@ -54,6 +57,52 @@ export async function findFleet(io: CliIo, stateMachine: string | undefined): Pr
     throw new CliError(`State machine ${arn} is not a cdk-ec2-blue-green cutover workflow (${(e as Error).message}): pass the ARN of the fleet's cutover state machine.`);
   }
   return { stateMachineArn: arn, config, aws };
+}
+
+/** Where the fleet is: its state machine, or its stack and construct id. */
+export interface FleetLocation {
+  readonly stateMachine?: string;
+  readonly stack?: string;
+  readonly fleet?: string;
+}
+
+/** A fleet's state machine in a stack: logical id `<path of the fleet>CutoverStateMachine<hash>`. */
+const CUTOVER_STATE_MACHINE_ID = /^(.*)CutoverStateMachine[0-9A-F]{8}$/;
+
+/**
+ * The cutover state machine of `fleet` (the BlueGreenFleet's construct id) in a stack
+ * (CloudFormation ListStackResources); without `fleet`, the stack's only one.
+ */
+async function stateMachineOfStack(io: CliIo, stack: string, fleet: string | undefined): Promise<string> {
+  const region = io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION;
+  const cfn = cloudFormationClient(io, region);
+  const found: Array<{ path: string; arn: string }> = [];
+  let token: string | undefined;
+  try {
+    do {
+      const page = await cfn.send(new ListStackResourcesCommand({ StackName: stack, NextToken: token }));
+      for (const r of page.StackResourceSummaries ?? []) {
+        const m = r.ResourceType === 'AWS::StepFunctions::StateMachine' ? CUTOVER_STATE_MACHINE_ID.exec(r.LogicalResourceId ?? '') : null;
+        if (m && r.PhysicalResourceId) found.push({ path: m[1], arn: r.PhysicalResourceId });
+      }
+      token = page.NextToken;
+    } while (token);
+  } catch (e) {
+    if ((e as Error).name === 'ValidationError' && /does not exist/.test((e as Error).message)) {
+      throw new CliError(`Stack ${stack} does not exist${region ? ` in ${region}` : ''}: check the name (aws cloudformation list-stacks) and the region (AWS_REGION).`);
+    }
+    throw translateAwsError(e, 'cloudformation:ListStackResources');
+  }
+  const fleets = found.map((f) => f.path).join(', ');
+  if (!found.length) throw new CliError(`Stack ${stack} has no BlueGreenFleet cutover state machine: pass the stack that holds the fleet, or --state-machine <ARN>.`);
+  if (fleet === undefined) {
+    if (found.length > 1) throw new CliError(`Stack ${stack} has ${found.length} fleets (${fleets}): pass --fleet with one of them.`);
+    return found[0].arn;
+  }
+  // The logical id is the construct path without separators: the fleet's id ends it.
+  const match = found.filter((f) => f.path === fleet || f.path.endsWith(fleet));
+  if (match.length !== 1) throw new CliError(`Stack ${stack} has ${match.length ? 'several fleets' : 'no fleet'} '${fleet}'${match.length ? ` (${match.map((f) => f.path).join(', ')})` : ''}: use one of ${fleets}.`);
+  return match[0].arn;
 }
 
 /** The fleet's pause (the approval gate), as the lock's `pause` attribute holds it. */

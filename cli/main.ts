@@ -5,9 +5,10 @@ import { CliError, CliIo, EXIT } from './io';
 
 const FLEET_HELP = `Finding the fleet:
   --state-machine ARN   the fleet's cutover state machine (or set BLUE_GREEN_STATE_MACHINE)
-  (--stack NAME --fleet ID is not available yet.)
-AWS credentials and region come from the usual places (AWS_PROFILE, SSO, environment);
-the region is the state machine's.`;
+  --stack NAME          or the stack the fleet is in (CloudFormation, in AWS_REGION) ...
+  --fleet ID            ... and the fleet's construct id (needed when the stack has several)
+AWS credentials come from the usual places (AWS_PROFILE, SSO, environment); the region is the
+state machine's.`;
 
 const EXIT_HELP = `Exit codes: 0 done (succeeded), 1 rolled back, 2 failed or rejected (or the command
 could not run), 3 the wait ran out (the execution goes on).`;
@@ -22,8 +23,14 @@ interface Command {
 
 const common = {
   'state-machine': { type: 'string' },
+  'stack': { type: 'string' },
+  'fleet': { type: 'string' },
   'help': { type: 'boolean', short: 'h' },
 } as const;
+
+function where(v: Record<string, any>): { stateMachine?: string; stack?: string; fleet?: string } {
+  return { stateMachine: v['state-machine'], stack: v.stack, fleet: v.fleet };
+}
 
 function seconds(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
@@ -44,7 +51,7 @@ identity from STS, else $USER). Refuses while another execution runs (it names i
   --timeout SECONDS  with --wait: stop waiting after this long (exit 3; the execution goes on)
   --yes              do not ask for confirmation (needed when stdin is not a terminal)`,
     options: { ...common, version: { type: 'string' }, image: { type: 'string' }, wait: { type: 'boolean' }, timeout: { type: 'string' }, yes: { type: 'boolean', short: 'y' } },
-    run: async (v, io) => start(await findFleet(io, v['state-machine']), io, { action: 'deploy', version: v.version, imageId: v.image, wait: !!v.wait, timeoutSeconds: seconds(v.timeout, '--timeout'), yes: !!v.yes }),
+    run: async (v, io) => start(await findFleet(io, where(v)), io, { action: 'deploy', version: v.version, imageId: v.image, wait: !!v.wait, timeoutSeconds: seconds(v.timeout, '--timeout'), yes: !!v.yes }),
   },
   rollback: {
     summary: 'move all traffic back to the colour the last cutover left (while it is warm)',
@@ -53,7 +60,7 @@ identity from STS, else $USER). Refuses while another execution runs (it names i
 recorded leaving, still holding its release and healthy; otherwise it fails with NothingToRollBack.
   --wait, --timeout, --yes   as for deploy`,
     options: { ...common, wait: { type: 'boolean' }, timeout: { type: 'string' }, yes: { type: 'boolean', short: 'y' } },
-    run: async (v, io) => start(await findFleet(io, v['state-machine']), io, { action: 'rollback', wait: !!v.wait, timeoutSeconds: seconds(v.timeout, '--timeout'), yes: !!v.yes }),
+    run: async (v, io) => start(await findFleet(io, where(v)), io, { action: 'rollback', wait: !!v.wait, timeoutSeconds: seconds(v.timeout, '--timeout'), yes: !!v.yes }),
   },
   abort: {
     summary: 'stop the running execution: traffic goes back to the colour that served before',
@@ -64,7 +71,7 @@ zero and releases the lock; abort waits for that (default 600 s) and says where 
   --timeout SECONDS  how long to wait for the lock to be released (exit 3 when it is not)
   --yes              do not ask for confirmation`,
     options: { ...common, timeout: { type: 'string' }, yes: { type: 'boolean', short: 'y' } },
-    run: async (v, io) => abort(await findFleet(io, v['state-machine']), io, { yes: !!v.yes, timeoutSeconds: seconds(v.timeout, '--timeout') }),
+    run: async (v, io) => abort(await findFleet(io, where(v)), io, { yes: !!v.yes, timeoutSeconds: seconds(v.timeout, '--timeout') }),
   },
   status: {
     summary: 'show traffic, both colours, the running execution, the lock, pause and alarms',
@@ -72,7 +79,7 @@ zero and releases the lock; abort waits for that (default 600 s) and says where 
     details: `  --watch   redraw every 2 s until Ctrl-C
   --json    print the status as JSON (fields in the README, "Operating a fleet")`,
     options: { ...common, watch: { type: 'boolean', short: 'w' }, json: { type: 'boolean' } },
-    run: async (v, io) => status(await findFleet(io, v['state-machine']), io, { watch: !!v.watch, json: !!v.json }),
+    run: async (v, io) => status(await findFleet(io, where(v)), io, { watch: !!v.watch, json: !!v.json }),
   },
   approve: {
     summary: 'let a paused cutover go on',
@@ -80,14 +87,14 @@ zero and releases the lock; abort waits for that (default 600 s) and says where 
     details: `Writes the approval record for the pause the fleet's lock shows (the cutover's approval gate).
 Fails with "no pause is waiting" when there is none.`,
     options: { ...common, yes: { type: 'boolean', short: 'y' } },
-    run: async (v, io) => decide(await findFleet(io, v['state-machine']), io, 'approve', { yes: !!v.yes }),
+    run: async (v, io) => decide(await findFleet(io, where(v)), io, 'approve', { yes: !!v.yes }),
   },
   reject: {
     summary: 'roll a paused cutover back',
     usage: 'cdk-ec2-blue-green reject [--yes]',
     details: 'Writes a rejection for the pause the fleet\'s lock shows: the cutover rolls back.',
     options: { ...common, yes: { type: 'boolean', short: 'y' } },
-    run: async (v, io) => decide(await findFleet(io, v['state-machine']), io, 'reject', { yes: !!v.yes }),
+    run: async (v, io) => decide(await findFleet(io, where(v)), io, 'reject', { yes: !!v.yes }),
   },
   history: {
     summary: 'list the fleet\'s last releases, newest first',
@@ -98,7 +105,7 @@ Fails with "no pause is waiting" when there is none.`,
     run: async (v, io) => {
       const limit = v.limit === undefined ? 10 : Number(v.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new CliError(`--limit '${v.limit}' is not a count: use a whole number from 1 to 1000.`);
-      return history(await findFleet(io, v['state-machine']), io, { limit, json: !!v.json });
+      return history(await findFleet(io, where(v)), io, { limit, json: !!v.json });
     },
   },
 };

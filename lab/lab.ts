@@ -582,8 +582,8 @@ export class Lab {
    * The Step Functions API (JSON 1.0) for the lab's executions, which run in
    * aws-local-stepfunctions and not in moto, in the shapes of the Step Functions API reference:
    * StartExecution, DescribeExecution, GetExecutionHistory, StopExecution, ListExecutions and
-   * DescribeStateMachine. Timestamps are epoch seconds, errors carry `__type`. Other actions go
-   * on to moto.
+   * DescribeStateMachine. Timestamps are epoch seconds, errors carry `__type`. Other actions, and
+   * DescribeStateMachine of another state machine, go on to moto.
    */
   private answerStepFunctions(action: string, request: any): { status: number; body: unknown } | undefined {
     const fail = (type: string, message: string) => ({ status: 400, body: { __type: type, message } });
@@ -695,6 +695,8 @@ export class Lab {
         return { status: 200, body: { executions: page, ...(next ? { nextToken: next } : {}) } };
       }
       case 'DescribeStateMachine': {
+        // Another state machine is moto's (a test may create one there).
+        if (request.stateMachineArn !== stateMachineArn && STATE_MACHINE_ARN.test(String(request.stateMachineArn))) return undefined;
         const bad = checkMachine(request.stateMachineArn);
         if (bad) return bad;
         return {

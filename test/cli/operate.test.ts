@@ -1,5 +1,6 @@
 import { execFile, spawn } from 'child_process';
 import * as path from 'path';
+import { CreateStackCommand, ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
 import { GetItemCommand, PutItemCommand, UpdateItemCommand, UpdateTableCommand } from '@aws-sdk/client-dynamodb';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { Duration } from 'aws-cdk-lib';
@@ -94,6 +95,37 @@ describe('status and abort mid-canary', () => {
     const { code, stderr } = await runCli(lab, ['approve', '--yes']);
     expect(code).toBe(2);
     expect(stderr).toContain(`No pause is waiting on fleet '${lab.config.fleetId}'`);
+  });
+});
+
+describe('finding the fleet by its stack', () => {
+  test('--stack (and --fleet) find the cutover state machine in the stack, in moto\'s CloudFormation', async () => {
+    // The lab runs the workflow itself, so its stack in moto has no state machine: a stack of its
+    // own holds one, in moto's Step Functions, with the lab's definition (the fleet's resources).
+    const stateMachineId = Object.keys(lab.template.Resources).find((id) => lab.template.Resources[id].Type === 'AWS::StepFunctions::StateMachine')!;
+    await lab.clients.cfn.send(new CreateStackCommand({
+      StackName: 'OpsLookup',
+      TemplateBody: JSON.stringify({ Resources: { [stateMachineId]: { Type: 'AWS::StepFunctions::StateMachine', Properties: { DefinitionString: JSON.stringify(lab.definition), RoleArn: 'arn:aws:iam::123456789012:role/lab-states' } } } }),
+    }));
+    const listed = (await lab.clients.cfn.send(new ListStackResourcesCommand({ StackName: 'OpsLookup' }))).StackResourceSummaries!;
+    const arn = listed.find((r) => r.LogicalResourceId === stateMachineId)!.PhysicalResourceId!;
+    expect(arn).toMatch(/:stateMachine:/);
+
+    const { BLUE_GREEN_STATE_MACHINE: _sm, ...env } = cliEnv(lab);
+    const only = await runCli(lab, ['status', '--json', '--stack', 'OpsLookup'], { env });
+    expect(only.stderr).toBe('');
+    expect(JSON.parse(only.stdout)).toMatchObject({ stateMachineArn: arn, fleetId: lab.config.fleetId, weights: { production: await lab.weights() } });
+    const named = await runCli(lab, ['status', '--json', '--stack', 'OpsLookup', '--fleet', 'Web'], { env });
+    expect(JSON.parse(named.stdout).stateMachineArn).toBe(arn);
+
+    const other = await runCli(lab, ['status', '--stack', 'OpsLookup', '--fleet', 'Api'], { env });
+    expect(other.code).toBe(2);
+    expect(other.stderr).toContain("Stack OpsLookup has no fleet 'Api': use one of Web.");
+    const none = await runCli(lab, ['status', '--stack', 'BlueGreenExample'], { env });
+    expect(none.stderr).toContain('Stack BlueGreenExample has no BlueGreenFleet cutover state machine');
+    const gone = await runCli(lab, ['status', '--stack', 'NoSuchStack'], { env });
+    expect(gone.code).toBe(2);
+    expect(gone.stderr).toContain('Stack NoSuchStack does not exist in us-east-1');
   });
 });
 
