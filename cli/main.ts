@@ -32,6 +32,12 @@ function where(v: Record<string, any>): { stateMachine?: string; stack?: string;
   return { stateMachine: v['state-machine'], stack: v.stack, fleet: v.fleet };
 }
 
+/** --timeout of deploy and rollback: only with --wait (the wait it bounds). */
+function waitTimeout(v: Record<string, any>): number | undefined {
+  if (v.timeout !== undefined && !v.wait) throw new CliError('--timeout bounds the wait: pass it with --wait (without --wait the command returns once the execution started).');
+  return seconds(v.timeout, '--timeout');
+}
+
 function seconds(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
@@ -51,7 +57,7 @@ identity from STS, else $USER). Refuses while another execution runs (it names i
   --timeout SECONDS  with --wait: stop waiting after this long (exit 3; the execution goes on)
   --yes              do not ask for confirmation (needed when stdin is not a terminal)`,
     options: { ...common, version: { type: 'string' }, image: { type: 'string' }, wait: { type: 'boolean' }, timeout: { type: 'string' }, yes: { type: 'boolean', short: 'y' } },
-    run: async (v, io) => start(await findFleet(io, where(v)), io, { action: 'deploy', version: v.version, imageId: v.image, wait: !!v.wait, timeoutSeconds: seconds(v.timeout, '--timeout'), yes: !!v.yes }),
+    run: async (v, io) => start(await findFleet(io, where(v)), io, { action: 'deploy', version: v.version, imageId: v.image, wait: !!v.wait, timeoutSeconds: waitTimeout(v), yes: !!v.yes }),
   },
   rollback: {
     summary: 'move all traffic back to the colour the last cutover left (while it is warm)',
@@ -60,7 +66,7 @@ identity from STS, else $USER). Refuses while another execution runs (it names i
 recorded leaving, still holding its release and healthy; otherwise it fails with NothingToRollBack.
   --wait, --timeout, --yes   as for deploy`,
     options: { ...common, wait: { type: 'boolean' }, timeout: { type: 'string' }, yes: { type: 'boolean', short: 'y' } },
-    run: async (v, io) => start(await findFleet(io, where(v)), io, { action: 'rollback', wait: !!v.wait, timeoutSeconds: seconds(v.timeout, '--timeout'), yes: !!v.yes }),
+    run: async (v, io) => start(await findFleet(io, where(v)), io, { action: 'rollback', wait: !!v.wait, timeoutSeconds: waitTimeout(v), yes: !!v.yes }),
   },
   abort: {
     summary: 'stop the running execution: traffic goes back to the colour that served before',

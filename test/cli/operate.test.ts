@@ -91,6 +91,21 @@ describe('status and abort mid-canary', () => {
     expect(stderr).toContain(`No execution is running on fleet '${lab.config.fleetId}' (its lock is free): nothing to abort.`);
   });
 
+  test('usage errors name the option and the fix', async () => {
+    const timeout = await runCli(lab, ['deploy', '--version', '2.0.0', '--timeout', '5', '--yes']);
+    expect(timeout.code).toBe(2);
+    expect(timeout.stderr).toContain('--timeout bounds the wait: pass it with --wait');
+    const limit = await runCli(lab, ['history', '--limit', 'ten']);
+    expect(limit.code).toBe(2);
+    expect(limit.stderr).toContain("--limit 'ten' is not a count: use a whole number from 1 to 1000.");
+    const unknown = await runCli(lab, ['promote']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("Unknown command 'promote': use one of deploy, rollback, abort, status, approve, reject, history");
+    const both = await runCli(lab, ['status', '--stack', 'BlueGreenExample', '--state-machine', lab.stateMachineArn()]);
+    expect(both.stderr).toContain('Pass either --state-machine or --stack (with --fleet), not both.');
+    expect(await lab.lock()).toBeUndefined();
+  });
+
   test('approve with no pause waiting says so and exits 2', async () => {
     const { code, stderr } = await runCli(lab, ['approve', '--yes']);
     expect(code).toBe(2);
@@ -163,6 +178,22 @@ describe('the bin', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain(`State machine ${lab.stateMachineArn()}Gone does not exist in account 123456789012, region us-east-1: check the ARN`);
   });
+
+  test('deploy in a terminal asks y/N, and an answer other than y changes nothing', async () => {
+    const child = spawn('script', ['-qefc', `exec ${process.execPath} ${BIN} deploy --version 2.0.0`, '/dev/null'], { env: { ...env(), TERM: 'xterm' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let screen = '';
+    child.stdout.on('data', (d) => { screen += d.toString('utf8'); });
+    const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
+    const deadline = Date.now() + 20_000;
+    while (!screen.includes('Go ahead? [y/N]') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    child.stdin.write('n\r');
+    const code = await exited;
+
+    expect(screen).toContain("About to deploy version 2.0.0 to fleet '");
+    expect(code).toBe(2);
+    expect(screen).toContain('Cancelled: nothing was changed.');
+    expect(await lab.lock()).toBeUndefined();
+  }, 60_000);
 
   test('status --watch in a terminal: a coloured screen redrawn until Ctrl-C', async () => {
     // util-linux script(1) runs the bin on a pseudo-terminal: stdout is a TTY, and Ctrl-C typed
