@@ -1,5 +1,6 @@
 import { parseArgs, ParseArgsConfig } from 'util';
-import { abort, decide, history, start, status } from './commands';
+import { abort, decide, start, status } from './commands';
+import { history } from './history';
 import { findFleet } from './fleet';
 import { CliError, CliIo, EXIT } from './io';
 

@@ -71,7 +71,8 @@ await Promise.all(handlers.map((name) => build({
 console.log(`bundled ${handlers.length} handler(s) into ${outRoot}: ${handlers.join(', ')}`);
 
 // The CLI runs on the operator's machine: the SDK clients are dev dependencies of the package, so
-// they are always bundled (never SDK_MODE=external), and the bundle is the bin (`#!/usr/bin/env node`).
+// they are always bundled (never SDK_MODE=external), and the bundle is the bin (`#!/usr/bin/env node`),
+// the only file in dist/cli (tsc type-checks cli/ and writes its modules there first).
 const cliOut = join(root, 'dist', 'cli');
 rmSync(cliOut, { recursive: true, force: true });
 await build({
