@@ -1,3 +1,4 @@
+import { randomUUID } from 'crypto';
 import * as path from 'path';
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand, UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
 import { SetAlarmStateCommand, StateValue } from '@aws-sdk/client-cloudwatch';
@@ -108,6 +109,86 @@ export interface ExecutionResult {
   readonly statusEvent?: StatusEventDelivery;
 }
 
+/** One execution as the lab's Step Functions API reports it. */
+export interface LabExecution {
+  readonly name: string;
+  status: string;
+  readonly startDate: Date;
+  stopDate?: Date;
+  /** The execution input, as JSON text. */
+  input: string;
+  output?: string;
+  error?: string;
+  cause?: string;
+  /** History events, in the shape GetExecutionHistory returns them (timestamps in epoch seconds). */
+  readonly events: Array<Record<string, any>>;
+  /** Stops the running execution from outside (StopExecution). */
+  stop?: (status: 'ABORTED' | 'TIMED_OUT', detail: { error?: string; cause?: string }) => void;
+  /** The execution's result, once it ended and its status change event was delivered. */
+  done?: Promise<ExecutionResult>;
+  /** Set when a run started through the API threw (the lab's own checks). */
+  failure?: Error;
+}
+
+const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[^:]+$/;
+const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:]+:[^:]+$/;
+
+/** The Step Functions history event type prefix of a state type (TaskStateEntered, PassStateExited...). */
+function stateEventType(stateType: string, what: 'Entered' | 'Exited'): string {
+  return `${stateType}State${what}`;
+}
+
+/**
+ * An aws-local-stepfunctions event as a Step Functions history event (API reference, HistoryEvent)
+ * without its id and timestamp; undefined for events the lab does not report. The execution's
+ * terminal event is added when the run ends (see terminalEvent).
+ */
+function historyEvent(e: any, roleArn: string): Record<string, any> | undefined {
+  switch (e.type) {
+    case 'ExecutionStarted':
+      return { type: 'ExecutionStarted', executionStartedEventDetails: { input: JSON.stringify(e.input ?? {}), inputDetails: { truncated: false }, roleArn } };
+    case 'StateEntered':
+      return { type: stateEventType(e.state.type, 'Entered'), stateEnteredEventDetails: { name: e.state.name, input: JSON.stringify(e.state.input ?? null), inputDetails: { truncated: false } } };
+    case 'StateExited':
+      // A Fail state has no exit event in Step Functions: the execution fails.
+      if (e.state.type === 'Fail') return undefined;
+      return { type: stateEventType(e.state.type, 'Exited'), stateExitedEventDetails: { name: e.state.name, output: JSON.stringify(e.state.output ?? null), outputDetails: { truncated: false } } };
+    case 'StateFailed':
+      if (e.state.type !== 'Task') return undefined;
+      return { type: 'LambdaFunctionFailed', lambdaFunctionFailedEventDetails: { error: e.Error, cause: typeof e.Cause === 'string' ? e.Cause : JSON.stringify(e.Cause ?? null) } };
+    default:
+      return undefined;
+  }
+}
+
+/** The history event an execution ends with. */
+function terminalEvent(result: ExecutionResult): Record<string, any> {
+  const detail = { ...(result.error !== undefined ? { error: result.error } : {}), ...(result.cause !== undefined ? { cause: result.cause } : {}) };
+  switch (result.status) {
+    case 'SUCCEEDED': return { type: 'ExecutionSucceeded', executionSucceededEventDetails: { output: JSON.stringify(result.output ?? null), outputDetails: { truncated: false } } };
+    case 'FAILED': return { type: 'ExecutionFailed', executionFailedEventDetails: detail };
+    case 'ABORTED': return { type: 'ExecutionAborted', executionAbortedEventDetails: detail };
+    case 'TIMED_OUT': return { type: 'ExecutionTimedOut', executionTimedOutEventDetails: detail };
+  }
+}
+
+/** Appends a history event with its id, the id of the one before and its timestamp (epoch seconds). */
+function pushEvent(record: LabExecution, event: Record<string, any>, at: number): void {
+  const id = record.events.length + 1;
+  record.events.push({ timestamp: at / 1000, id, previousEventId: id - 1, ...event });
+}
+
+/** A history event without its input and output (includeExecutionData false). */
+function withoutData(e: Record<string, any>): Record<string, any> {
+  const out: Record<string, any> = {};
+  for (const [k, v] of Object.entries(e)) {
+    out[k] = v && typeof v === 'object' && k.endsWith('EventDetails')
+      ? Object.fromEntries(Object.entries(v).filter(([f]) => !['input', 'output', 'inputDetails', 'outputDetails'].includes(f)))
+      : v;
+  }
+  return out;
+}
+
 interface BoundFunction {
   /** Logical id of the function in the template: the IAM gate judges its calls by this function's role. */
   readonly logicalId: string;
@@ -155,8 +236,15 @@ export class Lab {
   private functions = new Map<string, BoundFunction>();
   private handlers = new Map<HandlerName, (event: any, context: any) => Promise<any>>();
   private executions = 0;
-  /** The lab's executions, as Step Functions' DescribeExecution reports them. */
-  public readonly executionRecords = new Map<string, { name: string; status: string; startDate: Date; stopDate?: Date; input: string }>();
+  /** The lab's executions, as the Step Functions API reports them (see {@link answerStepFunctions}). */
+  public readonly executionRecords = new Map<string, LabExecution>();
+  /**
+   * Hooks for the next execution started through the Step Functions API (StartExecution), taken
+   * by it: e.g. a `beforeTask` that awaits a promise holds the run at a state. Waits run at 0
+   * unless these ask for `realWaits`.
+   */
+  public nextRunHooks?: RunHooks;
+  private bootedAt = new Date();
   private eventBridge?: EventBridgeClient;
   private sqs?: SQSClient;
   private sns?: SNSClient;
@@ -319,49 +407,71 @@ export class Lab {
    * each task bound to its real handler.
    */
   public async runCutover(input: unknown, hooks: RunHooks = {}): Promise<ExecutionResult> {
+    return this.startRun(input, hooks).done;
+  }
+
+  /**
+   * Starts one execution (see {@link runCutover}) and returns at once: its ARN, its record (what
+   * the Step Functions API reports about it) and a promise of its result, which settles once the
+   * execution ended and its status change event was delivered.
+   */
+  private startRun(input: unknown, hooks: RunHooks, name?: string): { executionId: string; record: LabExecution; done: Promise<ExecutionResult> } {
     const stateMachineArn = this.stateMachineArn();
-    const executionId = `arn:aws:states:${REGION}:${ACCOUNT}:execution:${stateMachineArn.split(':').pop()}:run-${++this.executions}`;
-    const record: { name: string; status: string; startDate: Date; stopDate?: Date; input: string } = { name: executionId.split(':').pop()!, status: 'RUNNING', startDate: new Date(), input: JSON.stringify(input ?? {}) };
+    const runName = name ?? `run-${++this.executions}`;
+    const executionId = `arn:aws:states:${REGION}:${ACCOUNT}:execution:${stateMachineArn.split(':').pop()}:${runName}`;
+    const record: LabExecution = { name: runName, status: 'RUNNING', startDate: new Date(), input: JSON.stringify(input ?? {}), events: [] };
     this.executionRecords.set(executionId, record);
     let stoppedAs: 'ABORTED' | 'TIMED_OUT' | undefined;
     let stoppedAt = '';
+    let stopDetail: { error?: string; cause?: string } = {};
     const hung: Array<(e: Error) => void> = [];
     let execution: ReturnType<StateMachine['run']> | undefined;
+    const stop = (as: 'ABORTED' | 'TIMED_OUT', where: string, detail: { error?: string; cause?: string } = {}) => {
+      if (stoppedAs) return;
+      stoppedAs = as;
+      stoppedAt = where;
+      stopDetail = detail;
+      execution!.abort();
+    };
+    // The task never answers while the execution is stopped; it is settled once the execution has
+    // ended, so the interpreter's task timer (TimeoutSeconds) does not outlive the run.
+    // A task the stop caught in a hook after the run had ended fails at once (nothing awaits it).
+    let finished = false;
+    const hang = () => (finished ? Promise.reject(new Error('the lab stopped the execution')) : new Promise<any>((_, reject) => { hung.push(reject); }));
     const seen = new Map<string, number>();
     const states: string[] = [];
     const timeline: Array<{ state: string; at: number }> = [];
     let invocations = 0;
     let lostConfig: string | undefined;
+    let current = '';
     const handlers: Record<string, (input: any) => Promise<any>> = {};
     const waits: Record<string, number> = {};
     const retries: Record<string, number> = {};
-    for (const [name, state] of Object.entries<any>(this.definition.States)) {
-      if (state.Type === 'Wait' && !hooks.realWaits) waits[name] = 0;
+    for (const [stateName, state] of Object.entries<any>(this.definition.States)) {
+      if (state.Type === 'Wait' && !hooks.realWaits) waits[stateName] = 0;
       if (state.Type !== 'Task') continue;
-      retries[name] = 0;
+      retries[stateName] = 0;
       const fn = this.functions.get(state.Resource);
-      handlers[name] = async (event: any) => {
-        const n = seen.get(name) ?? 0;
-        seen.set(name, n + 1);
-        await hooks.beforeTask?.(name, n);
-        const stopAs = hooks.stop?.(name, n);
+      handlers[stateName] = async (event: any) => {
+        const n = seen.get(stateName) ?? 0;
+        seen.set(stateName, n + 1);
+        await hooks.beforeTask?.(stateName, n);
+        // Stopped (StopExecution) while the hook held the task: it never runs.
+        if (stoppedAs) return hang();
+        const stopAs = hooks.stop?.(stateName, n);
         if (stopAs) {
           // Stopped from outside while this state was being entered: its task never runs.
-          stoppedAs = stopAs;
-          stoppedAt = name;
-          execution!.abort();
-          // The task never answers while the execution is stopped; it is settled once the execution
-          // has ended, so the interpreter's task timer (TimeoutSeconds) does not outlive the run.
-          return new Promise((_, reject) => { hung.push(reject); });
+          stop(stopAs, stateName);
+          return hang();
         }
         invocations++;
-        const crash = hooks.crash?.(name, n);
+        const crash = hooks.crash?.(stateName, n);
         if (crash) throw crash;
-        if (!fn) throw new Error(`the lab has no handler bound to ${state.Resource} (state '${name}')`);
-        this.recorder.stage = name;
+        if (!fn) throw new Error(`the lab has no handler bound to ${state.Resource} (state '${stateName}')`);
+        this.recorder.stage = stateName;
         Object.assign(process.env, fn.environment);
         const handler = this.handlers.get(fn.handlerName)!;
-        const context = { functionName: fn.handlerName, awsRequestId: `${executionId}/${name}/${n}` };
+        const context = { functionName: fn.handlerName, awsRequestId: `${executionId}/${stateName}/${n}` };
         // The handler's calls are its function's, for the IAM gate; nothing else may call through the proxy.
         const invoke = async (e: any) => {
           this.recorder.principal = fn.logicalId;
@@ -374,57 +484,71 @@ export class Lab {
         let output = await invoke(event);
         if (hooks.repeatEachTask) {
           const before = this.recorder.calls.length;
-          this.recorder.stage = name;
+          this.recorder.stage = stateName;
           output = await invoke(JSON.parse(JSON.stringify(event)));
-          hooks.onRepeat?.(name, this.recorder.calls.slice(before));
+          hooks.onRepeat?.(stateName, this.recorder.calls.slice(before));
         }
         // Every task passes the definition's configuration on, unchanged, to the next.
         if (JSON.stringify(output?.config) !== JSON.stringify(this.config)) {
-          lostConfig ??= `the lab: task '${name}' returned a state without the fleet configuration it was given`;
+          lostConfig ??= `the lab: task '${stateName}' returned a state without the fleet configuration it was given`;
           throw new Error(lostConfig);
         }
-        await hooks.afterTask?.(name, n, output);
+        await hooks.afterTask?.(stateName, n, output);
         return output;
       };
     }
+    record.stop = (status, detail) => stop(status, current, detail);
     const firstCall = this.recorder.calls.length;
     const startedAt = Date.now();
     const machine = new StateMachine(this.definition);
+    const roleArn = this.stateMachineRoleArn();
     execution = machine.run(input as any, {
-      context: { Execution: { Id: executionId, Name: executionId.split(':').pop(), StartTime: new Date().toISOString() } } as any,
+      context: { Execution: { Id: executionId, Name: runName, StartTime: record.startDate.toISOString() } } as any,
       overrides: { taskResourceLocalHandlers: handlers, waitTimeOverrides: waits, retryIntervalOverrides: retries },
     });
     const events = (async () => {
       for await (const e of execution.eventLogs) {
         if (process.env.LAB_DEBUG && (e.type === 'StateFailed' || e.type === 'StateCaught')) console.log('LAB', e.type, (e as any).state?.name, (e as any).Error, (e as any).Cause);
         if (e.type === 'StateEntered') {
+          current = (e as any).state.name;
           states.push((e as any).state.name);
           timeline.push({ state: (e as any).state.name, at: e.timestamp - startedAt });
         }
+        const mapped = historyEvent(e, roleArn);
+        if (mapped) pushEvent(record, mapped, e.timestamp);
       }
     })();
-    let result: ExecutionResult;
-    try {
-      const output = await execution.result;
-      result = { executionId, status: 'SUCCEEDED', output, states, timeline, transitions: 0, invocations, calls: [], durationMs: 0 };
-    } catch (e: any) {
-      const inner = e.cause ?? e;
-      // A stopped execution has no error of its own (Step Functions reports none for Stop without one).
-      result = stoppedAs
-        ? { executionId, status: stoppedAs, cause: `stopped from outside (${stoppedAs}) before '${stoppedAt}' ran`, states, timeline, transitions: 0, invocations, calls: [], durationMs: 0 }
-        : { executionId, status: 'FAILED', error: inner.name, cause: inner.message, states, timeline, transitions: 0, invocations, calls: [], durationMs: 0 };
-    }
-    for (const reject of hung) reject(new Error(`the lab stopped the execution before '${stoppedAt}'`));
-    await events.catch(() => undefined);
-    record.status = result.status;
-    record.stopDate = new Date();
-    if (lostConfig) throw new Error(lostConfig);
-    const calls = this.recorder.calls.slice(firstCall);
-    const durationMs = Date.now() - startedAt;
-    const statusEvent = hooks.statusEvents !== false
-      ? await this.deliverStatusEvent(executionId, result.status, { output: result.output, error: result.error, cause: result.cause })
-      : undefined;
-    return { ...result, states, transitions: states.length, calls, durationMs, ...(statusEvent ? { statusEvent } : {}) };
+    const done = (async (): Promise<ExecutionResult> => {
+      let result: ExecutionResult;
+      try {
+        const output = await execution.result;
+        result = { executionId, status: 'SUCCEEDED', output, states, timeline, transitions: 0, invocations, calls: [], durationMs: 0 };
+      } catch (e: any) {
+        const inner = e.cause ?? e;
+        // A stopped execution has no error of its own (Step Functions reports none for Stop without one).
+        result = stoppedAs
+          ? { executionId, status: stoppedAs, ...(stopDetail.error ? { error: stopDetail.error } : {}), cause: stopDetail.cause ?? `stopped from outside (${stoppedAs}) before '${stoppedAt}' ran`, states, timeline, transitions: 0, invocations, calls: [], durationMs: 0 }
+          : { executionId, status: 'FAILED', error: inner.name, cause: inner.message, states, timeline, transitions: 0, invocations, calls: [], durationMs: 0 };
+      }
+      finished = true;
+      for (const reject of hung) reject(new Error(`the lab stopped the execution before '${stoppedAt}'`));
+      await events.catch(() => undefined);
+      record.status = result.status;
+      record.stopDate ??= new Date();
+      if (result.output !== undefined) record.output = JSON.stringify(result.output);
+      if (result.error !== undefined) record.error = result.error;
+      if (result.cause !== undefined) record.cause = result.cause;
+      pushEvent(record, terminalEvent(result), record.stopDate.getTime());
+      if (lostConfig) throw new Error(lostConfig);
+      const calls = this.recorder.calls.slice(firstCall);
+      const durationMs = Date.now() - startedAt;
+      const statusEvent = hooks.statusEvents !== false
+        ? await this.deliverStatusEvent(executionId, result.status, { output: result.output, error: result.error, cause: result.cause })
+        : undefined;
+      return { ...result, states, transitions: states.length, calls, durationMs, ...(statusEvent ? { statusEvent } : {}) };
+    })();
+    record.done = done;
+    return { executionId, record, done };
   }
 
   /** The state machine's ARN, as the template resolves it in the lab. */
@@ -456,27 +580,156 @@ export class Lab {
     record.status = status;
   }
 
+  /** The ARN of the state machine's role, as the template resolves it. */
+  private stateMachineRoleArn(): string {
+    const sm = (this.template.Resources as Record<string, any>)[this.stateMachineId()];
+    return String(this.deployed.resolver.resolve(sm.Properties.RoleArn) ?? '');
+  }
+
   /**
-   * Step Functions' answers about the lab's executions (they run in aws-local-stepfunctions, which
-   * moto does not know): DescribeExecution, in the API reference's shape.
+   * The Step Functions API (JSON 1.0) for the lab's executions, which run in
+   * aws-local-stepfunctions and not in moto, in the shapes of the Step Functions API reference:
+   * StartExecution, DescribeExecution, GetExecutionHistory, StopExecution, ListExecutions and
+   * DescribeStateMachine. Timestamps are epoch seconds, errors carry `__type`. Other actions, and
+   * DescribeStateMachine of another state machine, go on to moto.
    */
   private answerStepFunctions(action: string, request: any): { status: number; body: unknown } | undefined {
-    if (action !== 'DescribeExecution') return undefined;
-    const arn = String(request.executionArn ?? '');
-    const record = this.executionRecords.get(arn);
-    if (!record) return { status: 400, body: { __type: 'ExecutionDoesNotExist', message: `Execution Does Not Exist: '${arn}'` } };
-    return {
-      status: 200,
-      body: {
-        executionArn: arn,
-        stateMachineArn: this.stateMachineArn(),
-        name: record.name,
-        status: record.status,
-        startDate: record.startDate.getTime() / 1000,
-        ...(record.stopDate && record.status !== 'RUNNING' ? { stopDate: record.stopDate.getTime() / 1000 } : {}),
-        input: record.input,
-      },
+    const fail = (type: string, message: string) => ({ status: 400, body: { __type: type, message } });
+    const seconds = (d: Date) => d.getTime() / 1000;
+    const stateMachineArn = this.stateMachineArn();
+    const checkMachine = (arn: unknown) => {
+      if (typeof arn !== 'string' || !STATE_MACHINE_ARN.test(arn)) return fail('InvalidArn', `Invalid Arn: 'Resource type not valid in this context: ${String(arn)}'`);
+      if (arn !== stateMachineArn) return fail('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
+      return undefined;
     };
+    const findExecution = (arn: unknown): LabExecution | { status: number; body: unknown } => {
+      if (typeof arn !== 'string' || !EXECUTION_ARN.test(arn)) return fail('InvalidArn', `Invalid Arn: 'Resource type not valid in this context: ${String(arn)}'`);
+      return this.executionRecords.get(arn) ?? fail('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
+    };
+    const isAnswer = (v: unknown): v is { status: number; body: unknown } => typeof (v as any)?.status === 'number';
+    const summary = (arn: string, r: LabExecution) => ({
+      executionArn: arn,
+      stateMachineArn,
+      name: r.name,
+      status: r.status,
+      startDate: seconds(r.startDate),
+      ...(r.stopDate && r.status !== 'RUNNING' ? { stopDate: seconds(r.stopDate) } : {}),
+    });
+    switch (action) {
+      case 'StartExecution': {
+        const bad = checkMachine(request.stateMachineArn);
+        if (bad) return bad;
+        const input = request.input ?? '{}';
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(input);
+        } catch (e) {
+          return fail('InvalidExecutionInput', `Invalid State Machine Execution Input: '${(e as Error).message}'`);
+        }
+        const name = request.name as string | undefined;
+        if (name !== undefined && (typeof name !== 'string' || !/^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]{1,80}$/.test(name))) {
+          return fail('InvalidName', `Invalid Name: '${String(name)}'`);
+        }
+        if (name !== undefined) {
+          const arn = `arn:aws:states:${REGION}:${ACCOUNT}:execution:${stateMachineArn.split(':').pop()}:${name}`;
+          const existing = this.executionRecords.get(arn);
+          // Same name, same input, still running: the call is idempotent; otherwise the name is taken.
+          if (existing && existing.status === 'RUNNING' && existing.input === input) return { status: 200, body: { executionArn: arn, startDate: seconds(existing.startDate) } };
+          if (existing) return fail('ExecutionAlreadyExists', `Execution Already Exists: '${arn}'`);
+        }
+        const hooks = this.nextRunHooks ?? {};
+        this.nextRunHooks = undefined;
+        const run = this.startRun(parsed, hooks, name ?? randomUUID());
+        // The execution input exactly as given.
+        run.record.input = input;
+        run.done.catch((e) => { run.record.failure = e as Error; });
+        return { status: 200, body: { executionArn: run.executionId, startDate: seconds(run.record.startDate) } };
+      }
+      case 'DescribeExecution': {
+        const r = findExecution(request.executionArn);
+        if (isAnswer(r)) return r;
+        return {
+          status: 200,
+          body: {
+            ...summary(request.executionArn, r),
+            input: r.input,
+            inputDetails: { included: true },
+            ...(r.output !== undefined ? { output: r.output, outputDetails: { included: true } } : {}),
+            ...(r.error !== undefined ? { error: r.error } : {}),
+            ...(r.cause !== undefined ? { cause: r.cause } : {}),
+          },
+        };
+      }
+      case 'GetExecutionHistory': {
+        const r = findExecution(request.executionArn);
+        if (isAnswer(r)) return r;
+        const max = Math.min(Number(request.maxResults) || 100, 1000);
+        let offset = 0;
+        if (request.nextToken !== undefined) {
+          offset = Number(Buffer.from(String(request.nextToken), 'base64').toString('utf8').replace(/^lab:/, ''));
+          if (!Number.isInteger(offset) || offset < 0) return fail('InvalidToken', `Invalid Token: '${request.nextToken}'`);
+        }
+        const ordered = request.reverseOrder ? [...r.events].reverse() : r.events;
+        const withData = request.includeExecutionData !== false;
+        const page = ordered.slice(offset, offset + max).map((e) => (withData ? e : withoutData(e)));
+        const next = offset + max < ordered.length ? Buffer.from(`lab:${offset + max}`).toString('base64') : undefined;
+        return { status: 200, body: { events: page, ...(next ? { nextToken: next } : {}) } };
+      }
+      case 'StopExecution': {
+        const r = findExecution(request.executionArn);
+        if (isAnswer(r)) return r;
+        if (r.status === 'RUNNING') {
+          // As the console's Stop: ABORTED at once; the run ends, and its status change event goes to the rules.
+          r.status = 'ABORTED';
+          r.stopDate = new Date();
+          if (request.error !== undefined) r.error = String(request.error);
+          if (request.cause !== undefined) r.cause = String(request.cause);
+          r.stop?.('ABORTED', { error: request.error, cause: request.cause });
+        }
+        return { status: 200, body: { stopDate: seconds(r.stopDate ?? new Date()) } };
+      }
+      case 'ListExecutions': {
+        const bad = checkMachine(request.stateMachineArn);
+        if (bad) return bad;
+        const max = Math.min(Number(request.maxResults) || 100, 1000);
+        const all = [...this.executionRecords.entries()]
+          .filter(([arn, r]) => arn.includes(`:execution:${stateMachineArn.split(':').pop()}:`) && (!request.statusFilter || r.status === request.statusFilter))
+          // Newest first, as Step Functions lists them.
+          .sort(([, a], [, b]) => b.startDate.getTime() - a.startDate.getTime());
+        let offset = 0;
+        if (request.nextToken !== undefined) offset = Number(Buffer.from(String(request.nextToken), 'base64').toString('utf8').replace(/^lab:/, '')) || 0;
+        const page = all.slice(offset, offset + max).map(([arn, r]) => summary(arn, r));
+        const next = offset + max < all.length ? Buffer.from(`lab:${offset + max}`).toString('base64') : undefined;
+        return { status: 200, body: { executions: page, ...(next ? { nextToken: next } : {}) } };
+      }
+      case 'DescribeStateMachine': {
+        // Another state machine is moto's (a test may create one there).
+        if (request.stateMachineArn !== stateMachineArn && STATE_MACHINE_ARN.test(String(request.stateMachineArn))) return undefined;
+        const bad = checkMachine(request.stateMachineArn);
+        if (bad) return bad;
+        return {
+          status: 200,
+          body: {
+            stateMachineArn,
+            name: stateMachineArn.split(':').pop(),
+            status: 'ACTIVE',
+            definition: JSON.stringify(this.definition),
+            roleArn: this.stateMachineRoleArn(),
+            type: 'STANDARD',
+            creationDate: seconds(this.bootedAt),
+          },
+        };
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  /** A lab execution's record, to await or inspect (an execution started through the API too). */
+  public execution(executionArn: string): LabExecution {
+    const r = this.executionRecords.get(executionArn);
+    if (!r) throw new Error(`the lab has no execution ${executionArn}`);
+    return r;
   }
 
   /**

@@ -58,6 +58,12 @@ export class CallRecorder {
    */
   public stepFunctions?: (action: string, request: any) => { status: number; body: unknown } | undefined;
   public port = 0;
+  /**
+   * Calls signed with {@link OPERATOR_ACCESS_KEY_ID}: an operator's (the CLI's) calls, which are
+   * no handler's. They pass no IAM gate (the gate judges the handlers' roles) and are kept apart
+   * from the handlers' calls, so a run's calls stay its own.
+   */
+  public readonly operatorCalls: RecordedCall[] = [];
 
   constructor(private readonly upstream: string) {}
 
@@ -134,8 +140,17 @@ export class CallRecorder {
     req.on('end', async () => {
       const body = Buffer.concat(chunks);
       const { service, action, json, protocol } = identify(req, body);
+      const operator = accessKeyOf(req) === OPERATOR_ACCESS_KEY_ID;
       const telemetry = TELEMETRY.test(action);
-      const call = { service, action, mutating: !READ_ONLY.test(action) && !telemetry, ...(telemetry ? { telemetry } : {}), stage: this.stage, principal: this.principal, at: Date.now() - this.started };
+      const call = {
+        service, action, mutating: !READ_ONLY.test(action) && !telemetry, ...(telemetry ? { telemetry } : {}),
+        stage: operator ? '(operator)' : this.stage, principal: operator ? undefined : this.principal, at: Date.now() - this.started,
+      };
+      if (operator) {
+        this.operatorCalls.push(call);
+        await this.forward(req, res, body, service, action, json);
+        return;
+      }
       const wire: WireRequest = { service, action, protocol, method: req.method ?? 'GET', path: new URL(req.url ?? '/', 'http://x').pathname, body: body.toString('utf8') };
       let verdict;
       try {
@@ -160,36 +175,52 @@ export class CallRecorder {
         return;
       }
       this.calls.push(call);
-      const local = service === 'states' && this.stepFunctions ? this.stepFunctions(action, json ? JSON.parse(body.toString('utf8') || '{}') : {}) : undefined;
-      if (local) {
-        res.writeHead(local.status, { 'content-type': 'application/x-amz-json-1.0', ...(local.status >= 400 ? { 'x-amzn-errortype': String((local.body as any).__type) } : {}) });
-        res.end(JSON.stringify(local.body));
-        return;
-      }
-      try {
-        const spared = action === 'ChangeResourceRecordSets' ? await this.sparedByDelete(req.url ?? '', body.toString('utf8')) : undefined;
-        const upstream = await fetch(this.upstream + req.url, {
-          method: req.method,
-          headers: Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'content-length') as [string, string][]),
-          body: req.method === 'GET' || req.method === 'HEAD' ? undefined : body,
-        });
-        const buf = Buffer.from(await upstream.arrayBuffer());
-        if (spared?.records.length && upstream.ok) {
-          await this.route53().send(new ChangeResourceRecordSetsCommand({
-            HostedZoneId: spared.zoneId,
-            ChangeBatch: { Comment: 'lab: records moto deleted by set identifier alone, put back', Changes: spared.records.map((rs) => ({ Action: 'UPSERT', ResourceRecordSet: rs })) },
-          }));
-        }
-        const headers: Record<string, string> = {};
-        upstream.headers.forEach((v, k) => { if (!['content-length', 'content-encoding', 'transfer-encoding', 'connection'].includes(k)) headers[k] = v; });
-        res.writeHead(upstream.status, headers);
-        res.end(buf);
-      } catch (e) {
-        res.writeHead(502);
-        res.end(String(e));
-      }
+      await this.forward(req, res, body, service, action, json);
     });
   }
+
+  /** Answers a Step Functions call about the lab's executions, or forwards the request to moto. */
+  private async forward(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, service: string, action: string, json: boolean): Promise<void> {
+    const local = service === 'states' && this.stepFunctions ? this.stepFunctions(action, json ? JSON.parse(body.toString('utf8') || '{}') : {}) : undefined;
+    if (local) {
+      res.writeHead(local.status, { 'content-type': 'application/x-amz-json-1.0', ...(local.status >= 400 ? { 'x-amzn-errortype': String((local.body as any).__type) } : {}) });
+      res.end(JSON.stringify(local.body));
+      return;
+    }
+    try {
+      const spared = action === 'ChangeResourceRecordSets' ? await this.sparedByDelete(req.url ?? '', body.toString('utf8')) : undefined;
+      const upstream = await fetch(this.upstream + req.url, {
+        method: req.method,
+        headers: Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'content-length') as [string, string][]),
+        body: req.method === 'GET' || req.method === 'HEAD' ? undefined : body,
+      });
+      const buf = Buffer.from(await upstream.arrayBuffer());
+      if (spared?.records.length && upstream.ok) {
+        await this.route53().send(new ChangeResourceRecordSetsCommand({
+          HostedZoneId: spared.zoneId,
+          ChangeBatch: { Comment: 'lab: records moto deleted by set identifier alone, put back', Changes: spared.records.map((rs) => ({ Action: 'UPSERT', ResourceRecordSet: rs })) },
+        }));
+      }
+      const headers: Record<string, string> = {};
+      upstream.headers.forEach((v, k) => { if (!['content-length', 'content-encoding', 'transfer-encoding', 'connection'].includes(k)) headers[k] = v; });
+      res.writeHead(upstream.status, headers);
+      res.end(buf);
+    } catch (e) {
+      res.writeHead(502);
+      res.end(String(e));
+    }
+  }
+}
+
+/**
+ * The access key id an operator's tools (the CLI in the lab's tests) sign with: their calls are
+ * not a handler's (see {@link CallRecorder.operatorCalls}).
+ */
+export const OPERATOR_ACCESS_KEY_ID = 'operator';
+
+/** The access key id a request was signed with (SigV4 Credential). */
+function accessKeyOf(req: http.IncomingMessage): string | undefined {
+  return /Credential=([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
 }
 
 /** Server faults the recorder can inject. */

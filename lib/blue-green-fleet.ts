@@ -369,6 +369,7 @@ export class BlueGreenFleet extends Construct implements ec2.IConnectable {
         colours: this.colours,
         stateMachine: this.cutover.stateMachine,
         alarms: this.dashboardAlarms,
+        history: { fn: this.cutover.historyWidgetFunction(), lockTableName: this.cutover.lockTable.tableName },
       });
     }
 

@@ -144,6 +144,9 @@ export class CutoverWorkflow extends Construct {
   /** How long production traffic may keep reaching a colour after the records moved away from it (Route 53 only). */
   public readonly dnsDrainTime?: Duration;
 
+  /** What this fleet grants its handlers' roles (its resources' ARNs), for handlers created later. */
+  private readonly grants: GrantContext;
+
   /** With notifications: the rule that publishes each execution's outcome to the topic. */
   public readonly notificationRule?: events.Rule;
 
@@ -258,6 +261,7 @@ export class CutoverWorkflow extends Construct {
     }
     this.functions = fns;
     const grantContext = this.grantContext(props);
+    this.grants = grantContext;
     for (const name of used) HANDLER_SPECS[name].grants(handlers.grants(fns[name]), grantContext);
     // Checked at synth, when rollback alarms added after construction are known too.
     this.node.addValidation({ validate: () => fleetConfigProblems(this.node.path, stack.resolve(config())) });
@@ -662,6 +666,18 @@ export class CutoverWorkflow extends Construct {
    * Lets `grantee` read the fleet's release history: `dynamodb:Query` on the lock table's
    * `History` index only (not on the table, so not on the lock or the other records).
    */
+  /**
+   * The function of the release history widget (the dashboard's custom widget): the stack's
+   * `history-widget` handler, created on first use, allowed to Query this fleet's History index.
+   */
+  public historyWidgetFunction(): lambda.IFunction {
+    const handlers = CutoverHandlers.of(this);
+    const spec = HANDLER_SPECS['history-widget'];
+    const fn = handlers.function('history-widget', handlerTimeoutSeconds(spec, { route53: false, smokeBudgetSeconds: 0 }));
+    spec.grants(handlers.grants(fn), this.grants);
+    return fn;
+  }
+
   public grantReadHistory(grantee: iam.IGrantable): iam.Grant {
     return iam.Grant.addToPrincipal({
       grantee,

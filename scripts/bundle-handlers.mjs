@@ -1,7 +1,8 @@
-// Bundles every handler in lambda/<name>/index.ts into dist/lambda-bundles/<name>/index.js.
+// Bundles every handler in lambda/<name>/index.ts into dist/lambda-bundles/<name>/index.js, and
+// the operators' CLI (cli/index.ts) into dist/cli/index.js, the package's bin.
 // Runs at build time so that users of the library need neither esbuild nor Docker at synth.
 import { build } from 'esbuild';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -68,3 +69,27 @@ await Promise.all(handlers.map((name) => build({
   logLevel: 'warning',
 })));
 console.log(`bundled ${handlers.length} handler(s) into ${outRoot}: ${handlers.join(', ')}`);
+
+// The CLI runs on the operator's machine: the SDK clients are dev dependencies of the package, so
+// they are always bundled (never SDK_MODE=external), and the bundle is the bin (`#!/usr/bin/env node`),
+// the only file in dist/cli (tsc type-checks cli/ and writes its modules there first).
+const cliOut = join(root, 'dist', 'cli');
+rmSync(cliOut, { recursive: true, force: true });
+await build({
+  entryPoints: [join(root, 'cli', 'index.ts')],
+  outfile: join(cliOut, 'index.js'),
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  mainFields: ['module', 'main'],
+  supported: { 'dynamic-import': false },
+  minify: true,
+  sourcemap: false,
+  legalComments: 'none',
+  banner: { js: '#!/usr/bin/env node' },
+  plugins: [literalSchemaKeys],
+  logLevel: 'warning',
+});
+chmodSync(join(cliOut, 'index.js'), 0o755);
+console.log(`bundled the CLI into ${join(cliOut, 'index.js')}`);

@@ -54,9 +54,10 @@ export const HANDLERS = [
 /**
  * Handlers of states that only some workflows have: their function exists only in stacks with a
  * fleet that uses them, so a default fleet's template does not change. `approval-gate` runs the
- * pauses of `cutover.approval`.
+ * pauses of `cutover.approval`; `history-widget` is the release history on the dashboard
+ * (`dashboard: true`), a CloudWatch custom widget rather than a state.
  */
-export const OPTIONAL_HANDLERS = ['approval-gate'] as const;
+export const OPTIONAL_HANDLERS = ['approval-gate', 'history-widget'] as const;
 /** A handler folder name, such as `find-live`. */
 export type HandlerName = typeof HANDLERS[number] | typeof OPTIONAL_HANDLERS[number];
 
@@ -438,7 +439,7 @@ export interface CutoverInput {
   readonly version?: string;
   /** `deploy` (the default) or `rollback`. */
   readonly action?: 'deploy' | 'rollback';
-  /** Who started the execution (kept in the release history); the CLI sends the caller's identity. */
+  /** Who started the execution (kept in the release history; the CLI sends the caller's identity); recorded, never acted on. */
   readonly startedBy?: string;
 }
 

@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { Colour, TRAFFIC_WEIGHT_METRIC } from './contract';
@@ -15,6 +16,8 @@ export interface FleetDashboardProps {
    * synthesized, so alarms pushed into it after construction (addRollbackAlarm) are shown too.
    */
   readonly alarms: cloudwatch.IAlarm[];
+  /** The release history custom widget's function and what it reads. */
+  readonly history?: { readonly fn: lambda.IFunction; readonly lockTableName: string };
 }
 
 /** Colours of the graph lines: blue and green as their names say. */
@@ -38,7 +41,7 @@ export function trafficWeightMetric(fleetId: string, colour: Colour, props?: clo
 /**
  * The fleet's dashboard: per colour requests, target 5XX, p99 target response time and healthy
  * hosts (from the colours' target groups), each colour's share of production traffic over time,
- * the fleet's alarms, and the cutover executions (AWS/States).
+ * the fleet's alarms, the cutover executions (AWS/States), and the release history (a custom widget).
  */
 export function createFleetDashboard(scope: Construct, id: string, props: FleetDashboardProps): cloudwatch.Dashboard {
   const perColour = (title: string, metric: (c: FleetColour) => cloudwatch.IMetric, left?: cloudwatch.YAxisProps) => new cloudwatch.GraphWidget({
@@ -87,5 +90,17 @@ export function createFleetDashboard(scope: Construct, id: string, props: FleetD
     ],
     leftYAxis: { min: 0 },
   }));
+  if (props.history) {
+    // The release history (CloudWatch custom widget: the dashboard invokes the function with the
+    // viewer's credentials, which need lambda:InvokeFunction on it, and shows the HTML it returns).
+    dashboard.addWidgets(new cloudwatch.CustomWidget({
+      title: 'Release history (last 10 executions)',
+      functionArn: props.history.fn.functionArn,
+      params: { fleetId: props.fleetId, lockTableName: props.history.lockTableName, limit: 10 },
+      width: 24,
+      height: 8,
+      updateOnTimeRangeChange: false,
+    }));
+  }
   return dashboard;
 }

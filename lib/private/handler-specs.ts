@@ -1,5 +1,5 @@
 import { Arn, Stack } from 'aws-cdk-lib';
-import { HandlerName, TRAFFIC_WEIGHT_METRIC } from './contract';
+import { HandlerName, HISTORY_INDEX_NAME, TRAFFIC_WEIGHT_METRIC } from './contract';
 import { nagResource } from './nag-resource';
 import { DNS_TASK_TIMEOUT_SECONDS, smokeFunctionTimeoutSeconds, TASK_TIMEOUT_SECONDS } from './validation';
 
@@ -304,6 +304,12 @@ export const HANDLER_SPECS: { readonly [name in HandlerName]: HandlerSpec } = {
       // Developer Guide, "Key management": publishers need kms:GenerateDataKey* and kms:Decrypt).
       if (c.notificationKeyArn) g.allow(['kms:GenerateDataKey*', 'kms:Decrypt'], [c.notificationKeyArn]);
     },
+  },
+  'history-widget': {
+    timeout: 'task',
+    inVpc: false,
+    // Reads the release history: Query on the lock table's History index only.
+    grants: (g, c) => g.allow(['dynamodb:Query'], [`${c.tableArn}/index/${HISTORY_INDEX_NAME}`]),
   },
   'recover': {
     timeout: 'route53',

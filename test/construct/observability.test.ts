@@ -271,4 +271,35 @@ describe('dashboard: true', () => {
     expect(alarmIds).toEqual(expected);
     expect(alarmIds).toHaveLength(10);
   });
+
+  test('shows the release history: a custom widget invoking the history-widget function with the fleet and its lock table', () => {
+    const w = widgets.find((x) => x.type === 'custom');
+    const fnId = Object.keys(template.findResources('AWS::Lambda::Function', { Properties: { Description: 'Blue/green cutover: history-widget' } }))[0];
+    expect(fnId).toBeDefined();
+    expect(w.properties).toMatchObject({
+      endpoint: `{GetAtt:${fnId}.Arn}`,
+      params: { fleetId, lockTableName: `{Ref:${stack.getLogicalId(fleet.cutover.lockTable.node.defaultChild as any)}}`, limit: 10 },
+      updateOn: { refresh: true, resize: true, timeRange: false },
+    });
+    expect(w.properties.title).toMatch(/^Release history/);
+  });
+
+  test('the history widget\'s role may only write its logs and Query the lock table\'s History index', () => {
+    const tableId = stack.getLogicalId(fleet.cutover.lockTable.node.defaultChild as any);
+    const logsId = Object.keys(template.findResources('AWS::Logs::LogGroup')).find((id) => id.startsWith('BlueGreenCutoverHandlersHistoryWidgetLogs'))!;
+    expect(statementsOf(template, 'history-widget')).toEqual([{
+      Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      Effect: 'Allow',
+      Resource: { 'Fn::GetAtt': [logsId, 'Arn'] },
+    }, {
+      Action: 'dynamodb:Query',
+      Effect: 'Allow',
+      Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [tableId, 'Arn'] }, '/index/History']] },
+    }]);
+  });
+
+  test('a fleet without the dashboard has no history widget function', () => {
+    const plain = Template.fromStack(fleetStack().stack);
+    expect(Object.keys(plain.findResources('AWS::Lambda::Function', { Properties: { Description: 'Blue/green cutover: history-widget' } }))).toHaveLength(0);
+  });
 });

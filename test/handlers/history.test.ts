@@ -1,6 +1,7 @@
 import { AttributeValue, CreateTableCommand, DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { Colour, CutoverState, HISTORY_INDEX_NAME, HISTORY_TEXT_LIMITS, HistoryStage, ReleaseHistoryEntry } from '../../lib/private/contract';
 import { capText, historyEntry, historyFromState, historyItem, readHistory, stagesText } from '../../lambda/common/history';
+import { historyWidget } from '../../lambda/history-widget/history-widget';
 import { MotoServer } from '../../lab/moto';
 import { BLUE_RELEASE, deployState, EXECUTION_ID } from './fake-aws';
 
@@ -153,6 +154,45 @@ describe('readHistory, against moto_server', () => {
 
   test('rejects a limit that is not a whole number of 1 or more, naming it', async () => {
     await expect(readHistory(dynamoDb, TABLE, 'web', 0)).rejects.toThrow('readHistory: limit must be a whole number of entries, 1 or more, got 0.');
+  });
+
+  describe('the dashboard\'s release history widget', () => {
+    test('returns an HTML table of the fleet\'s last executions, newest first, as many as the limit', async () => {
+      const html = await historyWidget({ fleetId: 'web', lockTableName: TABLE, limit: 3, widgetContext: {} }, { dynamoDb });
+      const rows = html.match(/<tr><td>.*?<\/tr>/g)!;
+      expect(rows).toHaveLength(3);
+      expect(rows.map((r) => /<td>([^<]*)<\/td>/.exec(r)![1])).toEqual(['2025-03-01T12:05:30Z', '2025-03-01T12:04:30Z', '2025-03-01T12:03:30Z']);
+      expect(rows[0]).toContain('<td>deploy</td><td>succeeded</td><td>green</td><td>1.5.0</td>');
+      expect(rows[0]).toContain('<td>alice@example.com</td><td>run-5</td>');
+      expect(html).toMatch(/^<table><thead><tr><th>Ended \(UTC\)<\/th>/);
+      // Ten by default.
+      expect((await historyWidget({ fleetId: 'web', lockTableName: TABLE }, { dynamoDb })).match(/<tr><td>/g)).toHaveLength(5);
+    });
+
+    test('escapes what the history holds: a cause with markup is shown as text', async () => {
+      const state = deployState({ executionId: 'arn:aws:states:us-east-1:123456789012:execution:x:run-9' });
+      await dynamoDb.send(new PutItemCommand({ TableName: TABLE, Item: historyItem(historyFromState(state, 'failed', 'xss', new Date('2025-03-02T00:00:00.000Z'), Colour.BLUE, { error: 'SmokeTestFailed', cause: '<script>alert("x")</script> & more' })) }));
+      const html = await historyWidget({ fleetId: 'xss', lockTableName: TABLE }, { dynamoDb });
+      expect(html).not.toContain('<script>');
+      expect(html).toContain('SmokeTestFailed: &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; more');
+    });
+
+    test('wrong parameters get a message naming each, without a call', async () => {
+      const calls: unknown[] = [];
+      const spy = { send: async (c: unknown) => { calls.push(c); return {}; } } as unknown as DynamoDBClient;
+      const html = await historyWidget({ fleetId: '<b>', lockTableName: 'x', limit: 500 }, { dynamoDb: spy });
+      expect(html).toContain('fleetId must be the fleet&#39;s id');
+      expect(html).toContain('lockTableName must be a DynamoDB table name');
+      expect(html).toContain('limit must be a whole number from 1 to 50');
+      expect(html).not.toContain('<b>');
+      expect(calls).toHaveLength(0);
+    });
+
+    test('a fleet without history, a missing table, and the describe call each get a message', async () => {
+      expect(await historyWidget({ fleetId: 'nobody', lockTableName: TABLE }, { dynamoDb })).toBe('<p>No releases recorded for nobody yet.</p>');
+      expect(await historyWidget({ fleetId: 'web', lockTableName: 'no-such-table' }, { dynamoDb })).toMatch(/^<p>Could not read the release history of web from no-such-table: ResourceNotFoundException/);
+      expect(await historyWidget({ describe: true }, { dynamoDb })).toContain('## Release history');
+    });
   });
 
   test('historyEntry reads an item with missing or damaged fields without throwing', () => {

@@ -66,6 +66,7 @@ describe('start: input validation (before any AWS call)', () => {
     ['a rollback', { action: 'rollback' }, 'rollback', {}],
     ['a startedBy (an IAM ARN)', { version: '1.4.2', startedBy: 'arn:aws:iam::123456789012:user/alice' }, 'deploy', { version: '1.4.2' }],
     ['a startedBy of 256 characters, not all ASCII', { action: 'rollback', startedBy: `Zoë ${'é'.repeat(252)}` }, 'rollback', {}],
+    ['a deploy naming who started it', { version: '1.4.2', startedBy: 'arn:aws:iam::123456789012:user/ops' }, 'deploy', { version: '1.4.2' }],
   ])('accepts %s', async (_name, input, action, release) => {
     const out = await start({ input, executionId: EXECUTION_ID }, deps());
     expect(out.action).toBe(action);
