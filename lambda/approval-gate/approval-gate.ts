@@ -181,6 +181,7 @@ async function notify(deps: ApprovalGateDeps, state: CutoverState, pause: LockPa
   const topic = deps.config.notificationTopicArn;
   if (!topic) return;
   const machine = stateMachineArnOf(state.executionId);
+  const region = state.executionId.split(':')[3];
   const fleetId = deps.config.fleetId;
   const message = {
     fleetId,
@@ -190,6 +191,8 @@ async function notify(deps: ApprovalGateDeps, state: CutoverState, pause: LockPa
     until: pause.until,
     onTimeout: pause.onTimeout,
     approve: `npx cdk-ec2-blue-green approve --state-machine ${machine}`,
+    // The execution in the Step Functions console (the region is the execution ARN's fourth field).
+    console: `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${state.executionId}`,
     reject: `npx cdk-ec2-blue-green reject --state-machine ${machine}`,
     text: `The cutover of fleet '${fleetId}' (execution ${state.executionId}) waits for approval at '${pause.state}' until ${pause.until}; ` +
       `without a decision it will ${pause.onTimeout === 'continue' ? 'go on' : 'roll back'}. ` +

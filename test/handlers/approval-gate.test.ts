@@ -192,6 +192,7 @@ describe('approval-gate notifications', () => {
       until: '2025-03-01T12:10:00.000Z',
       onTimeout: 'roll-back',
       approve: 'npx cdk-ec2-blue-green approve --state-machine arn:aws:states:eu-west-1:111122223333:stateMachine:web-cutover',
+      console: `https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${EXECUTION_ID}`,
     });
   });
 

@@ -156,6 +156,7 @@ describe('cutover notifications', () => {
       onTimeout: 'roll-back',
       approve: `npx cdk-ec2-blue-green approve --state-machine ${machine}`,
       reject: `npx cdk-ec2-blue-green reject --state-machine ${machine}`,
+      console: `https://${REGION}.console.aws.amazon.com/states/home?region=${REGION}#/v2/executions/details/${result.executionId}`,
     });
     expect(Date.parse(paused.until) - Date.parse(paused.since)).toBe(600_000);
     const outcome = messages.find((m) => m.status !== undefined);
