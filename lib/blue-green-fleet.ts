@@ -442,6 +442,14 @@ export class BlueGreenFleet extends Construct implements ec2.IConnectable {
   }
 
   /**
+   * Lets `grantee` (an operator, a pipeline's role) run every command of the `cdk-ec2-blue-green`
+   * command line on this fleet: deploy, rollback, abort, status, approve, reject and history.
+   */
+  public grantOperate(grantee: iam.IGrantable): iam.Grant {
+    return this.cutover.grantOperate(grantee);
+  }
+
+  /**
    * Lets `grantee` (an operator, the CLI's role) read the fleet's release history: `dynamodb:Query`
    * on the lock table's `History` index only.
    */

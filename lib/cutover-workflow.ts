@@ -14,7 +14,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import {
-  Colour, CutoverErrorName, ExecutionStoppedEvent, FleetConfig, HANDLERS, HandlerName, HISTORY_INDEX_NAME, HISTORY_PARTITION_ATTRIBUTE, HISTORY_SORT_ATTRIBUTE, LAMBDA_NOT_READY_ERRORS, LAMBDA_NOT_READY_RETRY, RetryBudget,
+  APPROVAL_RECORD_KEY_SUFFIX, Colour, CutoverErrorName, ExecutionStoppedEvent, FleetConfig, HANDLERS, HandlerName, HISTORY_INDEX_NAME, HISTORY_PARTITION_ATTRIBUTE, HISTORY_SORT_ATTRIBUTE, LAMBDA_NOT_READY_ERRORS, LAMBDA_NOT_READY_RETRY, RetryBudget,
   ROLLBACK_ANY_ERROR_RETRY, ROLLBACK_TRANSIENT_RETRY, Route53Config, STOPPED_STATUSES, THROTTLING_ERRORS, THROTTLING_RETRY, TRANSIENT_ERRORS, TRANSIENT_RETRY,
 } from './private/contract';
 import { CutoverHandlers } from './private/cutover-handlers';
@@ -146,6 +146,7 @@ export class CutoverWorkflow extends Construct {
 
   /** What this fleet grants its handlers' roles (its resources' ARNs), for handlers created later. */
   private readonly grants: GrantContext;
+  private readonly fleetId: string;
 
   /** With notifications: the rule that publishes each execution's outcome to the topic. */
   public readonly notificationRule?: events.Rule;
@@ -262,6 +263,7 @@ export class CutoverWorkflow extends Construct {
     this.functions = fns;
     const grantContext = this.grantContext(props);
     this.grants = grantContext;
+    this.fleetId = props.fleetId;
     for (const name of used) HANDLER_SPECS[name].grants(handlers.grants(fns[name]), grantContext);
     // Checked at synth, when rollback alarms added after construction are known too.
     this.node.addValidation({ validate: () => fleetConfigProblems(this.node.path, stack.resolve(config())) });
@@ -684,6 +686,40 @@ export class CutoverWorkflow extends Construct {
       actions: ['dynamodb:Query'],
       resourceArns: [`${this.lockTable.tableArn}/index/${HISTORY_INDEX_NAME}`],
     });
+  }
+
+  /**
+   * What the `cdk-ec2-blue-green` command line needs to operate this fleet, and nothing of other
+   * fleets: start, stop and read this state machine's executions; read the lock, the last result
+   * and the release history; write the approval record only (the `dynamodb:LeadingKeys`
+   * condition: Amazon DynamoDB developer guide, "Using IAM policy conditions for fine-grained
+   * access control"); read the release parameters; the describe calls of `status`; and find the
+   * state machine in this stack (`--stack`). `sts:GetCallerIdentity` needs no permission (AWS STS
+   * API reference, GetCallerIdentity).
+   */
+  public grantOperate(grantee: iam.IGrantable): iam.Grant {
+    const stack = Stack.of(this);
+    const sm = this.stateMachine;
+    const executions = Arn.format({ service: 'states', resource: 'execution', resourceName: `${sm.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }, stack);
+    const grant = iam.Grant.addToPrincipal({ grantee, actions: ['states:StartExecution', 'states:DescribeStateMachine', 'states:ListExecutions'], resourceArns: [sm.stateMachineArn] });
+    iam.Grant.addToPrincipal({ grantee, actions: ['states:DescribeExecution', 'states:GetExecutionHistory', 'states:StopExecution'], resourceArns: [executions] });
+    iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem'], resourceArns: [this.lockTable.tableArn] });
+    grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['dynamodb:PutItem'],
+      resources: [this.lockTable.tableArn],
+      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [`${this.fleetId}${APPROVAL_RECORD_KEY_SUFFIX}`] } },
+    }));
+    this.grantReadHistory(grantee);
+    iam.Grant.addToPrincipal({ grantee, actions: ['ssm:GetParameters'], resourceArns: this.grants.parameterArns });
+    // Describe and read actions without resource-level permissions.
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['elasticloadbalancing:DescribeRules', 'elasticloadbalancing:DescribeTargetHealth', 'autoscaling:DescribeAutoScalingGroups', 'cloudwatch:DescribeAlarms'],
+      resourceArns: ['*'],
+    });
+    if (this.grants.dns) iam.Grant.addToPrincipal({ grantee, actions: ['route53:ListResourceRecordSets'], resourceArns: [this.grants.dns.zoneArn] });
+    iam.Grant.addToPrincipal({ grantee, actions: ['cloudformation:ListStackResources'], resourceArns: [stack.stackId] });
+    return grant;
   }
 
   /** Lets `grantee` start cutovers and read their executions. */

@@ -12,6 +12,7 @@ import { Lab } from '../../lab/lab';
 import { OPERATOR_ACCESS_KEY_ID } from '../../lab/recorder';
 import { LAB_PROPS } from '../lab/lab-fixture';
 import { cliEnv, latch, runCli } from './cli-fixture';
+import { operateActions } from '../construct/fleet-fixture';
 
 /**
  * `status`, `abort` and the bin itself against a lab whose fleet shifts traffic as a canary
@@ -349,5 +350,19 @@ describe('history after three releases', () => {
     // The reason under the rolled-back row.
     expect(table[3]).toContain(alarm);
     expect(table[4]).toMatch(/deploy +succeeded +green +2\.0\.0/);
+  });
+});
+
+describe('permissions', () => {
+  // Runs last in this file: every call the CLI made above (status, abort, approve, reject, history,
+  // deploy --wait, --stack) as the recorder saw it.
+  test('every AWS action the CLI called in this file is one fleet.grantOperate grants (sts:GetCallerIdentity needs none)', () => {
+    const prefix: Record<string, string> = { monitoring: 'cloudwatch' };
+    const called = [...new Set(lab.recorder.operatorCalls.map((c) => `${prefix[c.service] ?? c.service}:${c.action}`))].sort();
+    // "No permissions are required to perform this operation" (AWS STS API reference, GetCallerIdentity).
+    const needed = called.filter((a) => a !== 'sts:GetCallerIdentity');
+    expect(needed).toEqual(expect.arrayContaining(['states:StartExecution', 'states:StopExecution', 'dynamodb:PutItem', 'dynamodb:Query', 'cloudformation:ListStackResources']));
+    const granted = new Set(operateActions());
+    expect(needed.filter((a) => !granted.has(a))).toEqual([]);
   });
 });

@@ -1,4 +1,6 @@
 import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { BlueGreenFleet, BlueGreenFleetProps } from '../../lib';
 
@@ -38,4 +40,20 @@ export function onlyProblem(message: string): string {
   const lines = message.split('\n');
   if (lines.length !== 2) throw new Error(`expected exactly one problem, got:\n${message}`);
   return lines[1].replace(/^ {2}- /, '');
+}
+
+/** The statements of the policies attached to `role`. */
+export function roleStatements(stack: Stack, role: iam.Role): any[] {
+  const roleId = stack.getLogicalId(role.node.defaultChild as iam.CfnRole);
+  return Object.values<any>(Template.fromStack(stack).findResources('AWS::IAM::Policy'))
+    .filter((p) => p.Properties.Roles.some((r: any) => r.Ref === roleId))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement);
+}
+
+/** The IAM actions fleet.grantOperate gives a role (a listener-rule fleet). */
+export function operateActions(): string[] {
+  const { stack, fleet } = fleetStack();
+  const operator = new iam.Role(stack, 'Operator', { assumedBy: new iam.AccountRootPrincipal() });
+  fleet.grantOperate(operator);
+  return roleStatements(stack, operator).flatMap((s) => [s.Action].flat());
 }
