@@ -533,18 +533,28 @@ export class Lab {
       finished = true;
       for (const reject of hung) reject(new Error(`the lab stopped the execution before '${stoppedAt}'`));
       await events.catch(() => undefined);
-      record.status = result.status;
-      record.stopDate ??= new Date();
-      if (result.output !== undefined) record.output = JSON.stringify(result.output);
-      if (result.error !== undefined) record.error = result.error;
-      if (result.cause !== undefined) record.cause = result.cause;
-      pushEvent(record, terminalEvent(result), record.stopDate.getTime());
-      if (lostConfig) throw new Error(lostConfig);
+      const stopDate = record.stopDate ?? new Date();
       const calls = this.recorder.calls.slice(firstCall);
       const durationMs = Date.now() - startedAt;
-      const statusEvent = hooks.statusEvents !== false
-        ? await this.deliverStatusEvent(executionId, result.status, { output: result.output, error: result.error, cause: result.cause })
-        : undefined;
+      // The status event is delivered before the API reports the execution ended, so a caller that
+      // starts the next execution once DescribeExecution says this one ended (the CLI's deploy
+      // --wait) never runs it while the recovery rule's target runs: the recorder attributes calls
+      // to one principal at a time, and would judge one's calls against the other's role. On AWS
+      // the two may overlap; the lock decides between them (test/lab/fault-matrix.test.ts).
+      let statusEvent: Awaited<ReturnType<Lab['deliverStatusEvent']>> | undefined;
+      try {
+        if (!lostConfig && hooks.statusEvents !== false) {
+          statusEvent = await this.deliverStatusEvent(executionId, result.status, { output: result.output, error: result.error, cause: result.cause });
+        }
+      } finally {
+        record.status = result.status;
+        record.stopDate = stopDate;
+        if (result.output !== undefined) record.output = JSON.stringify(result.output);
+        if (result.error !== undefined) record.error = result.error;
+        if (result.cause !== undefined) record.cause = result.cause;
+        pushEvent(record, terminalEvent(result), stopDate.getTime());
+      }
+      if (lostConfig) throw new Error(lostConfig);
       return { ...result, states, transitions: states.length, calls, durationMs, ...(statusEvent ? { statusEvent } : {}) };
     })();
     record.done = done;
