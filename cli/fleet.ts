@@ -3,7 +3,7 @@ import { ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeExecutionCommand, DescribeStateMachineCommand, GetExecutionHistoryCommand, HistoryEvent } from '@aws-sdk/client-sfn';
-import { Colour, COLOURS, FleetConfig, LOCK_PARTITION_KEY, RECOVERY_OWNER_PREFIX, RESULT_RECORD_KEY_SUFFIX } from '../lib/private/contract';
+import { Colour, COLOURS, FleetConfig, LOCK_PARTITION_KEY, LockPause, RECOVERY_OWNER_PREFIX, RESULT_RECORD_KEY_SUFFIX } from '../lib/private/contract';
 import { STATE_NAMES } from '../lib/private/stage-names';
 import { parseFleetConfig } from '../lambda/common/config';
 import { readRecordWeights } from '../lambda/common/dns';
@@ -106,12 +106,7 @@ async function stateMachineOfStack(io: CliIo, stack: string, fleet: string | und
 }
 
 /** The fleet's pause (the approval gate), as the lock's `pause` attribute holds it. */
-export interface Pause {
-  readonly state: string;
-  readonly since?: string;
-  readonly until?: string;
-  readonly onTimeout?: string;
-}
+export type Pause = Pick<LockPause, 'state'> & Partial<Omit<LockPause, 'state'>>;
 
 /** Everything `status` shows; `status --json` prints it as it is (README, "Operating a fleet"). */
 export interface FleetStatus {

@@ -1,4 +1,4 @@
-import { readHistory } from '../lambda/common/history';
+import { failureReason, readHistory, releaseLabel } from '../lambda/common/history';
 import { HISTORY_INDEX_NAME, ReleaseHistoryEntry } from '../lib/private/contract';
 import { translateAwsError } from './aws';
 import { Fleet } from './fleet';
@@ -11,13 +11,6 @@ function duration(seconds: number | undefined): string {
   if (seconds === undefined) return '-';
   const s = Math.round(seconds);
   return s < 60 ? `${s} s` : `${Math.floor(s / 60)} m ${String(s % 60).padStart(2, '0')} s`;
-}
-
-/** The release an entry moved to (deploy) or back to (rollback): the version, else the image. */
-function releaseOf(e: ReleaseHistoryEntry): string {
-  const colour = e.to ?? e.live;
-  const r = colour ? e.releases[colour] : undefined;
-  return r?.version ?? r?.imageId ?? '';
 }
 
 /**
@@ -46,9 +39,9 @@ export async function history(fleet: Fleet, io: CliIo, opts: { limit: number; js
   const paint = (outcome: string) => (outcome === 'succeeded' ? style.green : outcome === 'rolled-back' || outcome === 'stopped' ? style.yellow : style.red)(outcome.padEnd(13));
   out(io, style.dim(`${'ended'.padEnd(22)}${'action'.padEnd(10)}${'outcome'.padEnd(13)}${'to'.padEnd(7)}${'release'.padEnd(14)}${'detect'.padEnd(10)}${'revert'.padEnd(10)}${'execution'.padEnd(38)}started by`));
   for (const e of entries) {
-    out(io, `${e.endedAt.replace(/\.\d{3}Z$/, 'Z').padEnd(22)}${e.action.padEnd(10)}${paint(e.outcome)}${(e.to ?? '').padEnd(7)}${releaseOf(e).padEnd(14)}`
+    out(io, `${e.endedAt.replace(/\.\d{3}Z$/, 'Z').padEnd(22)}${e.action.padEnd(10)}${paint(e.outcome)}${(e.to ?? '').padEnd(7)}${releaseLabel(e).padEnd(14)}`
       + `${duration(e.timeToDetectSeconds).padEnd(10)}${duration(e.timeToRevertSeconds).padEnd(10)}${e.executionId.split(':').pop()!.padEnd(38)}${e.startedBy ?? ''}`);
-    const why = e.rollbackReason ?? (e.outcome !== 'succeeded' ? [e.error, e.cause].filter(Boolean).join(': ') : '');
+    const why = failureReason(e);
     if (why) out(io, style.dim(`  why: ${why.length > 200 ? `${why.slice(0, 199)}…` : why}`));
   }
   return EXIT.OK;

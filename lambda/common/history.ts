@@ -123,30 +123,11 @@ export function historyTimes(state: CutoverState): { timeToDetectSeconds?: numbe
   };
 }
 
-/** What one history item says, before it becomes DynamoDB attributes. */
-export interface HistoryRecord {
-  readonly fleetId: string;
-  readonly executionId: string;
-  readonly action: 'deploy' | 'rollback';
-  readonly outcome: ReleaseOutcome;
-  readonly endedAt: string;
-  readonly startedAt?: string;
-  /** JSON text (capped again here). */
-  readonly input?: string;
-  readonly startedBy?: string;
-  readonly from?: Colour;
-  readonly to?: Colour;
-  readonly live?: Colour;
-  readonly releases: Partial<Record<Colour, ColourRelease>>;
-  readonly error?: string;
-  readonly cause?: string;
-  readonly rollbackReason?: string;
-  readonly alarm?: string;
-  readonly timeToDetectSeconds?: number;
-  readonly timeToRevertSeconds?: number;
-  /** JSON text of {@link HistoryStage}s (see {@link stagesText}). */
-  readonly stages: string;
-}
+/**
+ * What one history item says, before it becomes DynamoDB attributes: an entry of the history
+ * whose input is capped again here and whose stages are JSON text (see {@link stagesText}).
+ */
+export type HistoryRecord = Omit<ReleaseHistoryEntry, 'stages'> & { readonly stages: string };
 
 /** The history record of an execution that ends through the workflow (release-lock), from its state. */
 export function historyFromState(
@@ -291,4 +272,16 @@ export async function readHistory(dynamoDb: DynamoDBClient, tableName: string, f
     start = out.LastEvaluatedKey;
   } while (start && entries.length < limit);
   return entries.slice(0, limit);
+}
+
+/** The release an entry moved to (deploy) or back to (rollback): its version, else its image; '' if unknown. */
+export function releaseLabel(e: ReleaseHistoryEntry): string {
+  const colour = e.to ?? e.live;
+  const release = colour ? e.releases[colour] : undefined;
+  return release?.version ?? release?.imageId ?? '';
+}
+
+/** Why an execution did not succeed: the rollback's reason, else its error and cause; '' for a success. */
+export function failureReason(e: ReleaseHistoryEntry): string {
+  return e.rollbackReason ?? (e.outcome === 'succeeded' ? '' : [e.error, e.cause].filter(Boolean).join(': '));
 }

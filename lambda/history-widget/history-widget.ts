@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { readHistory } from '../common/history';
+import { failureReason, readHistory, releaseLabel } from '../common/history';
 import { ReleaseHistoryEntry } from '../../lib/private/contract';
 
 /**
@@ -43,11 +43,9 @@ export function escapeHtml(text: string): string {
 const seconds = (s: number | undefined) => (s === undefined ? '' : `${Math.round(s)} s`);
 
 function row(e: ReleaseHistoryEntry): string {
-  const colour = e.to ?? e.live;
-  const release = colour ? e.releases[colour] : undefined;
-  const why = e.rollbackReason ?? (e.outcome === 'succeeded' ? '' : [e.error, e.cause].filter(Boolean).join(': '));
+  const why = failureReason(e);
   const cells = [
-    e.endedAt.replace(/\.\d{3}Z$/, 'Z'), e.action, e.outcome, colour ?? '', release?.version ?? release?.imageId ?? '',
+    e.endedAt.replace(/\.\d{3}Z$/, 'Z'), e.action, e.outcome, e.to ?? e.live ?? '', releaseLabel(e),
     seconds(e.timeToDetectSeconds), seconds(e.timeToRevertSeconds), e.startedBy ?? '', e.executionId.split(':').pop() ?? '',
     why.length > 300 ? `${why.slice(0, 299)}…` : why,
   ];

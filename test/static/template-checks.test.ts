@@ -57,14 +57,27 @@ function cfnLint(templateFile: string): CfnLintMatch[] {
   return JSON.parse(run.stdout || '[]');
 }
 
-describe('the example app', () => {
-  const synth = synthWithNag((app) => new ExampleStack(app, 'BlueGreenExample'));
-  const templateFile = path.join(synth.outdir, 'BlueGreenExample.template.json');
-
+/** The test every synthesized example has: cdk-nag's AwsSolutions checks find nothing unacknowledged. */
+function testNoNagFindings(synth: { outdir: string; error?: Error }): void {
   test('synthesizes with cdk-nag AwsSolutions checks and no unacknowledged finding', () => {
     expect(synth.error).toBeUndefined();
     expect(nagFindings(synth.outdir)).toEqual([]);
   });
+}
+
+/** The test every synthesized example has: cfn-lint reports no error on its template. */
+function testNoCfnLintErrors(templateFile: string): void {
+  test('cfn-lint reports no errors', () => {
+    const errors = cfnLint(templateFile).filter((m) => m.Level === 'Error');
+    expect(errors.map((e) => `${e.Rule.Id}: ${e.Message}`)).toEqual([]);
+  });
+}
+
+describe('the example app', () => {
+  const synth = synthWithNag((app) => new ExampleStack(app, 'BlueGreenExample'));
+  const templateFile = path.join(synth.outdir, 'BlueGreenExample.template.json');
+
+  testNoNagFindings(synth);
 
   test('every acknowledged cdk-nag rule carries a reason', () => {
     const acks = nagAcknowledgements(synth.app);
@@ -72,11 +85,7 @@ describe('the example app', () => {
     for (const a of acks) expect(a.reason.length).toBeGreaterThan(30);
   });
 
-  test('cfn-lint reports no errors', () => {
-    const matches = cfnLint(templateFile);
-    const errors = matches.filter((m) => m.Level === 'Error');
-    expect(errors.map((e) => `${e.Rule.Id}: ${e.Message}`)).toEqual([]);
-  });
+  testNoCfnLintErrors(templateFile);
 
   test('has exactly two groups without DesiredCapacity, two target groups, two listeners, ten alarms and four parameters', () => {
     const t = JSON.parse(fs.readFileSync(templateFile, 'utf8'));
@@ -102,10 +111,7 @@ describe('the Route 53 example', () => {
   const synth = synthWithNag((app) => new Route53ExampleStack(app, 'BlueGreenRoute53Example', { env: { account: '123456789012', region: 'us-east-1' } }));
   const templateFile = path.join(synth.outdir, 'BlueGreenRoute53Example.template.json');
 
-  test('synthesizes with cdk-nag AwsSolutions checks and no unacknowledged finding', () => {
-    expect(synth.error).toBeUndefined();
-    expect(nagFindings(synth.outdir)).toEqual([]);
-  });
+  testNoNagFindings(synth);
 
   test('acknowledges only with reasons, including the Route 53 wildcards', () => {
     const acks = nagAcknowledgements(synth.app);
@@ -116,10 +122,7 @@ describe('the Route 53 example', () => {
     for (const a of acks) expect(a.reason.length).toBeGreaterThan(30);
   });
 
-  test('cfn-lint reports no errors', () => {
-    const errors = cfnLint(templateFile).filter((m) => m.Level === 'Error');
-    expect(errors.map((e) => `${e.Rule.Id}: ${e.Message}`)).toEqual([]);
-  });
+  testNoCfnLintErrors(templateFile);
 
   test('has two load balancers, two listeners, the weighted records resource and no record set with a weight', () => {
     const t = JSON.parse(fs.readFileSync(templateFile, 'utf8'));
@@ -145,15 +148,9 @@ describe('several fleets in one stack, sharing the cutover handlers', () => {
   });
   const templateFile = path.join(synth.outdir, 'BlueGreenFleets.template.json');
 
-  test('synthesizes with cdk-nag AwsSolutions checks and no unacknowledged finding', () => {
-    expect(synth.error).toBeUndefined();
-    expect(nagFindings(synth.outdir)).toEqual([]);
-  });
+  testNoNagFindings(synth);
 
-  test('cfn-lint reports no errors', () => {
-    const errors = cfnLint(templateFile).filter((m) => m.Level === 'Error');
-    expect(errors.map((e) => `${e.Rule.Id}: ${e.Message}`)).toEqual([]);
-  });
+  testNoCfnLintErrors(templateFile);
 
   test('has one function per handler, plus a smoke-test function per smoke budget and the Route 53 variants', () => {
     const t = JSON.parse(fs.readFileSync(templateFile, 'utf8'));
@@ -168,15 +165,9 @@ describe('two fleets on one load balancer\'s shared listeners (the example with 
   const synth = synthWithNag((app) => new ExampleStack(app, 'BlueGreenShared', { sharedListener: true }));
   const templateFile = path.join(synth.outdir, 'BlueGreenShared.template.json');
 
-  test('synthesizes with cdk-nag AwsSolutions checks and no unacknowledged finding', () => {
-    expect(synth.error).toBeUndefined();
-    expect(nagFindings(synth.outdir)).toEqual([]);
-  });
+  testNoNagFindings(synth);
 
-  test('cfn-lint reports no errors', () => {
-    const errors = cfnLint(templateFile).filter((m) => m.Level === 'Error');
-    expect(errors.map((e) => `${e.Rule.Id}: ${e.Message}`)).toEqual([]);
-  });
+  testNoCfnLintErrors(templateFile);
 
   test('has one load balancer, its two listeners and four host-header rules', () => {
     const t = JSON.parse(fs.readFileSync(templateFile, 'utf8'));
@@ -192,15 +183,9 @@ describe('the example with notifications and a dashboard on both fleets (observa
   const synth = synthWithNag((app) => new ExampleStack(app, 'BlueGreenObserved', { sharedListener: true, observability: true }));
   const templateFile = path.join(synth.outdir, 'BlueGreenObserved.template.json');
 
-  test('synthesizes with cdk-nag AwsSolutions checks and no unacknowledged finding', () => {
-    expect(synth.error).toBeUndefined();
-    expect(nagFindings(synth.outdir)).toEqual([]);
-  });
+  testNoNagFindings(synth);
 
-  test('cfn-lint reports no errors', () => {
-    const errors = cfnLint(templateFile).filter((m) => m.Level === 'Error');
-    expect(errors.map((e) => `${e.Rule.Id}: ${e.Message}`)).toEqual([]);
-  });
+  testNoCfnLintErrors(templateFile);
 
   test('has per fleet a rotated key, an encrypted topic with a policy, an outcome rule and a dashboard', () => {
     const t = JSON.parse(fs.readFileSync(templateFile, 'utf8'));
